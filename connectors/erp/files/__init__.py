@@ -1,0 +1,5 @@
+"""GesCom export files (Sage, EBP, WinDev, AS400 style): CSV and XML."""
+
+from connectors.erp.files.catalogue import FilesCatalogue, FilesSettings
+
+__all__ = ["FilesCatalogue", "FilesSettings"]

@@ -1,0 +1,67 @@
+"""One error vocabulary for every connector and flow.
+
+::
+
+    PasserelleError
+     ├── Retryable   transient: 429 (honouring Retry-After), 5xx, timeouts, connection resets.
+     │               Prefect retries the task; nothing else is retried.
+     ├── Fatal       will not get better by itself: authentication, 4xx, configuration.
+     │               The message ends with a "Resolution:" hint for the operator.
+     └── Skip        a deliberate business decision to leave a record alone (not an error).
+
+``RecordError`` is not an exception of the run: it describes why one record was refused
+(quality gate or platform answer) so it can be quarantined while the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Fatal", "PasserelleError", "RecordError", "Retryable", "Skip", "is_retryable"]
+
+
+class PasserelleError(Exception):
+    """Base class of every error raised on purpose by passerelle."""
+
+
+class Retryable(PasserelleError):
+    """A transient failure: trying again later may succeed.
+
+    Args:
+        message: what failed, without secrets.
+        retry_after: seconds the platform asked us to wait (``Retry-After``), if any.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Fatal(PasserelleError):
+    """A failure that needs a person. The message always carries a ``Resolution:`` hint."""
+
+    def __init__(self, message: str, *, resolution: str) -> None:
+        super().__init__(f"{message} Resolution: {resolution}")
+        self.resolution = resolution
+
+
+class Skip(PasserelleError):
+    """A record is deliberately not processed (business reason, not a failure)."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for the errors Prefect should retry (used as ``retry_condition_fn``)."""
+    return isinstance(exc, Retryable)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """Why one record was refused: which record, which field, what is wrong."""
+
+    key: str
+    field: str
+    reason: str
+    check: str = "platform"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.field}: {self.reason}"

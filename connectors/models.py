@@ -1,0 +1,157 @@
+"""Canonical records: the one language every connector translates to and from.
+
+Rules that hold for every record here:
+- money is ``Decimal`` with an explicit ISO 4217 currency; never float;
+- tax rates are ``Decimal`` percentages (``Decimal("5.5")`` is 5.5 %);
+- timestamps are timezone-aware UTC ``datetime``;
+- countries are ISO 3166-1 alpha-2 codes.
+
+Records are plain dataclasses: connectors build them, pure functions transform them, and
+``to_jsonable`` turns them into the JSON written to snapshots and hashed for change detection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from connectors.errors import RecordError
+
+__all__ = [
+    "Article",
+    "Product",
+    "ShopRef",
+    "Variant",
+    "content_hash",
+    "from_minor_units",
+    "ensure_utc",
+    "minor_units",
+    "to_jsonable",
+]
+
+# ISO 4217 minor units of the currencies merchants in our markets use; others default to 2.
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "TND": 3}
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """Amount in the currency's minor unit (cents), refusing to silently round.
+
+    Raises:
+        ValueError: when the amount has more decimals than the currency allows.
+    """
+    exponent = _MINOR_UNITS.get(currency.upper(), 2)
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more than {exponent} decimals")
+    return int(scaled)
+
+
+def from_minor_units(value: int, currency: str) -> Decimal:
+    """Inverse of :func:`minor_units`."""
+    exponent = _MINOR_UNITS.get(currency.upper(), 2)
+    return Decimal(value).scaleb(-exponent)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; a naive value is refused rather than guessed."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: a timezone is required")
+    return value.astimezone(timezone.utc)
+
+
+@dataclass(slots=True)
+class Article:
+    """One sellable item as the ERP lists it: flat, before variant grouping.
+
+    ``key`` is the ERP's stable identity (Tryton product id, or the SKU for file exports);
+    ``issues`` carries what the connector could not parse, so the quality gate quarantines the
+    record with the field and reason instead of the whole run failing.
+    """
+
+    key: str
+    sku: str | None
+    name: str | None
+    description: str | None = None
+    ean: str | None = None
+    price: Decimal | None = None
+    currency: str = "EUR"
+    vat_rate: Decimal | None = None
+    weight: Decimal | None = None
+    group_key: str | None = None
+    group_name: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    active: bool = True
+    updated_at: datetime | None = None
+    issues: list[RecordError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Variant:
+    """One purchasable variant of a shop product (a Vendure variant, a PrestaShop combination...)."""
+
+    key: str
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    options: dict[str, str] = field(default_factory=dict)
+    ean: str | None = None
+    vat_rate: Decimal | None = None
+    tax_category: str | None = None
+    weight: Decimal | None = None
+    enabled: bool = True
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Product:
+    """A shop product: one lone article, or a group of articles that differ by options."""
+
+    key: str
+    name: str
+    slug: str
+    variants: list[Variant]
+    option_groups: list[str] = field(default_factory=list)
+    description: str | None = None
+    categories: list[tuple[str, ...]] = field(default_factory=list)
+    images: tuple[str, ...] = ()
+    enabled: bool = True
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopRef:
+    """Where a canonical record lives in the shop: the product id and one id per variant key."""
+
+    product_id: str
+    variant_ids: dict[str, str] = field(default_factory=dict)
+
+
+def to_jsonable(value: Any) -> Any:
+    """JSON-safe copy of canonical records: Decimal and datetimes as strings, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return ensure_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def content_hash(value: Any) -> str:
+    """Stable SHA-256 of a record's JSON form (sorted keys), used to detect changes."""
+    payload = json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()

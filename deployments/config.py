@@ -1,0 +1,192 @@
+"""Configuration: one TOML file, validated by pydantic, secrets resolved here and only here.
+
+A secret is never written in the file: a value ``env:NAME`` is read from the environment,
+``block:NAME`` from a Prefect Secret block; anything else is taken literally (fine for a URL,
+refused for a field declared secret unless ``allow_literal_secrets`` is set for a local demo).
+
+Relative paths (snapshot folder, SQLite file, export folders) are relative to the file's folder,
+so a deployment does not depend on the worker's working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from connectors.errors import Fatal
+
+__all__ = [
+    "CatalogueSettings",
+    "ConnectionSettings",
+    "PasserelleConfig",
+    "SnapshotSettings",
+    "StateSettings",
+    "config_path",
+    "load_config",
+    "resolve_secret",
+]
+
+SECRET_PREFIXES = ("env:", "block:")
+
+
+def resolve_secret(reference: str | None, *, what: str, allow_literal: bool = False) -> SecretStr | None:
+    """Value of a secret reference (``env:NAME`` or ``block:NAME``)."""
+    if reference is None or reference == "":
+        return None
+    if reference.startswith("env:"):
+        name = reference[4:]
+        value = os.environ.get(name)
+        if value is None:
+            raise Fatal(
+                f"the secret for {what} is read from the environment variable {name}, which is not set.",
+                resolution=f"export {name}=... in the worker's environment (or use block:NAME for a Prefect Secret block).",
+            )
+        return SecretStr(value)
+    if reference.startswith("block:"):
+        name = reference[6:]
+        try:
+            from prefect.blocks.system import Secret
+
+            return SecretStr(str(Secret.load(name).get()))
+        except ValueError as exc:
+            raise Fatal(
+                f"the secret for {what} is read from the Prefect Secret block {name!r}, which could not be loaded ({type(exc).__name__}).",
+                resolution=f"create it: `prefect block create secret` or Secret(value=...).save({name!r}).",
+            ) from None
+    if not allow_literal:
+        raise Fatal(
+            f"{what} is written in clear in the configuration file.",
+            resolution="use env:VARIABLE or block:PREFECT_SECRET_BLOCK instead of the value itself.",
+        )
+    return SecretStr(reference)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StateSettings(_Model):
+    url: str = "sqlite:///state.db"
+    """SQLAlchemy URL; may be a secret reference (a PostgreSQL URL carries a password)."""
+
+
+class S3Settings(_Model):
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+
+
+class SnapshotSettings(_Model):
+    root: str = "snapshots"
+    mask_fields: list[str] = Field(
+        default_factory=lambda: ["email", "phone", "first_name", "last_name", "street", "street2", "vat_number"]
+    )
+    mask_key: str | None = None
+    s3: S3Settings | None = None
+
+
+class CatalogueSettings(_Model):
+    currency: str = "EUR"
+    country: str = "FR"
+    group_field: str | None = "group_key"
+    reference_pattern: str | None = None
+    attributes: list[str] = Field(default_factory=list)
+    fields: dict[str, str] = Field(default_factory=lambda: {"description": "description", "variant.name": "name"})
+    categories: list[list[str]] = Field(default_factory=list)
+    category_separator: str = "/"
+    vat_rates: list[str] = Field(default_factory=lambda: ["20", "10", "5.5", "2.1", "0"])
+    taxes: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per country: VAT rate -> the shop's tax category."""
+    create_only: list[str] = Field(default_factory=lambda: ["slug", "description", "images"])
+    archive_missing: bool = True
+    batch_size: int = 50
+
+    @field_validator("currency", "country")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class ConnectorSettings(BaseModel):
+    """``type`` picks the connector; the other keys are that connector's own settings."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ConnectionSettings(_Model):
+    erp: ConnectorSettings
+    shop: ConnectorSettings
+    catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+
+
+class PasserelleConfig(_Model):
+    state: StateSettings = Field(default_factory=StateSettings)
+    snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
+    connections: dict[str, ConnectionSettings]
+    allow_literal_secrets: bool = False
+    base_dir: Path = Path(".")
+
+    def connection(self, name: str | None) -> tuple[str, ConnectionSettings]:
+        if name is None:
+            if len(self.connections) == 1:
+                name = next(iter(self.connections))
+            else:
+                raise Fatal(
+                    f"the configuration has {len(self.connections)} connections and none was named.",
+                    resolution=f"pass connection= one of {sorted(self.connections)}.",
+                )
+        try:
+            return name, self.connections[name]
+        except KeyError:
+            raise Fatal(
+                f"no connection named {name!r} in the configuration.",
+                resolution=f"use one of {sorted(self.connections)}.",
+            ) from None
+
+    def path(self, value: str) -> str:
+        """A path from the file, made absolute against the file's folder (URLs left alone)."""
+        if "://" in value or Path(value).is_absolute():
+            return value
+        return str((self.base_dir / value).resolve())
+
+    def secret(self, reference: str | None, *, what: str) -> SecretStr | None:
+        return resolve_secret(reference, what=what, allow_literal=self.allow_literal_secrets)
+
+    def state_url(self) -> str:
+        url = self.state.url
+        if url.startswith(SECRET_PREFIXES):
+            resolved = self.secret(url, what="state.url")
+            url = resolved.get_secret_value() if resolved else ""
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+            url = "sqlite:///" + self.path(url.removeprefix("sqlite:///"))
+        return url
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The configuration file: the argument, ``$PASSERELLE_CONFIG``, or ``./passerelle.toml``."""
+    return Path(explicit or os.environ.get("PASSERELLE_CONFIG") or "passerelle.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> PasserelleConfig:
+    """Read and validate the configuration file (secrets stay references until used)."""
+    file = config_path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Fatal(
+            f"configuration file {file} not found.",
+            resolution="pass --config PATH or set PASSERELLE_CONFIG; `passerelle demo` writes an example.",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise Fatal(f"configuration file {file} is not valid TOML: {exc}.", resolution="fix the file.") from None
+    data["base_dir"] = file.resolve().parent
+    return PasserelleConfig.model_validate(data)

@@ -1,0 +1,207 @@
+"""Parquet snapshots of what every run read, refused, sent and got back, for auditors.
+
+One hive-partitioned dataset ``flow=<flow>/entity=<entity>/date=<YYYY-MM-DD>/<run>-<stage>-<n>.parquet``
+under a local folder or ``s3://bucket/prefix``. Every row: run id, flow, entity, stage
+(``read``, ``rejected``, ``sent``, ``answered``, ...), record key, content hash, JSON payload
+and the UTC time it was recorded. Files are only ever added, never rewritten.
+
+Personal data can be masked: payload fields whose name is listed in ``mask_fields`` are
+replaced by an HMAC-SHA-256 prefix keyed with ``mask_key``, so equal values still compare
+equal across rows while a lookup table of e-mail addresses cannot reverse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from connectors.models import to_jsonable
+
+__all__ = ["SnapshotRow", "SnapshotStore", "mask_payload", "s3_filesystem"]
+
+SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("stage", pa.string()),
+        ("key", pa.string()),
+        ("hash", pa.string()),
+        ("payload", pa.string()),
+        ("recorded_at", pa.timestamp("us", tz="UTC")),
+        ("flow", pa.string()),
+        ("entity", pa.string()),
+        ("date", pa.string()),
+    ]
+)
+PARTITIONING = ds.partitioning(
+    pa.schema([("flow", pa.string()), ("entity", pa.string()), ("date", pa.string())]), flavor="hive"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    key: str
+    hash: str | None
+    payload: Any
+
+
+def mask_payload(payload: Any, fields: frozenset[str], key: bytes = b"") -> Any:
+    """Copy of ``payload`` with the values of ``fields`` (at any depth) replaced by a keyed hash."""
+    if not fields:
+        return payload
+    if isinstance(payload, dict):
+        return {
+            k: (_mask_value(v, key) if k in fields and v not in (None, "") else mask_payload(v, fields, key))
+            for k, v in payload.items()
+        }
+    if isinstance(payload, list):
+        return [mask_payload(v, fields, key) for v in payload]
+    return payload
+
+
+def _mask_value(value: Any, key: bytes) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return "masked:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def s3_filesystem(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
+) -> pafs.S3FileSystem:
+    """pyarrow S3 filesystem with credentials from the arguments or boto3's usual chain."""
+    if access_key is None:
+        import boto3
+
+        creds = boto3.Session(region_name=region).get_credentials()
+        if creds is not None:
+            frozen = creds.get_frozen_credentials()
+            access_key, secret_key, session_token = frozen.access_key, frozen.secret_key, frozen.token
+    options: dict[str, Any] = {"region": region or "us-east-1"}
+    if access_key:
+        options.update(access_key=access_key, secret_key=secret_key, session_token=session_token)
+    if endpoint_url:
+        parsed = urlparse(endpoint_url)
+        options.update(endpoint_override=parsed.netloc or parsed.path, scheme=parsed.scheme or "https")
+    return pafs.S3FileSystem(**options)
+
+
+class SnapshotStore:
+    """Writes and reads the snapshot dataset.
+
+    Args:
+        root: a local folder or ``s3://bucket/prefix``.
+        filesystem: an explicit pyarrow filesystem (S3 settings come from configuration).
+        mask_fields: payload field names to mask (personal data).
+        mask_key: secret key of the masking HMAC.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        filesystem: pafs.FileSystem | None = None,
+        mask_fields: Iterable[str] = (),
+        mask_key: str | None = None,
+    ) -> None:
+        self.uri = root
+        if root.startswith("s3://"):
+            self.fs = filesystem or s3_filesystem()
+            self.path = root.removeprefix("s3://").rstrip("/")
+        else:
+            self.fs = filesystem or pafs.LocalFileSystem()
+            self.path = root.rstrip("/") or "."
+        self.mask_fields = frozenset(mask_fields)
+        self._mask_key = (mask_key or "").encode()
+
+    def write(
+        self, *, run_id: str, flow: str, entity: str, stage: str, rows: Sequence[SnapshotRow], at: datetime | None = None
+    ) -> int:
+        """Append one file of ``rows`` for (run, flow, entity, stage); returns the rows written."""
+        if not rows:
+            return 0
+        at = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        n = len(rows)
+        payloads = [
+            json.dumps(mask_payload(to_jsonable(r.payload), self.mask_fields, self._mask_key), sort_keys=True, ensure_ascii=False)
+            for r in rows
+        ]
+        table = pa.table(
+            {
+                "run_id": pa.array([run_id] * n, pa.string()),
+                "stage": pa.array([stage] * n, pa.string()),
+                "key": pa.array([r.key for r in rows], pa.string()),
+                "hash": pa.array([r.hash for r in rows], pa.string()),
+                "payload": pa.array(payloads, pa.string()),
+                "recorded_at": pa.array([at] * n, pa.timestamp("us", tz="UTC")),
+                "flow": pa.array([flow] * n, pa.string()),
+                "entity": pa.array([entity] * n, pa.string()),
+                "date": pa.array([at.strftime("%Y-%m-%d")] * n, pa.string()),
+            },
+            schema=SCHEMA,
+        )
+        ds.write_dataset(
+            table,
+            self.path,
+            format="parquet",
+            partitioning=PARTITIONING,
+            filesystem=self.fs,
+            basename_template=f"{at.strftime('%H%M%S')}-{run_id}-{stage}-{{i}}.parquet",
+            existing_data_behavior="overwrite_or_ignore",
+        )
+        return n
+
+    def location(self, flow: str, entity: str, at: datetime | None = None) -> str:
+        day = (at or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+        return f"{self.uri.rstrip('/')}/flow={flow}/entity={entity}/date={day}/"
+
+    def _dataset(self) -> ds.Dataset | None:
+        try:
+            info = self.fs.get_file_info(self.path)
+        except OSError:
+            return None
+        if info.type == pafs.FileType.NotFound:
+            return None
+        return ds.dataset(self.path, format="parquet", partitioning=PARTITIONING, filesystem=self.fs, schema=SCHEMA)
+
+    def history(
+        self, entity: str, key: str, *, flow: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every snapshot row of one record, oldest first: what was read, refused, sent, answered."""
+        return self.query(entity=entity, key=key, flow=flow, run_id=run_id)
+
+    def query(
+        self,
+        *,
+        entity: str | None = None,
+        key: str | None = None,
+        flow: str | None = None,
+        run_id: str | None = None,
+        stage: str | None = None,
+    ) -> list[dict[str, Any]]:
+        dataset = self._dataset()
+        if dataset is None:
+            return []
+        expr = None
+        for name, value in (("entity", entity), ("key", key), ("flow", flow), ("run_id", run_id), ("stage", stage)):
+            if value is not None:
+                cond = pc.field(name) == value
+                expr = cond if expr is None else expr & cond
+        table = dataset.to_table(filter=expr)
+        rows = table.sort_by([("recorded_at", "ascending")]).to_pylist()
+        for row in rows:
+            row["payload"] = json.loads(row["payload"]) if row["payload"] else None
+        return rows

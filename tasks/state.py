@@ -1,0 +1,359 @@
+"""The state store: the local base that knows what was already synced.
+
+SQLModel tables on SQLite (default, a file next to the project) or PostgreSQL (production).
+Schema changes go through the Alembic migrations in ``tasks/migrations``; the store brings
+the database to the latest revision when it opens it.
+
+- ``binding``: ERP key <-> shop id per (connection, entity), with the content hash of the
+  fields passerelle owns. Unique on both sides. ``state`` is ``pending`` between the claim
+  and the shop's answer, so a run killed in between reconciles instead of creating twice.
+- ``cursor``: incremental watermarks, advanced only after a batch is committed.
+- ``quarantine``: records refused by the quality gate or by a platform, with the reason,
+  kept open until the record passes or an operator discards it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, Session, SQLModel, select
+
+from connectors.errors import RecordError
+
+__all__ = [
+    "Binding",
+    "BindingState",
+    "Cursor",
+    "QuarantineEntry",
+    "QuarantineRecord",
+    "StateStore",
+    "utcnow",
+]
+
+_BATCH = 500  # rows per statement: stays below SQLite's variable limit and PG's packet sizes
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} refused by the state store")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class BindingState:
+    PENDING = "pending"
+    SYNCED = "synced"
+    ARCHIVED = "archived"
+
+
+class Binding(SQLModel, table=True):
+    __tablename__ = "binding"
+    __table_args__ = (
+        sa.UniqueConstraint("connection", "entity", "erp_key", name="uq_binding_erp"),
+        sa.UniqueConstraint("connection", "entity", "shop_id", name="uq_binding_shop"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    entity: str = Field(max_length=50)
+    erp_key: str = Field(max_length=255)
+    shop_id: str | None = Field(default=None, max_length=255)
+    parent_key: str | None = Field(default=None, max_length=255, index=True)
+    content_hash: str | None = Field(default=None, max_length=64)
+    state: str = Field(default=BindingState.PENDING, max_length=20)
+    data: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.data) if self.data else {}
+
+
+class Cursor(SQLModel, table=True):
+    __tablename__ = "cursor"
+    __table_args__ = (sa.UniqueConstraint("connection", "flow", "entity", name="uq_cursor"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    flow: str = Field(max_length=100)
+    entity: str = Field(max_length=50)
+    value: str = Field(max_length=255)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class QuarantineRecord(SQLModel, table=True):
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        sa.UniqueConstraint("connection", "flow", "entity", "record_key", "check", "field", name="uq_quarantine"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    flow: str = Field(max_length=100)
+    entity: str = Field(max_length=50)
+    record_key: str = Field(max_length=255)
+    check: str = Field(max_length=100)
+    field: str = Field(max_length=255)
+    reason: str = Field(sa_type=sa.Text)
+    payload: str | None = Field(default=None, sa_type=sa.Text)
+    status: str = Field(default="open", max_length=20, index=True)
+    run_id: str | None = Field(default=None, max_length=64)
+    occurrences: int = 1
+    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """A refused record on its way to the store: the error and the record as it was read."""
+
+    error: RecordError
+    payload: dict[str, Any] | None = None
+
+
+def _default_url() -> str:
+    path = Path(".passerelle") / "state.db"
+    return f"sqlite:///{path}"
+
+
+class StateStore:
+    """Access to the state tables; every method is one short transaction.
+
+    Args:
+        url: SQLAlchemy URL (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+        migrate: bring the schema to the latest migration when opening (the default).
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or _default_url()
+        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(self.url, **_engine_options(self.url))
+        if migrate:
+            self.migrate()
+
+    # -- schema ------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        from tasks.migrations import upgrade
+
+        upgrade(self.engine)
+
+    def is_initialised(self) -> bool:
+        return sa.inspect(self.engine).has_table("binding")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    # -- bindings ----------------------------------------------------------------------------
+    def bindings(self, connection: str, entity: str, keys: Iterable[str] | None = None) -> dict[str, Binding]:
+        """Bindings of one entity by ERP key (all of them, or those of ``keys``)."""
+        with self.session() as s:
+            stmt = select(Binding).where(Binding.connection == connection, Binding.entity == entity)
+            if keys is None:
+                return {b.erp_key: b for b in s.exec(stmt)}
+            result: dict[str, Binding] = {}
+            key_list = list(keys)
+            for i in range(0, len(key_list), _BATCH):
+                chunk = key_list[i : i + _BATCH]
+                result.update({b.erp_key: b for b in s.exec(stmt.where(Binding.erp_key.in_(chunk)))})  # type: ignore[attr-defined]
+            return result
+
+    def upsert_bindings(self, connection: str, entity: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or update bindings by (connection, entity, erp_key).
+
+        Each row has ``erp_key`` and any of ``shop_id``, ``parent_key``, ``content_hash``,
+        ``state``, ``data`` (a dict); keys absent from a row keep their stored value.
+        """
+        if not rows:
+            return
+        now = utcnow()
+        table = Binding.__table__  # type: ignore[attr-defined]
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            values = dict(row)
+            if "data" in values and not isinstance(values["data"], str | None):
+                values["data"] = json.dumps(values["data"], sort_keys=True)
+            values.update(connection=connection, entity=entity, updated_at=now)
+            groups.setdefault(tuple(sorted(values)), []).append(values)
+        with self.engine.begin() as conn:
+            for columns, values_list in groups.items():
+                update_cols = [c for c in columns if c not in {"connection", "entity", "erp_key"}]
+                stmt = self._insert(table)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["connection", "entity", "erp_key"],
+                    set_={c: getattr(stmt.excluded, c) for c in update_cols},
+                )
+                # executemany: one compiled statement, batched by SQLAlchemy's insertmanyvalues.
+                conn.execute(stmt, [dict(v, created_at=now) for v in values_list])
+
+    def delete_bindings(self, connection: str, entity: str, keys: Iterable[str]) -> None:
+        key_list = list(keys)
+        with self.engine.begin() as conn:
+            for i in range(0, len(key_list), _BATCH):
+                conn.execute(
+                    sa.delete(Binding).where(
+                        Binding.connection == connection,  # type: ignore[arg-type]
+                        Binding.entity == entity,  # type: ignore[arg-type]
+                        Binding.erp_key.in_(key_list[i : i + _BATCH]),  # type: ignore[attr-defined]
+                    )
+                )
+
+    # -- cursors -----------------------------------------------------------------------------
+    def get_cursor(self, connection: str, flow: str, entity: str) -> str | None:
+        with self.session() as s:
+            row = s.exec(
+                select(Cursor).where(Cursor.connection == connection, Cursor.flow == flow, Cursor.entity == entity)
+            ).first()
+            return row.value if row else None
+
+    def set_cursor(self, connection: str, flow: str, entity: str, value: str) -> None:
+        table = Cursor.__table__  # type: ignore[attr-defined]
+        stmt = self._insert(table).values(connection=connection, flow=flow, entity=entity, value=value, updated_at=utcnow())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["connection", "flow", "entity"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    # -- quarantine --------------------------------------------------------------------------
+    def quarantine(
+        self, connection: str, flow: str, entity: str, entries: Sequence[QuarantineEntry], *, run_id: str | None
+    ) -> None:
+        """Open (or refresh) one quarantine row per (record, check, field)."""
+        if not entries:
+            return
+        now = utcnow()
+        table = QuarantineRecord.__table__  # type: ignore[attr-defined]
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for entry in entries:
+            e = entry.error
+            rows[(e.key, e.check, e.field)] = dict(
+                connection=connection,
+                flow=flow,
+                entity=entity,
+                record_key=e.key,
+                check=e.check,
+                field=e.field,
+                reason=e.reason,
+                payload=json.dumps(entry.payload, sort_keys=True, default=str) if entry.payload is not None else None,
+                status="open",
+                run_id=run_id,
+                occurrences=1,
+                first_seen=now,
+                last_seen=now,
+                resolved_at=None,
+            )
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["connection", "flow", "entity", "record_key", "check", "field"],
+            set_={
+                "reason": stmt.excluded.reason,
+                "payload": stmt.excluded.payload,
+                "run_id": stmt.excluded.run_id,
+                "last_seen": stmt.excluded.last_seen,
+                # A record an operator discarded stays discarded; anything else is open again.
+                "status": sa.case((table.c.status == "discarded", "discarded"), else_="open"),
+                "resolved_at": None,
+                "occurrences": table.c.occurrences + 1,
+            },
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt, list(rows.values()))
+
+    def resolve_quarantine(self, connection: str, flow: str, entity: str, passed_keys: Iterable[str]) -> int:
+        """Close the open entries of records that went through this time; returns how many."""
+        key_list = list(passed_keys)
+        closed = 0
+        with self.engine.begin() as conn:
+            for i in range(0, len(key_list), _BATCH):
+                result = conn.execute(
+                    sa.update(QuarantineRecord)
+                    .where(
+                        QuarantineRecord.connection == connection,  # type: ignore[arg-type]
+                        QuarantineRecord.flow == flow,  # type: ignore[arg-type]
+                        QuarantineRecord.entity == entity,  # type: ignore[arg-type]
+                        QuarantineRecord.status == "open",  # type: ignore[arg-type]
+                        QuarantineRecord.record_key.in_(key_list[i : i + _BATCH]),  # type: ignore[attr-defined]
+                    )
+                    .values(status="resolved", resolved_at=utcnow())
+                )
+                closed += result.rowcount or 0
+        return closed
+
+    def quarantined(
+        self,
+        *,
+        connection: str | None = None,
+        flow: str | None = None,
+        entity: str | None = None,
+        status: str | None = "open",
+    ) -> list[QuarantineRecord]:
+        with self.session() as s:
+            stmt = select(QuarantineRecord)
+            for column, value in (
+                (QuarantineRecord.connection, connection),
+                (QuarantineRecord.flow, flow),
+                (QuarantineRecord.entity, entity),
+                (QuarantineRecord.status, status),
+            ):
+                if value is not None:
+                    stmt = stmt.where(column == value)
+            return list(s.exec(stmt.order_by(QuarantineRecord.last_seen.desc(), QuarantineRecord.id)))  # type: ignore[attr-defined]
+
+    def discard_quarantine(self, ids: Iterable[int]) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(QuarantineRecord)
+                .where(QuarantineRecord.id.in_(list(ids)))  # type: ignore[union-attr]
+                .values(status="discarded", resolved_at=utcnow())
+            )
+            return result.rowcount or 0
+
+    def _insert(self, table: sa.Table) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(table)
+        raise NotImplementedError(f"state store backend {self.engine.dialect.name!r} is not supported")
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Several Prefect task threads share the store; SQLite serialises writers with a timeout.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True}
