@@ -32,8 +32,8 @@ class Closeable(Protocol):
 class CatalogueSource(Protocol):
     """An ERP (or export) that lists sellable articles."""
 
-    def iter_articles(self, *, keys: Sequence[str] | None = None) -> Iterator[Article]:
-        """Every active article, or only those whose key or SKU is in ``keys``."""
+    def iter_articles(self) -> Iterator[Article]:
+        """Every article the ERP sells (inactive ones with ``active=False`` or left out)."""
         ...
 
 
@@ -44,8 +44,8 @@ class ProductWrite:
     ``ref`` is None for a creation. ``product_fields`` names the product-level fields to write
     (every field on creation; only owned, changed ones on update, never create-only fields).
     ``create_variants`` / ``update_variants`` are variant keys of ``product.variants``;
-    ``variant_fields`` names the variant fields to write on update; ``disable_variants`` maps
-    keys of variants gone from the ERP to their shop ids.
+    ``variant_fields`` names the variant fields to write on update (a created variant gets
+    every field); ``disable_variants`` maps keys of variants gone from the ERP to their shop ids.
     """
 
     product: Product

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -70,12 +70,9 @@ class FilesCatalogue:
             )
         return [Path(m) for m in matches]
 
-    def iter_articles(self, *, keys: Sequence[str] | None = None) -> Iterator[Article]:
-        wanted = set(keys) if keys else None
+    def iter_articles(self) -> Iterator[Article]:
         for file in self.files():
-            for article in self._read_file(file):
-                if wanted is None or article.key in wanted or article.sku in wanted:
-                    yield article
+            yield from self._read_file(file)
 
     def _read_file(self, file: Path) -> Iterator[Article]:
         s = self.settings

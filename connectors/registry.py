@@ -1,0 +1,59 @@
+"""Connector name -> class, built from (already resolved) settings.
+
+Imports are lazy so a deployment only loads the platforms it uses. Each factory receives the
+connector's own options (a dict validated by that connector's settings model) and a
+:class:`Resolver` from the configuration layer, which turns secret references and relative
+paths into values; connectors never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+from connectors.errors import Fatal
+
+__all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "require"]
+
+
+
+class Resolver(Protocol):
+    def secret(self, option: str) -> str | None:
+        """The secret value referenced by ``options[option]`` (``env:NAME``, ``block:NAME``)."""
+        ...
+
+    def path(self, value: str) -> str:
+        """A path from the configuration, absolute against the configuration file's folder."""
+        ...
+
+ERP_CONNECTORS: dict[str, str] = {
+    "tryton": "connectors.erp.tryton.factory:build",
+    "files": "connectors.erp.files.factory:build",
+}
+SHOP_CONNECTORS: dict[str, str] = {
+    "vendure": "connectors.shop.vendure.factory:build",
+}
+
+
+def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver) -> Any:
+    """Instantiate the ``kind`` connector of ``side`` ("erp" or "shop")."""
+    table = ERP_CONNECTORS if side == "erp" else SHOP_CONNECTORS
+    target = table.get(kind)
+    if target is None:
+        raise Fatal(
+            f"unknown {side} connector type {kind!r}.",
+            resolution=f"use one of: {', '.join(sorted(table))}.",
+        )
+    module_name, _, attr = target.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    return factory(options, resolver)
+
+
+def require(connector: Any, capability: type, *, what: str) -> Any:
+    """The connector if it implements ``capability``, else a Fatal naming what is missing."""
+    if not isinstance(connector, capability):
+        raise Fatal(
+            f"the configured {getattr(connector, 'platform', type(connector).__name__)} connector cannot {what}.",
+            resolution="pick a connector that supports it, or do not deploy this flow for this connection.",
+        )
+    return connector

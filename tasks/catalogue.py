@@ -1,0 +1,312 @@
+"""Prefect tasks of the catalogue flow. Each is a thin wrapper: the rules live in
+grouping / mapping / quality / diff, the wire formats in the connectors.
+
+Tasks work on batches, never on one record (a task run costs ~5-7 ms of orchestration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from prefect import task
+
+from connectors.base import CatalogueSink, CatalogueSource, ProductWrite
+from connectors.errors import RecordError
+from connectors.models import Article, Product, ShopRef, content_hash, to_jsonable
+from connectors.registry import require
+from deployments.runtime import RunContext
+from tasks.common import TASK_OPTIONS, logger
+from tasks.diff import BindingView, CataloguePlan, Ownership, plan_catalogue
+from tasks.grouping import GroupingRules, group_articles
+from tasks.mapping import MappingRules, map_groups
+from tasks.quality import CatalogueChecks, GateResult, gate_products
+from tasks.snapshots import SnapshotRow
+from tasks.state import BindingState, QuarantineEntry
+
+__all__ = [
+    "BatchOutcome",
+    "Built",
+    "archive_products",
+    "build_products",
+    "check_quality",
+    "extract_articles",
+    "plan_changes",
+    "publish_batch",
+]
+
+FLOW = "catalogue"
+
+
+def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
+    if not ctx.dry_run and rows:
+        ctx.snapshots.write(run_id=ctx.run_id, flow=FLOW, entity=entity, stage=stage, rows=rows)
+
+
+@task(name="extract-articles", **TASK_OPTIONS)
+def extract_articles(ctx: RunContext) -> list[Article]:
+    """Read every article from the ERP and snapshot what was read."""
+    source: CatalogueSource = require(ctx.erp, CatalogueSource, what="list catalogue articles")
+    articles = list(source.iter_articles())
+    _snapshot(ctx, "article", "read", [SnapshotRow(a.key, content_hash(a), a) for a in articles])
+    logger().info("read %d articles from %s", len(articles), getattr(source, "platform", "the ERP"))
+    return articles
+
+
+@dataclass(slots=True)
+class Built:
+    products: list[Product]
+    issues: dict[str, list[RecordError]]
+    article_keys: set[str]
+    product_keys: set[str]
+
+
+@task(name="group-and-map", cache_policy=TASK_OPTIONS["cache_policy"])
+def build_products(ctx: RunContext, articles: list[Article], keys: Sequence[str] | None = None) -> Built:
+    """Group variants and map them to shop products; ``keys`` keeps only the products that
+    contain one of those article keys, SKUs or group keys (whole groups, so siblings stay)."""
+    s = ctx.settings.catalogue
+    active = [a for a in articles if a.active]
+    groups = group_articles(
+        active,
+        GroupingRules(group_field=s.group_field, reference_pattern=s.reference_pattern, attributes=tuple(s.attributes)),
+    )
+    products = map_groups(
+        groups,
+        MappingRules(
+            currency=s.currency,
+            country=s.country,
+            fields=s.fields,
+            categories=tuple(tuple(c) for c in s.categories),
+            category_separator=s.category_separator,
+            taxes=s.taxes.get(s.country, {}),
+        ),
+    )
+    if keys:
+        wanted = set(keys)
+        products = [
+            p
+            for p, g in zip(products, groups, strict=True)
+            if p.key in wanted
+            or g.key.split(":", 1)[-1] in wanted
+            or any(a.key in wanted or a.sku in wanted for a in g.articles)
+        ]
+    return Built(
+        products=products,
+        issues={a.key: a.issues for a in active if a.issues},
+        article_keys={a.key for a in active},
+        product_keys={g.key for g in groups},
+    )
+
+
+@task(name="quality-gate", cache_policy=TASK_OPTIONS["cache_policy"])
+def check_quality(ctx: RunContext, built: Built) -> GateResult:
+    """Great Expectations suite on every variant; refused records go to quarantine, the
+    records that pass again close their old quarantine entries."""
+    s = ctx.settings.catalogue
+    result = gate_products(
+        built.products,
+        CatalogueChecks(vat_rates=frozenset(s.vat_rates), currency=s.currency, country=s.country),
+        issues=built.issues,
+    )
+    passed_keys = [v.key for p in result.passed for v in p.variants]
+    if not ctx.dry_run and ctx.store is not None:
+        ctx.store.quarantine(ctx.connection, FLOW, "article", result.rejected, run_id=ctx.run_id)
+        ctx.store.resolve_quarantine(ctx.connection, FLOW, "article", passed_keys)
+    _snapshot(
+        ctx,
+        "article",
+        "rejected",
+        [SnapshotRow(e.error.key, None, {"field": e.error.field, "reason": e.error.reason, "check": e.error.check,
+                                           "record": e.payload}) for e in result.rejected],
+    )
+    for entry in result.rejected[:20]:
+        logger().warning("quarantined %s", entry.error)
+    if len(result.rejected) > 20:
+        logger().warning("... and %d more quarantine entries", len(result.rejected) - 20)
+    return result
+
+
+def _views(bindings: dict[str, Any]) -> dict[str, BindingView]:
+    return {
+        k: BindingView(
+            key=k, shop_id=b.shop_id, content_hash=b.content_hash, state=b.state, parent_key=b.parent_key, data=b.payload
+        )
+        for k, b in bindings.items()
+    }
+
+
+@task(name="plan-changes", cache_policy=TASK_OPTIONS["cache_policy"])
+def plan_changes(
+    ctx: RunContext, gate: GateResult, built: Built, *, full: bool, partial: bool
+) -> CataloguePlan:
+    """Diff against the bindings: only what changed is sent; gone products are archived."""
+    s = ctx.settings.catalogue
+    store = ctx.store
+    product_bindings = _views(store.bindings(ctx.connection, "product")) if store else {}
+    variant_bindings = _views(store.bindings(ctx.connection, "variant")) if store else {}
+    return plan_catalogue(
+        gate.passed,
+        product_bindings,
+        variant_bindings,
+        ownership=Ownership(frozenset(s.create_only)),
+        read_article_keys=built.article_keys,
+        read_product_keys=built.product_keys,
+        full=full,
+        archive_missing=s.archive_missing and not partial,
+    )
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    failed: list[RecordError] = field(default_factory=list)
+
+
+def _write_payload(write: ProductWrite, ownership: Ownership) -> dict[str, Any]:
+    """What was sent for one product, as the snapshot records it."""
+    product = write.product
+    return {
+        "action": "create" if write.ref is None else "update",
+        "shop_id": write.ref.product_id if write.ref else None,
+        "product_fields": {f: to_jsonable(getattr(product, f)) for f in sorted(write.product_fields)},
+        "create_variants": [to_jsonable(v) for v in product.variants if v.key in write.create_variants],
+        "update_variants": [
+            {f: to_jsonable(getattr(v, f)) for f in ("key", *sorted(write.variant_fields))}
+            for v in product.variants
+            if v.key in write.update_variants
+        ],
+        "disable_variants": dict(write.disable_variants),
+    }
+
+
+@task(name="publish-batch", **TASK_OPTIONS)
+def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
+    """Create / update one batch in the shop, exactly once.
+
+    1. claim: a ``pending`` binding (with the slug) is committed before a product is created;
+    2. reconcile: products already in the shop (a previous attempt was cut off after the shop
+       wrote) are found by slug / SKU and updated instead of created again;
+    3. write the batch; 4. bind what the shop answered. A retry of this task starts again at 1
+       and is therefore harmless.
+    """
+    store = ctx.store
+    assert store is not None, "publish_batch never runs in a dry run"
+    shop: CatalogueSink = require(ctx.shop, CatalogueSink, what="receive catalogue products")
+    ownership = Ownership(frozenset(ctx.settings.catalogue.create_only))
+    outcome = BatchOutcome()
+
+    creates = [w for w in writes if w.ref is None]
+    if creates:
+        store.upsert_bindings(
+            ctx.connection,
+            "product",
+            [{"erp_key": w.product.key, "state": BindingState.PENDING, "data": {"slug": w.product.slug}} for w in creates],
+        )
+        found = shop.find_products([w.product for w in creates])
+        if found:
+            writes = [_adopt(w, found[w.product.key], ownership) if w.product.key in found else w for w in writes]
+            outcome.adopted = sorted(found)
+            logger().info("adopted %d products already in the shop (an earlier run was cut off)", len(found))
+
+    _snapshot(ctx, "product", "sent", [SnapshotRow(w.product.key, ownership.product_hash(w.product),
+                                                   _write_payload(w, ownership)) for w in writes])
+    result = shop.write_products(writes)
+    failed_keys = {e.key for e in result.errors}
+    product_rows: list[dict[str, Any]] = []
+    variant_rows: list[dict[str, Any]] = []
+    for write in writes:
+        product = write.product
+        ref = result.refs.get(product.key)
+        if ref is None:
+            continue
+        product_ok = product.key not in failed_keys
+        product_rows.append(
+            {
+                "erp_key": product.key,
+                "shop_id": ref.product_id,
+                "state": BindingState.SYNCED if product_ok else BindingState.PENDING,
+                "content_hash": ownership.product_hash(product) if product_ok else None,
+                "data": {"slug": product.slug},
+            }
+        )
+        for variant in product.variants:
+            shop_id = ref.variant_ids.get(variant.key)
+            if shop_id is None or variant.key in failed_keys:
+                continue
+            variant_rows.append(
+                {
+                    "erp_key": variant.key,
+                    "shop_id": shop_id,
+                    "parent_key": product.key,
+                    "state": BindingState.SYNCED,
+                    "content_hash": ownership.variant_hash(variant),
+                }
+            )
+        for key, shop_id in write.disable_variants.items():
+            if key not in failed_keys:
+                variant_rows.append({"erp_key": key, "shop_id": shop_id, "parent_key": product.key,
+                                     "state": BindingState.ARCHIVED})
+        if product_ok:
+            (outcome.created if write.ref is None else outcome.updated).append(product.key)
+    store.upsert_bindings(ctx.connection, "variant", variant_rows)
+    store.upsert_bindings(ctx.connection, "product", product_rows)
+    if result.errors:
+        outcome.failed = list(result.errors)
+        payloads = {w.product.key: _write_payload(w, ownership) for w in writes}
+        store.quarantine(
+            ctx.connection,
+            FLOW,
+            "product",
+            [QuarantineEntry(e, payloads.get(e.key)) for e in result.errors],
+            run_id=ctx.run_id,
+        )
+        for error in result.errors[:20]:
+            logger().error("refused by the shop: %s", error)
+    _snapshot(
+        ctx,
+        "product",
+        "answered",
+        [SnapshotRow(k, None, {"product_id": r.product_id, "variant_ids": r.variant_ids}) for k, r in result.refs.items()]
+        + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
+    )
+    ok = [w.product.key for w in writes if w.product.key not in failed_keys]
+    store.resolve_quarantine(ctx.connection, FLOW, "product", ok)
+    return outcome
+
+
+def _adopt(write: ProductWrite, ref: ShopRef, ownership: Ownership) -> ProductWrite:
+    """A product found in the shop: update it (owned fields only) and create only missing variants."""
+    known = set(ref.variant_ids)
+    return replace(
+        write,
+        ref=ref,
+        product_fields=ownership.product_fields,
+        create_variants=[v.key for v in write.product.variants if v.key not in known],
+        update_variants=[v.key for v in write.product.variants if v.key in known],
+        variant_fields=ownership.variant_fields,
+    )
+
+
+@task(name="archive-products", **TASK_OPTIONS)
+def archive_products(ctx: RunContext, refs: dict[str, ShopRef]) -> list[str]:
+    """Disable products gone from the ERP (never delete: orders and history point at them)."""
+    store = ctx.store
+    assert store is not None
+    shop: CatalogueSink = require(ctx.shop, CatalogueSink, what="archive catalogue products")
+    result = shop.archive_products(refs)
+    failed = {e.key for e in result.errors}
+    done = [k for k in refs if k not in failed]
+    store.upsert_bindings(ctx.connection, "product", [{"erp_key": k, "state": BindingState.ARCHIVED} for k in done])
+    store.upsert_bindings(
+        ctx.connection,
+        "variant",
+        [{"erp_key": vk, "state": BindingState.ARCHIVED} for k in done for vk in refs[k].variant_ids],
+    )
+    _snapshot(ctx, "product", "archived", [SnapshotRow(k, None, {"product_id": refs[k].product_id}) for k in done])
+    if result.errors:
+        store.quarantine(ctx.connection, FLOW, "product", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id)
+    return done
