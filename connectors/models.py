@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -31,6 +33,7 @@ __all__ = [
     "from_minor_units",
     "ensure_utc",
     "minor_units",
+    "slugify",
     "to_jsonable",
 ]
 
@@ -55,6 +58,12 @@ def from_minor_units(value: int, currency: str) -> Decimal:
     """Inverse of :func:`minor_units`."""
     exponent = _MINOR_UNITS.get(currency.upper(), 2)
     return Decimal(value).scaleb(-exponent)
+
+
+def slugify(text: str) -> str:
+    """ASCII, lowercase, dash-separated: "Tee-shirt Été" -> "tee-shirt-ete"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def ensure_utc(value: datetime) -> datetime:

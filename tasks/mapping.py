@@ -12,13 +12,11 @@ columns ``fields.<name>`` and variant attributes ``attributes.<name>``.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from connectors.models import Article, Product, Variant
+from connectors.models import Article, Product, Variant, slugify
 from tasks.grouping import ArticleGroup, article_field
 
 __all__ = ["MappingRules", "map_group", "map_groups", "normalise_rate", "slugify"]
@@ -42,11 +40,6 @@ def normalise_rate(rate: Decimal | None) -> str | None:
     if rate is None:
         return None
     return format(rate.normalize(), "f")
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def map_groups(groups: Iterable[ArticleGroup], rules: MappingRules) -> list[Product]:

@@ -1,0 +1,42 @@
+"""Registry entry of the Vendure connector: settings -> client -> sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from connectors.errors import Fatal
+from connectors.registry import Resolver
+from connectors.shop.vendure.catalogue import VendureCatalogue
+from connectors.shop.vendure.client import VendureClient
+
+
+class VendureSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    """Admin API endpoint, e.g. ``https://shop.example.com/admin-api``."""
+    username: str
+    password: str
+    """Secret reference: ``env:VENDURE_PASSWORD`` or ``block:vendure-password``."""
+    channel_token: str | None = None
+    language: str | None = None
+    category_facet: str = "category"
+    rate_limit: float | None = None
+    timeout: float = 60.0
+
+
+def build(options: dict[str, Any], resolver: Resolver) -> VendureCatalogue:
+    settings = VendureSettings.model_validate(options)
+    password = resolver.secret("password")
+    if not password:
+        raise Fatal("the Vendure connection has no password.", resolution="set password = \"env:VENDURE_PASSWORD\".")
+    client = VendureClient(
+        settings.url,
+        username=settings.username,
+        password=password,
+        channel_token=settings.channel_token,
+        rate_limit=settings.rate_limit,
+        timeout=settings.timeout,
+    )
+    return VendureCatalogue(client, language=settings.language, category_facet=settings.category_facet)
