@@ -1,0 +1,1 @@
+"""The demo: a real Tryton and a real Vendure on loopback, a seeded catalogue, the flows under Prefect."""
