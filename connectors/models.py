@@ -160,7 +160,20 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _canonical(value: Any) -> Any:
+    """JSON form where equal amounts hash equally (``19.9`` and ``19.90``)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return to_jsonable(value)
+
+
 def content_hash(value: Any) -> str:
-    """Stable SHA-256 of a record's JSON form (sorted keys), used to detect changes."""
-    payload = json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Stable SHA-256 of a record (sorted keys, normalised amounts), used to detect changes."""
+    payload = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import ProductWrite
-from connectors.models import Product, ShopRef, Variant, content_hash, to_jsonable
+from connectors.models import Product, ShopRef, Variant, content_hash
 
 __all__ = ["BindingView", "CataloguePlan", "Ownership", "PRODUCT_FIELDS", "VARIANT_FIELDS", "plan_catalogue"]
 
@@ -49,7 +49,7 @@ class Ownership:
         return frozenset(f for f in VARIANT_FIELDS if f"variant.{f}" not in self.create_only)
 
     def product_payload(self, product: Product) -> dict[str, Any]:
-        data = {f: to_jsonable(getattr(product, f)) for f in sorted(self.product_fields)}
+        data = {f: getattr(product, f) for f in sorted(self.product_fields)}
         if "custom_fields" in data:
             data["custom_fields"] = {
                 k: v for k, v in data["custom_fields"].items() if f"custom_fields.{k}" not in self.create_only
@@ -57,7 +57,7 @@ class Ownership:
         return data
 
     def variant_payload(self, variant: Variant) -> dict[str, Any]:
-        data = {f: to_jsonable(getattr(variant, f)) for f in sorted(self.variant_fields)}
+        data = {f: getattr(variant, f) for f in sorted(self.variant_fields)}
         if "custom_fields" in data:
             data["custom_fields"] = {
                 k: v for k, v in data["custom_fields"].items() if f"variant.custom_fields.{k}" not in self.create_only

@@ -1,0 +1,191 @@
+"""``passerelle``: run flows, the demo, and answer auditors' and operators' questions.
+
+Prefect is imported only by the commands that run flows, so ``audit`` and ``quarantine``
+answer in a blink.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from connectors.errors import Fatal
+
+app = typer.Typer(help="ERP <-> online shop synchronisation, as Prefect flows.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+audit_app = typer.Typer(help="What was read, refused and sent, from the Parquet snapshots.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Records refused by the quality gate or by a platform.", no_args_is_help=True)
+db_app = typer.Typer(help="The state store.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", "-c", help="Configuration file (default $PASSERELLE_CONFIG or ./passerelle.toml).")
+]
+ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Connection name in the configuration.")]
+
+FLOWS = {
+    "catalogue": ("flows.catalogue", "publish_catalogue"),
+}
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[bool, typer.Option(help="Leave Tryton and Vendure running after the runs.")] = False,
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its state, snapshots and logs.")] = Path(
+        ".passerelle"
+    ),
+) -> None:
+    """Start a real Tryton and a real Vendure on 127.0.0.1 and publish the demo catalogue."""
+    os.environ.setdefault("PREFECT_HOME", str((workdir / "prefect").resolve()))
+    from deployments.demo.run import run_demo
+
+    try:
+        run_demo(workdir.resolve(), keep_running=keep_running)
+    except Fatal as exc:
+        _fail(exc)
+
+
+@app.command()
+def run(
+    flow_name: Annotated[str, typer.Argument(help=f"One of: {', '.join(FLOWS)}.")],
+    config: ConfigOption = None,
+    connection: ConnectionOption = None,
+    full: Annotated[bool, typer.Option(help="Send everything, even what did not change.")] = False,
+    key: Annotated[list[str] | None, typer.Option("--key", "-k", help="Only these records (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be sent; write nothing.")] = False,
+) -> None:
+    """Run one flow now, in this process (deployments run the same flows on workers)."""
+    if flow_name not in FLOWS:
+        _fail(ValueError(f"unknown flow {flow_name!r}; choose one of {', '.join(FLOWS)}"))
+    import importlib
+
+    module, attr = FLOWS[flow_name]
+    flow_fn = getattr(importlib.import_module(module), attr)
+    try:
+        summary = flow_fn(connection=connection, config=config, full=full, keys=key or None, dry_run=dry_run)
+    except Fatal as exc:
+        _fail(exc)
+    print_summary(summary)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    labels = ["created", "updated", "unchanged", "archived", "quarantined", "failed"]
+    if summary.get("dry_run"):
+        typer.echo("DRY RUN: nothing was written to the shop or the state store.")
+        typer.echo(
+            f"  would create {len(summary['would_create'])}, would update {len(summary['would_update'])}, "
+            f"unchanged {summary['unchanged']}, would archive {len(summary['would_archive'])}, "
+            f"quarantined {summary['quarantined']}"
+        )
+    else:
+        typer.echo("  " + ", ".join(f"{label} {summary.get(label, 0)}" for label in labels))
+    typer.echo(f"  {summary['read']} articles read -> {summary['products']} products; {summary['api_calls']} shop API calls")
+    for entry in summary.get("quarantine", [])[:15]:
+        typer.echo(f"  quarantined {entry['key']}: {entry['field']}: {entry['reason']}")
+    more = len(summary.get("quarantine", [])) - 15
+    if more > 0:
+        typer.echo(f"  ... and {more} more (passerelle quarantine list)")
+
+
+@audit_app.command("history")
+def audit_history(
+    entity: Annotated[str, typer.Argument(help="article, product, variant, order, ...")],
+    key: Annotated[str, typer.Argument(help="The record key (ERP key, SKU for exports, product key).")],
+    config: ConfigOption = None,
+    flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Full rows as JSON lines.")] = False,
+) -> None:
+    """Every snapshot row of one record: when it was read, refused, sent, answered, by which run."""
+    from deployments.config import load_config
+    from deployments.runtime import snapshot_store
+
+    try:
+        store = snapshot_store(load_config(config))
+    except Fatal as exc:
+        _fail(exc)
+    rows = store.history(entity, key, flow=flow)
+    if not rows:
+        typer.echo(f"no snapshot of {entity} {key!r} under {store.uri}")
+        raise typer.Exit(code=1)
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps({**row, "recorded_at": row["recorded_at"].isoformat()}, default=str))
+        else:
+            payload = json.dumps(row["payload"], ensure_ascii=False, default=str)
+            typer.echo(
+                f"{row['recorded_at']:%Y-%m-%d %H:%M:%S}Z  {row['flow']:<10} {row['stage']:<9} run {row['run_id'][:12]}"
+                f"  hash {str(row['hash'] or '-')[:10]}  {payload[:160]}"
+            )
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    config: ConfigOption = None,
+    connection: ConnectionOption = None,
+    flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Only this entity.")] = None,
+    status: Annotated[str, typer.Option(help="open, resolved, discarded or all.")] = "open",
+) -> None:
+    """Refused records with the field and the reason."""
+    from deployments.config import load_config
+    from tasks.state import StateStore
+
+    try:
+        cfg = load_config(config)
+        store = StateStore(cfg.state_url())
+    except Fatal as exc:
+        _fail(exc)
+    rows = store.quarantined(connection=connection, flow=flow, entity=entity, status=None if status == "all" else status)
+    if not rows:
+        typer.echo("quarantine is empty" if status == "open" else f"no {status} quarantine entries")
+        return
+    typer.echo(f"{'id':>5}  {'status':<9} {'flow':<10} {'entity':<8} {'record':<24} {'field':<12} reason")
+    for r in rows:
+        typer.echo(
+            f"{r.id:>5}  {r.status:<9} {r.flow:<10} {r.entity:<8} {r.record_key:<24} {r.field:<12} {r.reason}"
+            + (f"  (x{r.occurrences})" if r.occurrences > 1 else "")
+        )
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(ids: Annotated[list[int], typer.Argument(help="Entry ids from `quarantine list`.")],
+                       config: ConfigOption = None) -> None:
+    """Close entries an operator decided to ignore (they stay discarded if they fail again)."""
+    from deployments.config import load_config
+    from tasks.state import StateStore
+
+    store = StateStore(load_config(config).state_url())
+    typer.echo(f"discarded {store.discard_quarantine(ids)} entries")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the state store schema to the latest revision."""
+    from deployments.config import load_config
+    from tasks.state import StateStore
+
+    try:
+        store = StateStore(load_config(config).state_url())
+    except Fatal as exc:
+        _fail(exc)
+    typer.echo(f"state store at {store.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
