@@ -102,7 +102,7 @@ def print_summary(summary: dict[str, Any]) -> None:
 @audit_app.command("history")
 def audit_history(
     entity: Annotated[str, typer.Argument(help="article, product, variant, order, ...")],
-    key: Annotated[str, typer.Argument(help="The record key (ERP key, SKU for exports, product key).")],
+    key: Annotated[str, typer.Argument(help="The record key (ERP key or SKU; product key such as g:12).")],
     config: ConfigOption = None,
     flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Full rows as JSON lines.")] = False,
@@ -116,6 +116,11 @@ def audit_history(
     except Fatal as exc:
         _fail(exc)
     rows = store.history(entity, key, flow=flow)
+    if not rows:
+        # Not an ERP key: perhaps a SKU, which is what people know.
+        for erp_key in store.keys_for_sku(key, entity=entity):
+            rows += store.history(entity, erp_key, flow=flow)
+        rows.sort(key=lambda r: r["recorded_at"])
     if not rows:
         typer.echo(f"no snapshot of {entity} {key!r} under {store.uri}")
         raise typer.Exit(code=1)

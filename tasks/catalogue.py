@@ -183,6 +183,20 @@ def _write_payload(write: ProductWrite, ownership: Ownership) -> dict[str, Any]:
     }
 
 
+def _variant_rows(writes: list[ProductWrite], ownership: Ownership) -> list[SnapshotRow]:
+    """One row per variant sent, keyed by the ERP article key, so an auditor can follow one SKU."""
+    rows: list[SnapshotRow] = []
+    for write in writes:
+        for variant in write.product.variants:
+            if variant.key in write.create_variants or variant.key in write.update_variants:
+                action = "create" if variant.key in write.create_variants else "update"
+                rows.append(SnapshotRow(variant.key, ownership.variant_hash(variant),
+                                        {"action": action, "product": write.product.key, **to_jsonable(variant)}))
+        for key, shop_id in write.disable_variants.items():
+            rows.append(SnapshotRow(key, None, {"action": "disable", "product": write.product.key, "shop_id": shop_id}))
+    return rows
+
+
 @task(name="publish-batch", **TASK_OPTIONS)
 def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
     """Create / update one batch in the shop, exactly once.
@@ -214,6 +228,7 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
 
     _snapshot(ctx, "product", "sent", [SnapshotRow(w.product.key, ownership.product_hash(w.product),
                                                    _write_payload(w, ownership)) for w in writes])
+    _snapshot(ctx, "variant", "sent", _variant_rows(writes, ownership))
     result = shop.write_products(writes)
     failed_keys = {e.key for e in result.errors}
     product_rows: list[dict[str, Any]] = []

@@ -183,6 +183,22 @@ class SnapshotStore:
         """Every snapshot row of one record, oldest first: what was read, refused, sent, answered."""
         return self.query(entity=entity, key=key, flow=flow, run_id=run_id)
 
+    def keys_for_sku(self, sku: str, *, entity: str | None = None) -> list[str]:
+        """Record keys whose payload carries this SKU (auditors know SKUs, not ERP ids)."""
+        dataset = self._dataset()
+        if dataset is None:
+            return []
+        needle = json.dumps({"sku": sku}, ensure_ascii=False)[1:-1]  # '"sku": "X"' as written by json.dumps
+        expr = pc.match_substring(pc.field("payload"), needle)
+        if entity is not None:
+            expr = expr & (pc.field("entity") == entity)
+        table = dataset.to_table(columns=["key", "payload"], filter=expr)
+        keys: list[str] = []
+        for key, payload in zip(table.column("key").to_pylist(), table.column("payload").to_pylist(), strict=True):
+            if json.loads(payload).get("sku") == sku and key not in keys:
+                keys.append(key)
+        return keys
+
     def query(
         self,
         *,

@@ -1,0 +1,164 @@
+"""``passerelle demo``: the whole chain on this machine, with real servers on 127.0.0.1.
+
+1. a Tryton 8.2 server (PyPI, SQLite) seeded with the demo catalogue (217 articles, a few bad);
+2. a Vendure 3.7 shop (npm, in-memory sql.js);
+3. the catalogue flow under Prefect: a first run publishes, a second sends nothing, then a price
+   change and a discontinued article in Tryton make a third run update one product and archive one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from deployments.demo.catalogue import BAD_ROWS, demo_catalogue
+
+__all__ = ["demo_config", "run_demo"]
+
+CONNECTION = "demo"
+
+
+def demo_config(*, tryton_url: str, database: str, vendure_url: str) -> str:
+    """The demo's passerelle.toml: every setting a real deployment would write, secrets by reference."""
+    return f"""\
+# Written by `passerelle demo`. Secrets are references (env:NAME), never values.
+[state]
+url = "sqlite:///state.db"
+
+[snapshots]
+root = "snapshots"
+
+[connections.{CONNECTION}.erp]
+type = "tryton"
+url = "{tryton_url}"
+database = "{database}"
+login = "admin"
+password = "env:PASSERELLE_DEMO_TRYTON_PASSWORD"
+
+[connections.{CONNECTION}.shop]
+type = "vendure"
+url = "{vendure_url}"
+username = "superadmin"
+password = "env:PASSERELLE_DEMO_VENDURE_PASSWORD"
+
+[connections.{CONNECTION}.catalogue]
+currency = "EUR"
+country = "FR"
+group_field = "group_key"          # the Tryton template
+attributes = ["colour", "size"]    # option groups, in this order
+categories = [["fields.categories"]]
+vat_rates = ["20", "10", "5.5", "2.1", "0"]
+create_only = ["slug", "description", "images"]
+batch_size = 50
+
+[connections.{CONNECTION}.catalogue.fields]
+description = "description"
+"variant.name" = "name"
+
+[connections.{CONNECTION}.catalogue.taxes.FR]
+"20" = "Standard Tax"
+"10" = "Intermediate Tax"
+"5.5" = "Reduced Tax"
+"2.1" = "Super Reduced Tax"
+"0" = "Zero Tax"
+"""
+
+
+def _say(text: str, **style: Any) -> None:
+    typer.secho(text, **style)
+
+
+def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
+    from deployments.sandbox.tryton import TrytonSandbox
+    from deployments.sandbox.vendure import VendureSandbox
+
+    demo_dir = workdir / "demo"
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)  # a fresh shop each time, so a fresh state store too
+    demo_dir.mkdir(parents=True)
+    tryton_password = secrets.token_urlsafe(12)
+    vendure_password = secrets.token_urlsafe(12)
+    os.environ["PASSERELLE_DEMO_TRYTON_PASSWORD"] = tryton_password
+    os.environ["PASSERELLE_DEMO_VENDURE_PASSWORD"] = vendure_password
+
+    started = time.monotonic()
+    _say("Starting Tryton 8.2 (first run installs it from PyPI, ~1 min) ...", bold=True)
+    tryton = TrytonSandbox(workdir=demo_dir / "tryton", admin_password=tryton_password, log_dir=demo_dir / "logs")
+    vendure = VendureSandbox(password=vendure_password, log_dir=demo_dir / "logs")
+    try:
+        tryton.install()
+        tryton.template_db()
+        tryton.start()
+        tryton.seed(demo_catalogue())
+        _say(f"  Tryton ready at {tryton.url} (database {tryton.database})")
+        _say("Starting Vendure 3.7 (first run installs it from npm, ~30 s) ...", bold=True)
+        vendure.start()
+        _say(f"  Vendure ready at {vendure.admin_api_url}")
+        config_file = demo_dir / "passerelle.toml"
+        config_file.write_text(
+            demo_config(tryton_url=tryton.url, database=tryton.database, vendure_url=vendure.admin_api_url),
+            encoding="utf-8",
+        )
+        _say(f"  servers up in {time.monotonic() - started:.0f} s; configuration: {config_file}")
+        _runs(config_file, tryton)
+        _epilogue(workdir, config_file)
+        if keep_running:
+            _say("\nServers keep running; Ctrl-C stops them.", bold=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    finally:
+        vendure.stop()
+        tryton.stop()
+
+
+def _runs(config_file: Path, tryton: Any) -> None:
+    from deployments.cli import print_summary
+    from flows.catalogue import publish_catalogue
+
+    _say("\nRun 1: publish the catalogue (Prefect starts a local API the first time, ~10 s)", bold=True)
+    summary = publish_catalogue(connection=CONNECTION, config=str(config_file))
+    print_summary(summary)
+    _say("  expected in quarantine: " + "; ".join(f"{k} ({why})" for k, why in BAD_ROWS.items()), dim=True)
+
+    _say("\nRun 2: nothing changed in the ERP, so nothing is sent", bold=True)
+    print_summary(publish_catalogue(connection=CONNECTION, config=str(config_file)))
+
+    _say("\nIn Tryton: +1.00 EUR on the V-neck T-shirt, the folding umbrella discontinued", bold=True)
+    _change_erp(tryton)
+    _say("Run 3: one product updated, one archived (disabled in the shop, never deleted)", bold=True)
+    print_summary(publish_catalogue(connection=CONNECTION, config=str(config_file)))
+
+
+def _change_erp(tryton: Any) -> None:
+    from connectors.erp.tryton.client import TrytonClient
+
+    client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
+    try:
+        templates = client.model("product.template")
+        (vneck,) = templates.search_read([("code", "=", "TSH-VNK")], ["id", "list_price"])
+        templates.write([vneck["id"]], {"list_price": vneck["list_price"] + Decimal("1.00")})
+        products = client.model("product.product")
+        umbrella = products.search([("code", "=", "UMB-FLD")], 0, None, None)
+        products.write(umbrella, {"active": False})
+    finally:
+        client.close()
+
+
+def _epilogue(workdir: Path, config_file: Path) -> None:
+    prefect_home = os.environ.get("PREFECT_HOME", str(workdir / "prefect"))
+    _say("\nWhere to look", bold=True)
+    _say(f"  snapshots (Parquet, for auditors): {config_file.parent / 'snapshots'}")
+    _say(f"  what happened to one SKU:  uv run passerelle audit history variant <key> -c {config_file}")
+    _say(f"  refused records:           uv run passerelle quarantine list -c {config_file}")
+    _say(f"  the runs in the Prefect UI: PREFECT_HOME={prefect_home} uv run prefect server start")
+    _say("                              then open http://127.0.0.1:4200 (flow runs, logs, summary artifacts)")
