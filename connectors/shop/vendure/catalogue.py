@@ -37,8 +37,8 @@ query Setup($facet: String!) {
   activeChannel { id code pricesIncludeTax defaultCurrencyCode defaultLanguageCode }
   taxCategories(options: {take: 100}) { items { id name } }
   globalSettings { serverConfig { customFieldConfig {
-    Product { name type }
-    ProductVariant { name type }
+    Product { ... on CustomField { name type } }
+    ProductVariant { ... on CustomField { name type } }
   } } }
   facets(options: {filter: {code: {eq: $facet}}, take: 1}) { items { id code values { id code } } }
 }

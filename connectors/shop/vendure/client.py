@@ -119,7 +119,10 @@ class VendureClient:
     def _post(self, query: str, variables: dict[str, Any], *, authenticated: bool = True, idempotent: bool = False) -> httpx.Response:
         if authenticated and not self._logged_in:
             self.login()
-        return self.http.request("POST", "", json={"query": query, "variables": variables}, idempotent=idempotent)
+        # GraphQL validation errors come back as HTTP 400 with a JSON body: read them, do not raise.
+        return self.http.request(
+            "POST", "", json={"query": query, "variables": variables}, idempotent=idempotent, expect=(400,)
+        )
 
     def execute(self, query: str, variables: dict[str, Any] | None = None, *, idempotent: bool = False) -> dict[str, Any]:
         """Run one document; any GraphQL error fails the call (use :meth:`batch` for partial results)."""
