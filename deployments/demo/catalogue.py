@@ -63,7 +63,7 @@ SIMPLE = [
 # Deliberately bad rows: (SKU, what is wrong). The quality gate must refuse each, the rest goes on.
 BAD_ROWS = {
     "TSH-ORG-RED-XL": "EAN with a wrong check digit",
-    "MUG-ENA": "two articles share this SKU (duplicate SKU): both wait until it is unique",
+    "GFT-BOX": "no VAT (its template has no accounting category)",
     "CND-NEG": "negative price",
     "SWT-HOO-GRN": "variant without a size",
     "PNT-CHI-BLUE-M2": "same colour and size as another variant of its family",
@@ -146,16 +146,18 @@ def demo_catalogue() -> dict[str, Any]:
 
 def _add_bad_rows(templates: list[dict[str, Any]]) -> None:
     by_code = {t["code"]: t for t in templates}
-    # A wrong check digit on one T-shirt.
+    # A wrong check digit on one T-shirt. Tryton validates identifiers typed "ean", so the bad
+    # barcode sits in an untyped identifier, as legacy imports leave them.
     tsh = by_code["TSH-ORG"]
     tsh["products"].append(
         {"suffix_code": "-RED-XL", "attributes": {"colour": "red", "size": "XL"}, "ean": "3790000099990",
-         "active": True}
+         "identifier_type": None, "active": True}
     )
-    # A second article with the SKU of an existing one (an old template never cleaned up).
+    # An article whose template has no accounting category, hence no VAT rate. (Tryton itself
+    # refuses a duplicate product code, so duplicate SKUs are shown with an export file instead.)
     templates.append(
-        {"code": "MUG-ENA", "name": "Enamel mug (old reference)", "description": None, "list_price": "12.00",
-         "vat": "20", "categories": ["Home/Kitchen"], "attribute_set": None, "weight": "0.400", "weight_uom": "kg",
+        {"code": "GFT-BOX", "name": "Gift box", "description": None, "list_price": "5.00", "vat": None,
+         "categories": ["Accessories/Gifts"], "attribute_set": None, "weight": "0.200", "weight_uom": "kg",
          "active": True, "products": [{"suffix_code": "", "attributes": {}, "active": True}]}
     )
     # A negative price.

@@ -41,6 +41,7 @@ url = "{tryton_url}"
 database = "{database}"
 login = "admin"
 password = "env:PASSERELLE_DEMO_TRYTON_PASSWORD"
+barcode_types = ["ean", ""]        # also legacy barcodes stored without a type
 
 [connections.{CONNECTION}.shop]
 type = "vendure"

@@ -1,0 +1,170 @@
+"""Tryton as a catalogue source: product.product variants of product.template, with
+attributes (product_attribute), barcodes (product.identifier), weights (product_measurements),
+categories and the VAT rate of the accounting category's customer tax (account_product).
+
+Read in pages of 500 variants ordered by id, plus one read of identifiers per page; the
+category tree and tax rates are read once per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.erp.tryton.client import TrytonClient
+from connectors.models import Article
+
+__all__ = ["TrytonCatalogue", "TrytonSettings"]
+
+_WEIGHT_TO_KG = {"kg": Decimal(1), "g": Decimal("0.001"), "mg": Decimal("0.000001"), "lb": Decimal("0.45359237"),
+                 "oz": Decimal("0.028349523125"), "t": Decimal(1000)}
+
+FIELDS = [
+    "id", "code", "name", "description", "list_price", "attributes", "identifiers", "categories",
+    "account_category", "template", "template.name", "template.code", "template.list_price",
+    "template.weight", "template.weight_uom.symbol", "write_date", "template.write_date",
+]
+
+
+class TrytonSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    database: str
+    login: str
+    password: str
+    """Secret reference: ``env:TRYTON_PASSWORD`` or ``block:tryton-password``."""
+    language: str = "en"
+    currency: str = "EUR"
+    barcode_types: list[str] = Field(default_factory=lambda: ["ean"])
+    """product.identifier types read as the EAN; "" stands for identifiers without a type."""
+    group_by_template: bool = True
+    """Variants of one template form one product (else each variant is a lone article)."""
+    extra: dict[str, str] = Field(default_factory=dict)
+    """User-defined fields (``fields.<name>`` in mappings) -> product.product field path (``template.code``)."""
+    page_size: int = 500
+    rate_limit: float | None = None
+    timeout: float = 120.0
+
+
+class TrytonCatalogue:
+    """CatalogueSource over Tryton JSON-RPC."""
+
+    platform = "Tryton"
+
+    def __init__(self, client: TrytonClient, settings: TrytonSettings) -> None:
+        self.client = client
+        self.settings = settings
+
+    @property
+    def stats(self) -> Any:
+        return self.client.stats
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _categories(self) -> tuple[dict[int, str], dict[int, Decimal]]:
+        """Category id -> "Parent/Child" path, and accounting category id -> VAT rate in percent."""
+        rows = self.client.model("product.category").search_read(
+            [], ["id", "name", "parent", "accounting", "customer_taxes"]
+        )
+        by_id = {r["id"]: r for r in rows}
+        taxes = {
+            t["id"]: t
+            for t in self.client.model("account.tax").search_read([], ["id", "type", "rate"])
+        }
+
+        def path(cid: int) -> str:
+            names: list[str] = []
+            seen: set[int] = set()
+            while cid in by_id and cid not in seen:
+                seen.add(cid)
+                names.append(by_id[cid]["name"])
+                cid = by_id[cid]["parent"]
+            return "/".join(reversed(names))
+
+        paths = {cid: path(cid) for cid, r in by_id.items() if not r.get("accounting")}
+        rates: dict[int, Decimal] = {}
+        for cid, r in by_id.items():
+            percentages = [taxes[t] for t in r.get("customer_taxes") or [] if taxes.get(t, {}).get("type") == "percentage"]
+            if percentages:
+                # Tryton stores 20 % as 0.2; one customer tax per category is the French norm.
+                rates[cid] = (percentages[0]["rate"] * 100).normalize()
+        return paths, rates
+
+    def iter_articles(self) -> Iterator[Article]:
+        paths, rates = self._categories()
+        products = self.client.model("product.product")
+        extra_paths = sorted(set(self.settings.extra.values()) - set(FIELDS))
+        page: list[dict[str, Any]] = []
+        for row in products.iter_search_read(
+            [("salable", "=", True)], FIELDS + extra_paths, page_size=self.settings.page_size
+        ):
+            page.append(row)
+            if len(page) >= self.settings.page_size:
+                yield from self._articles(page, paths, rates)
+                page = []
+        if page:
+            yield from self._articles(page, paths, rates)
+
+    def _articles(self, rows: list[dict[str, Any]], paths: dict[int, str], rates: dict[int, Decimal]) -> Iterator[Article]:
+        barcodes = self._barcodes([r["id"] for r in rows])
+        for row in rows:
+            template = row.get("template.") or {}
+            price = row.get("list_price")
+            if price is None:
+                price = template.get("list_price")
+            weight = template.get("weight")
+            uom = (template.get("weight_uom.") or {}).get("symbol")
+            weight_kg = None
+            if weight is not None:
+                weight_kg = (Decimal(str(weight)) * _WEIGHT_TO_KG.get(uom or "kg", Decimal(1))).normalize()
+            written = [d for d in (row.get("write_date"), template.get("write_date")) if d is not None]
+            fields = {"categories": "|".join(paths[c] for c in row.get("categories") or [] if c in paths)}
+            if template.get("code"):
+                fields["template_code"] = template["code"]
+            for name, path in self.settings.extra.items():
+                value = _dotted(row, path)
+                if value not in (None, ""):
+                    fields[name] = str(value)
+            yield Article(
+                key=str(row["id"]),
+                sku=row.get("code") or None,
+                name=row.get("name"),
+                description=row.get("description"),
+                ean=barcodes.get(row["id"]),
+                price=price,
+                currency=self.settings.currency,
+                vat_rate=rates.get(row.get("account_category") or -1),
+                weight=weight_kg,
+                group_key=str(row["template"]) if self.settings.group_by_template else None,
+                group_name=template.get("name"),
+                attributes={k: str(v) for k, v in (row.get("attributes") or {}).items() if v not in (None, "")},
+                fields=fields,
+                active=True,
+                updated_at=max(written) if written else None,
+            )
+
+    def _barcodes(self, product_ids: list[int]) -> dict[int, str]:
+        types = [t or None for t in self.settings.barcode_types]
+        rows = self.client.model("product.identifier").search_read(
+            [("product", "in", product_ids), ("type", "in", types)], ["product", "type", "code", "sequence"],
+            order=(("sequence", "ASC"), ("id", "ASC")),
+        )
+        found: dict[int, str] = {}
+        for r in rows:
+            found.setdefault(r["product"], r["code"])
+        return found
+
+
+def _dotted(row: dict[str, Any], path: str) -> Any:
+    """Value of ``template.code`` in a search_read row (relations come back as ``"template.": {...}``)."""
+    if path.startswith("attributes."):
+        return (row.get("attributes") or {}).get(path[11:])
+    parts = path.split(".")
+    value: Any = row
+    for part in parts[:-1]:
+        value = (value or {}).get(f"{part}.")
+    return (value or {}).get(parts[-1])

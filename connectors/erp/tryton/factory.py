@@ -1,0 +1,22 @@
+"""Registry entry of the Tryton connector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.erp.tryton.catalogue import TrytonCatalogue, TrytonSettings
+from connectors.erp.tryton.client import TrytonClient
+from connectors.errors import Fatal
+from connectors.registry import Resolver
+
+
+def build(options: dict[str, Any], resolver: Resolver) -> TrytonCatalogue:
+    settings = TrytonSettings.model_validate(options)
+    password = resolver.secret("password")
+    if not password:
+        raise Fatal("the Tryton connection has no password.", resolution='set password = "env:TRYTON_PASSWORD".')
+    client = TrytonClient(
+        settings.url, settings.database, login=settings.login, password=password, language=settings.language,
+        rate_limit=settings.rate_limit, timeout=settings.timeout,
+    )
+    return TrytonCatalogue(client, settings)
