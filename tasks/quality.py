@@ -132,8 +132,12 @@ def run_checks(
             continue
         for index in outcome.result.get("unexpected_index_list") or []:
             row = rows[int(index)]
+            reason = check.reason(row)
+            # Operators know SKUs, not ERP ids: name the SKU when the key is something else.
+            if row.get("sku") and row["sku"] != row[key_column] and row["sku"] not in reason:
+                reason = f"{row['sku']}: {reason}"
             failures.setdefault(int(index), []).append(
-                RecordError(key=str(row[key_column]), field=check.field, reason=check.reason(row), check=check.name)
+                RecordError(key=str(row[key_column]), field=check.field, reason=reason, check=check.name)
             )
     return failures
 
@@ -210,13 +214,13 @@ def catalogue_checks(settings: CatalogueChecks) -> list[Check]:
             "attributes_complete",
             "attributes",
             lambda: gxe.ExpectColumnValuesToBeNull(column="missing_attributes"),
-            lambda r: f"variant of {r['product_key']} has no value for {r['missing_attributes']}",
+            lambda r: f"this variant of {r['product_name']!r} has no {r['missing_attributes']}",
         ),
         Check(
             "attributes_unique",
             "attributes",
             lambda: gxe.ExpectCompoundColumnsToBeUnique(column_list=["product_key", "signature"]),
-            lambda r: f"another variant of {r['product_key']} has the same options ({r['signature'] or 'none'})",
+            lambda r: f"another variant of {r['product_name']!r} has the same options ({r['signature'] or 'none'})",
         ),
     ]
 
@@ -243,6 +247,7 @@ def variant_row(product: Product, variant: Variant, allowed_rates: frozenset[str
         "tax_category": variant.tax_category if rate in allowed_rates else "-",
         "weight": variant.weight,
         "product_key": product.key,
+        "product_name": product.name,
         "missing_attributes": ", ".join(missing) or None,
         "signature": "; ".join(f"{n}={variant.options.get(n, '')}" for n in product.option_groups),
     }
