@@ -81,8 +81,10 @@ def group_articles(articles: Iterable[Article], rules: GroupingRules) -> list[Ar
                 group = groups[key] = ArticleGroup(key=key, attributes=rules.attributes)
             group.articles.append(article)
         else:
+            # Two lone rows with one key (a duplicated SKU in an export) stay together, so the
+            # quality gate sees the duplicate instead of one row silently replacing the other.
             key = f"a:{article.key}"
-            groups[key] = ArticleGroup(key=key, articles=[article])
+            groups.setdefault(key, ArticleGroup(key=key)).articles.append(article)
     for key, group in groups.items():
         if key.startswith("a:"):
             continue

@@ -39,9 +39,8 @@ password = "env:TEST_VENDURE_PASSWORD"
 
 [connections.main.catalogue]
 attributes = ["colour", "size"]
-categories = [["fields.categories"]]
 batch_size = 10
-{catalogue}
+{catalogue if "categories" in catalogue else 'categories = [["fields.categories"]]' + chr(10) + catalogue}
 {TAXES}
 """,
         encoding="utf-8",
