@@ -246,7 +246,9 @@ class HttpClient:
                     retry_after=retry_after,
                 )
             raise HttpError(
-                self.redact(f"{self.platform}: HTTP {status} on {method} {self._where(url)}: {_snippet(response.text)}"),
+                self.redact(
+                    f"{self.platform}: HTTP {status} on {method} {self._where(url)}: {_snippet(response.text)}"
+                ),
                 status=status,
                 body=self.redact(response.text[:4000]),
                 resolution=_RESOLUTIONS.get(status, "read the platform's message above; the request was refused."),

@@ -16,7 +16,6 @@ from connectors.errors import Fatal
 __all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "require"]
 
 
-
 class Resolver(Protocol):
     def secret(self, option: str) -> str | None:
         """The secret value referenced by ``options[option]`` (``env:NAME``, ``block:NAME``)."""
@@ -25,6 +24,7 @@ class Resolver(Protocol):
     def path(self, value: str) -> str:
         """A path from the configuration, absolute against the configuration file's folder."""
         ...
+
 
 ERP_CONNECTORS: dict[str, str] = {
     "tryton": "connectors.erp.tryton.factory:build",

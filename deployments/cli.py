@@ -16,8 +16,9 @@ import typer
 
 from connectors.errors import Fatal
 
-app = typer.Typer(help="ERP <-> online shop synchronisation, as Prefect flows.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="ERP <-> online shop synchronisation, as Prefect flows.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 audit_app = typer.Typer(help="What was read, refused and sent, from the Parquet snapshots.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records refused by the quality gate or by a platform.", no_args_is_help=True)
 db_app = typer.Typer(help="The state store.", no_args_is_help=True)
@@ -26,7 +27,8 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
-    str | None, typer.Option("--config", "-c", help="Configuration file (default $PASSERELLE_CONFIG or ./passerelle.toml).")
+    str | None,
+    typer.Option("--config", "-c", help="Configuration file (default $PASSERELLE_CONFIG or ./passerelle.toml)."),
 ]
 ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Connection name in the configuration.")]
 
@@ -91,7 +93,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
     else:
         typer.echo("  " + ", ".join(f"{label} {summary.get(label, 0)}" for label in labels))
-    typer.echo(f"  {summary['read']} articles read -> {summary['products']} products; {summary['api_calls']} shop API calls")
+    typer.echo(
+        f"  {summary['read']} articles read -> {summary['products']} products; {summary['api_calls']} shop API calls"
+    )
     for entry in summary.get("quarantine", [])[:15]:
         typer.echo(f"  quarantined {entry['key']}: {entry['field']}: {entry['reason']}")
     more = len(summary.get("quarantine", [])) - 15
@@ -152,7 +156,9 @@ def quarantine_list(
         store = StateStore(cfg.state_url())
     except Fatal as exc:
         _fail(exc)
-    rows = store.quarantined(connection=connection, flow=flow, entity=entity, status=None if status == "all" else status)
+    rows = store.quarantined(
+        connection=connection, flow=flow, entity=entity, status=None if status == "all" else status
+    )
     if not rows:
         typer.echo("quarantine is empty" if status == "open" else f"no {status} quarantine entries")
         return
@@ -165,8 +171,9 @@ def quarantine_list(
 
 
 @quarantine_app.command("discard")
-def quarantine_discard(ids: Annotated[list[int], typer.Argument(help="Entry ids from `quarantine list`.")],
-                       config: ConfigOption = None) -> None:
+def quarantine_discard(
+    ids: Annotated[list[int], typer.Argument(help="Entry ids from `quarantine list`.")], config: ConfigOption = None
+) -> None:
     """Close entries an operator decided to ignore (they stay discarded if they fail again)."""
     from deployments.config import load_config
     from tasks.state import StateStore

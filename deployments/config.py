@@ -51,7 +51,8 @@ def resolve_secret(reference: str | None, *, what: str, allow_literal: bool = Fa
         try:
             from prefect.blocks.system import Secret
 
-            return SecretStr(str(Secret.load(name).get()))
+            block: Any = Secret.load(name)
+            return SecretStr(str(block.get()))
         except ValueError as exc:
             raise Fatal(
                 f"the secret for {what} is read from the Prefect Secret block {name!r}, which could not be loaded ({type(exc).__name__}).",

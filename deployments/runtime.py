@@ -6,8 +6,8 @@ The only place (with :mod:`deployments.config`) that reads secrets: connectors g
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from connectors.base import Closeable
@@ -142,6 +142,6 @@ def _current_run_id() -> str:
 
         if flow_run.id:
             return str(flow_run.id)
-    except Exception:  # noqa: BLE001 - outside Prefect a run still needs an id
+    except Exception:  # noqa: BLE001, S110 - outside Prefect a run still needs an id
         pass
     return uuid.uuid4().hex

@@ -84,9 +84,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> CatalogueSum
     summary.products = len(built.products)
     summary.unchanged = len(plan.unchanged)
     summary.quarantined = len(gate.rejected_keys)
-    summary.quarantine = [
-        {"key": e.error.key, "field": e.error.field, "reason": e.error.reason} for e in gate.rejected
-    ]
+    summary.quarantine = [{"key": e.error.key, "field": e.error.field, "reason": e.error.reason} for e in gate.rejected]
     if ctx.dry_run:
         summary.would_create = [w.product.key for w in plan.creates]
         summary.would_update = [w.product.key for w in plan.updates]
@@ -128,20 +126,32 @@ def _report(summary: CatalogueSummary) -> None:
             ("failed", summary.failed),
         ]
     lines = [f"# {title}", "", markdown_table(["", "products"], counts), ""]
-    lines.append(f"{summary.read} articles read, {summary.products} products after grouping, "
-                 f"{summary.api_calls} shop API calls.")
+    lines.append(
+        f"{summary.read} articles read, {summary.products} products after grouping, {summary.api_calls} shop API calls."
+    )
     if summary.snapshots:
         lines += ["", f"Snapshots: `{summary.snapshots}`"]
     if summary.dry_run:
-        for label, keys in (("create", summary.would_create), ("update", summary.would_update),
-                            ("archive", summary.would_archive)):
+        for label, keys in (
+            ("create", summary.would_create),
+            ("update", summary.would_update),
+            ("archive", summary.would_archive),
+        ):
             if keys:
-                lines += ["", f"Would {label}: " + ", ".join(f"`{k}`" for k in keys[:50])
-                          + (f" and {len(keys) - 50} more" if len(keys) > 50 else "")]
+                lines += [
+                    "",
+                    f"Would {label}: "
+                    + ", ".join(f"`{k}`" for k in keys[:50])
+                    + (f" and {len(keys) - 50} more" if len(keys) > 50 else ""),
+                ]
     if summary.quarantine:
-        lines += ["", "## Quarantined", "", markdown_table(["record", "field", "reason"],
-                  [(q["key"], q["field"], q["reason"]) for q in summary.quarantine[:100]])]
+        lines += [
+            "",
+            "## Quarantined",
+            "",
+            markdown_table(
+                ["record", "field", "reason"], [(q["key"], q["field"], q["reason"]) for q in summary.quarantine[:100]]
+            ),
+        ]
     publish_markdown(f"catalogue-{summary.connection}", "\n".join(lines), title)
-    logger().info(
-        "catalogue %s: %s", summary.connection, ", ".join(f"{label} {count}" for label, count in counts)
-    )
+    logger().info("catalogue %s: %s", summary.connection, ", ".join(f"{label} {count}" for label, count in counts))

@@ -118,8 +118,14 @@ def check_quality(ctx: RunContext, built: Built) -> GateResult:
         ctx,
         "article",
         "rejected",
-        [SnapshotRow(e.error.key, None, {"field": e.error.field, "reason": e.error.reason, "check": e.error.check,
-                                           "record": e.payload}) for e in result.rejected],
+        [
+            SnapshotRow(
+                e.error.key,
+                None,
+                {"field": e.error.field, "reason": e.error.reason, "check": e.error.check, "record": e.payload},
+            )
+            for e in result.rejected
+        ],
     )
     for entry in result.rejected[:20]:
         logger().warning("quarantined %s", entry.error)
@@ -131,16 +137,19 @@ def check_quality(ctx: RunContext, built: Built) -> GateResult:
 def _views(bindings: dict[str, Any]) -> dict[str, BindingView]:
     return {
         k: BindingView(
-            key=k, shop_id=b.shop_id, content_hash=b.content_hash, state=b.state, parent_key=b.parent_key, data=b.payload
+            key=k,
+            shop_id=b.shop_id,
+            content_hash=b.content_hash,
+            state=b.state,
+            parent_key=b.parent_key,
+            data=b.payload,
         )
         for k, b in bindings.items()
     }
 
 
 @task(name="plan-changes", cache_policy=TASK_OPTIONS["cache_policy"])
-def plan_changes(
-    ctx: RunContext, gate: GateResult, built: Built, *, full: bool, partial: bool
-) -> CataloguePlan:
+def plan_changes(ctx: RunContext, gate: GateResult, built: Built, *, full: bool, partial: bool) -> CataloguePlan:
     """Diff against the bindings: only what changed is sent; gone products are archived."""
     s = ctx.settings.catalogue
     store = ctx.store
@@ -190,8 +199,13 @@ def _variant_rows(writes: list[ProductWrite], ownership: Ownership) -> list[Snap
         for variant in write.product.variants:
             if variant.key in write.create_variants or variant.key in write.update_variants:
                 action = "create" if variant.key in write.create_variants else "update"
-                rows.append(SnapshotRow(variant.key, ownership.variant_hash(variant),
-                                        {"action": action, "product": write.product.key, **to_jsonable(variant)}))
+                rows.append(
+                    SnapshotRow(
+                        variant.key,
+                        ownership.variant_hash(variant),
+                        {"action": action, "product": write.product.key, **to_jsonable(variant)},
+                    )
+                )
         for key, shop_id in write.disable_variants.items():
             rows.append(SnapshotRow(key, None, {"action": "disable", "product": write.product.key, "shop_id": shop_id}))
     return rows
@@ -218,7 +232,10 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
         store.upsert_bindings(
             ctx.connection,
             "product",
-            [{"erp_key": w.product.key, "state": BindingState.PENDING, "data": {"slug": w.product.slug}} for w in creates],
+            [
+                {"erp_key": w.product.key, "state": BindingState.PENDING, "data": {"slug": w.product.slug}}
+                for w in creates
+            ],
         )
         found = shop.find_products([w.product for w in creates])
         if found:
@@ -226,8 +243,12 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
             outcome.adopted = sorted(found)
             logger().info("adopted %d products already in the shop (an earlier run was cut off)", len(found))
 
-    _snapshot(ctx, "product", "sent", [SnapshotRow(w.product.key, ownership.product_hash(w.product),
-                                                   _write_payload(w, ownership)) for w in writes])
+    _snapshot(
+        ctx,
+        "product",
+        "sent",
+        [SnapshotRow(w.product.key, ownership.product_hash(w.product), _write_payload(w, ownership)) for w in writes],
+    )
     _snapshot(ctx, "variant", "sent", _variant_rows(writes, ownership))
     result = shop.write_products(writes)
     failed_keys = {e.key for e in result.errors}
@@ -263,8 +284,9 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
             )
         for key, shop_id in write.disable_variants.items():
             if key not in failed_keys:
-                variant_rows.append({"erp_key": key, "shop_id": shop_id, "parent_key": product.key,
-                                     "state": BindingState.ARCHIVED})
+                variant_rows.append(
+                    {"erp_key": key, "shop_id": shop_id, "parent_key": product.key, "state": BindingState.ARCHIVED}
+                )
         if product_ok:
             (outcome.created if write.ref is None else outcome.updated).append(product.key)
     store.upsert_bindings(ctx.connection, "variant", variant_rows)
@@ -285,7 +307,10 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
         ctx,
         "product",
         "answered",
-        [SnapshotRow(k, None, {"product_id": r.product_id, "variant_ids": r.variant_ids}) for k, r in result.refs.items()]
+        [
+            SnapshotRow(k, None, {"product_id": r.product_id, "variant_ids": r.variant_ids})
+            for k, r in result.refs.items()
+        ]
         + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
     )
     ok = [w.product.key for w in writes if w.product.key not in failed_keys]
@@ -323,5 +348,7 @@ def archive_products(ctx: RunContext, refs: dict[str, ShopRef]) -> list[str]:
     )
     _snapshot(ctx, "product", "archived", [SnapshotRow(k, None, {"product_id": refs[k].product_id}) for k in done])
     if result.errors:
-        store.quarantine(ctx.connection, FLOW, "product", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id)
+        store.quarantine(
+            ctx.connection, FLOW, "product", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
+        )
     return done

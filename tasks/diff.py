@@ -18,7 +18,18 @@ from connectors.models import Product, ShopRef, Variant, content_hash
 __all__ = ["BindingView", "CataloguePlan", "Ownership", "PRODUCT_FIELDS", "VARIANT_FIELDS", "plan_catalogue"]
 
 PRODUCT_FIELDS = ("name", "slug", "description", "categories", "images", "enabled", "custom_fields", "option_groups")
-VARIANT_FIELDS = ("sku", "name", "price", "currency", "options", "ean", "tax_category", "weight", "enabled", "custom_fields")
+VARIANT_FIELDS = (
+    "sku",
+    "name",
+    "price",
+    "currency",
+    "options",
+    "ean",
+    "tax_category",
+    "weight",
+    "enabled",
+    "custom_fields",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +143,17 @@ def plan_catalogue(
             product_id=binding.shop_id,
             variant_ids={vb.key: vb.shop_id for vb in siblings if vb.shop_id is not None and vb.state != "archived"},
         )
-        write = ProductWrite(product=product, ref=ref, product_fields=frozenset(), variant_fields=ownership.variant_fields)
+        write = ProductWrite(
+            product=product, ref=ref, product_fields=frozenset(), variant_fields=ownership.variant_fields
+        )
         if full or binding.state != "synced" or binding.content_hash != ownership.product_hash(product):
             write.product_fields = ownership.product_fields
         wanted = {v.key for v in product.variants}
         for variant in product.variants:
-            vb = variant_bindings.get(variant.key)
-            if vb is None or vb.shop_id is None or vb.parent_key != product.key or vb.state == "archived":
+            found = variant_bindings.get(variant.key)
+            if found is None or found.shop_id is None or found.parent_key != product.key or found.state == "archived":
                 write.create_variants.append(variant.key)
-            elif full or vb.state != "synced" or vb.content_hash != ownership.variant_hash(variant):
+            elif full or found.state != "synced" or found.content_hash != ownership.variant_hash(variant):
                 write.update_variants.append(variant.key)
         for vb in siblings:
             if vb.key not in wanted and vb.key not in read_article_keys and vb.shop_id and vb.state != "archived":

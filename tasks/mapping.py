@@ -49,7 +49,9 @@ def map_groups(groups: Iterable[ArticleGroup], rules: MappingRules) -> list[Prod
 def map_group(group: ArticleGroup, rules: MappingRules) -> Product:
     """One group -> one product with one variant per article."""
     first = group.articles[0]
-    product_values = {t: _first_value(group.articles, s) for t, s in rules.fields.items() if not t.startswith("variant.")}
+    product_values = {
+        t: _first_value(group.articles, s) for t, s in rules.fields.items() if not t.startswith("variant.")
+    }
     name = product_values.pop("name", None) or _product_name(group)
     code = group.key.split(":", 1)[1] if ":" in group.key and not group.is_lone else (first.sku or first.key)
     product = Product(
@@ -62,7 +64,9 @@ def map_group(group: ArticleGroup, rules: MappingRules) -> Product:
         images=_images(group.articles),
         variants=[_variant(a, group, rules) for a in group.articles],
     )
-    product.custom_fields = {t.removeprefix("custom_fields."): v for t, v in product_values.items() if t.startswith("custom_fields.")}
+    product.custom_fields = {
+        t.removeprefix("custom_fields."): v for t, v in product_values.items() if t.startswith("custom_fields.")
+    }
     return product
 
 
@@ -80,7 +84,9 @@ def _variant(article: Article, group: ArticleGroup, rules: MappingRules) -> Vari
         vat_rate=article.vat_rate,
         tax_category=rules.taxes.get(rate) if rate is not None else None,
         weight=article.weight,
-        custom_fields={t.removeprefix("custom_fields."): v for t, v in values.items() if t.startswith("custom_fields.")},
+        custom_fields={
+            t.removeprefix("custom_fields."): v for t, v in values.items() if t.startswith("custom_fields.")
+        },
     )
 
 
@@ -113,8 +119,8 @@ def _categories(article: Article, rules: MappingRules) -> list[tuple[str, ...]]:
     for sources in rules.categories:
         if len(sources) == 1:
             # One ERP field may list several category paths separated by "|" (Tryton's many2many).
-            for value in (article_field(article, sources[0]) or "").split("|"):
-                path_of_one = tuple(p.strip() for p in value.split(rules.category_separator) if p.strip())
+            for alternative in (article_field(article, sources[0]) or "").split("|"):
+                path_of_one = tuple(p.strip() for p in alternative.split(rules.category_separator) if p.strip())
                 if path_of_one and path_of_one not in paths:
                     paths.append(path_of_one)
             continue

@@ -105,7 +105,9 @@ def _validation(suite_name: str, checks: Sequence[Check]) -> Any:
             expectation = check.expectation()
             expectation.meta = {"check": check.name}
             suite.add_expectation(expectation)
-        validation = context.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
         _validations[cache_key] = validation
         return validation
 
@@ -147,14 +149,18 @@ def catalogue_checks(settings: CatalogueChecks) -> list[Check]:
 
     rates = sorted(settings.vat_rates, key=lambda r: Decimal(r))
     return [
-        Check("sku_present", "sku", lambda: gxe.ExpectColumnValuesToNotBeNull(column="sku"), lambda r: "SKU is missing"),
+        Check(
+            "sku_present", "sku", lambda: gxe.ExpectColumnValuesToNotBeNull(column="sku"), lambda r: "SKU is missing"
+        ),
         Check(
             "sku_unique",
             "sku",
             lambda: gxe.ExpectColumnValuesToBeUnique(column="sku"),
             lambda r: f"SKU {r['sku']!r} is used by several articles; none of them is published until it is unique",
         ),
-        Check("name_present", "name", lambda: gxe.ExpectColumnValuesToNotBeNull(column="name"), lambda r: "name is empty"),
+        Check(
+            "name_present", "name", lambda: gxe.ExpectColumnValuesToNotBeNull(column="name"), lambda r: "name is empty"
+        ),
         Check(
             "ean_format",
             "ean",
@@ -167,7 +173,12 @@ def catalogue_checks(settings: CatalogueChecks) -> list[Check]:
             lambda: gxe.ExpectColumnValuesToBeInSet(column="ean_check_digit_ok", value_set=[True]),
             lambda r: f"EAN {r['ean']} has check digit {r['ean'][-1]}, expected {ean13_check_digit(r['ean'][:12])}",
         ),
-        Check("price_present", "price", lambda: gxe.ExpectColumnValuesToNotBeNull(column="price"), lambda r: "price is missing"),
+        Check(
+            "price_present",
+            "price",
+            lambda: gxe.ExpectColumnValuesToNotBeNull(column="price"),
+            lambda r: "price is missing",
+        ),
         Check(
             "price_non_negative",
             "price",
@@ -237,7 +248,9 @@ def variant_row(product: Product, variant: Variant, allowed_rates: frozenset[str
         "name": name,
         "ean": ean,
         "ean_check_digit_ok": (
-            int(ean[-1]) == ean13_check_digit(ean[:12]) if ean is not None and len(ean) == 13 and ean.isdigit() else None
+            int(ean[-1]) == ean13_check_digit(ean[:12])
+            if ean is not None and len(ean) == 13 and ean.isdigit()
+            else None
         ),
         "price": variant.price,
         "price_decimals": price_decimals(variant.price),

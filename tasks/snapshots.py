@@ -128,7 +128,14 @@ class SnapshotStore:
         self._mask_key = (mask_key or "").encode()
 
     def write(
-        self, *, run_id: str, flow: str, entity: str, stage: str, rows: Sequence[SnapshotRow], at: datetime | None = None
+        self,
+        *,
+        run_id: str,
+        flow: str,
+        entity: str,
+        stage: str,
+        rows: Sequence[SnapshotRow],
+        at: datetime | None = None,
     ) -> int:
         """Append one file of ``rows`` for (run, flow, entity, stage); returns the rows written."""
         if not rows:
@@ -136,7 +143,11 @@ class SnapshotStore:
         at = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
         n = len(rows)
         payloads = [
-            json.dumps(mask_payload(to_jsonable(r.payload), self.mask_fields, self._mask_key), sort_keys=True, ensure_ascii=False)
+            json.dumps(
+                mask_payload(to_jsonable(r.payload), self.mask_fields, self._mask_key),
+                sort_keys=True,
+                ensure_ascii=False,
+            )
             for r in rows
         ]
         table = pa.table(

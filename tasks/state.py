@@ -242,7 +242,9 @@ class StateStore:
 
     def set_cursor(self, connection: str, flow: str, entity: str, value: str) -> None:
         table = Cursor.__table__  # type: ignore[attr-defined]
-        stmt = self._insert(table).values(connection=connection, flow=flow, entity=entity, value=value, updated_at=utcnow())
+        stmt = self._insert(table).values(
+            connection=connection, flow=flow, entity=entity, value=value, updated_at=utcnow()
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["connection", "flow", "entity"],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
@@ -333,7 +335,8 @@ class StateStore:
             ):
                 if value is not None:
                     stmt = stmt.where(column == value)
-            return list(s.exec(stmt.order_by(QuarantineRecord.last_seen.desc(), QuarantineRecord.id)))  # type: ignore[attr-defined]
+            order = (QuarantineRecord.last_seen.desc(), QuarantineRecord.id)  # type: ignore[attr-defined]
+            return list(s.exec(stmt.order_by(*order)))  # type: ignore[arg-type]
 
     def discard_quarantine(self, ids: Iterable[int]) -> int:
         with self.engine.begin() as conn:

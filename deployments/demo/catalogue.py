@@ -125,17 +125,32 @@ def demo_catalogue() -> dict[str, Any]:
                 )
         templates.append(
             {
-                "code": code, "name": name, "description": f"{name}.", "list_price": price, "vat": "20",
-                "categories": [category], "attribute_set": "Apparel", "weight": "1.100", "weight_uom": "kg",
-                "active": True, "products": products,
+                "code": code,
+                "name": name,
+                "description": f"{name}.",
+                "list_price": price,
+                "vat": "20",
+                "categories": [category],
+                "attribute_set": "Apparel",
+                "weight": "1.100",
+                "weight_uom": "kg",
+                "active": True,
+                "products": products,
             }
         )
     for code, name, category, price, vat in SIMPLE:
         counter += 1
         templates.append(
             {
-                "code": code, "name": name, "description": f"{name}.", "list_price": price, "vat": vat,
-                "categories": [category], "attribute_set": None, "weight": "0.400", "weight_uom": "kg",
+                "code": code,
+                "name": name,
+                "description": f"{name}.",
+                "list_price": price,
+                "vat": vat,
+                "categories": [category],
+                "attribute_set": None,
+                "weight": "0.400",
+                "weight_uom": "kg",
                 "active": True,
                 "products": [{"suffix_code": "", "attributes": {}, "ean": ean13(counter), "active": True}],
             }
@@ -150,26 +165,49 @@ def _add_bad_rows(templates: list[dict[str, Any]]) -> None:
     # barcode sits in an untyped identifier, as legacy imports leave them.
     tsh = by_code["TSH-ORG"]
     tsh["products"].append(
-        {"suffix_code": "-RED-XL", "attributes": {"colour": "red", "size": "XL"}, "ean": "3790000099990",
-         "identifier_type": None, "active": True}
+        {
+            "suffix_code": "-RED-XL",
+            "attributes": {"colour": "red", "size": "XL"},
+            "ean": "3790000099990",
+            "identifier_type": None,
+            "active": True,
+        }
     )
     # An article whose template has no accounting category, hence no VAT rate. (Tryton itself
     # refuses a duplicate product code, so duplicate SKUs are shown with an export file instead.)
     templates.append(
-        {"code": "GFT-BOX", "name": "Gift box", "description": None, "list_price": "5.00", "vat": None,
-         "categories": ["Accessories/Gifts"], "attribute_set": None, "weight": "0.200", "weight_uom": "kg",
-         "active": True, "products": [{"suffix_code": "", "attributes": {}, "active": True}]}
+        {
+            "code": "GFT-BOX",
+            "name": "Gift box",
+            "description": None,
+            "list_price": "5.00",
+            "vat": None,
+            "categories": ["Accessories/Gifts"],
+            "attribute_set": None,
+            "weight": "0.200",
+            "weight_uom": "kg",
+            "active": True,
+            "products": [{"suffix_code": "", "attributes": {}, "active": True}],
+        }
     )
     # A negative price.
     templates.append(
-        {"code": "CND-NEG", "name": "Candle refill", "description": None, "list_price": "-4.00", "vat": "20",
-         "categories": ["Home/Decoration"], "attribute_set": None, "weight": "0.100", "weight_uom": "kg",
-         "active": True, "products": [{"suffix_code": "", "attributes": {}, "active": True}]}
+        {
+            "code": "CND-NEG",
+            "name": "Candle refill",
+            "description": None,
+            "list_price": "-4.00",
+            "vat": "20",
+            "categories": ["Home/Decoration"],
+            "attribute_set": None,
+            "weight": "0.100",
+            "weight_uom": "kg",
+            "active": True,
+            "products": [{"suffix_code": "", "attributes": {}, "active": True}],
+        }
     )
     # A variant without a size.
-    by_code["SWT-HOO"]["products"].append(
-        {"suffix_code": "-GRN", "attributes": {"colour": "green"}, "active": True}
-    )
+    by_code["SWT-HOO"]["products"].append({"suffix_code": "-GRN", "attributes": {"colour": "green"}, "active": True})
     # Two variants with the same options.
     by_code["PNT-CHI"]["products"].append(
         {"suffix_code": "-BLUE-M2", "attributes": {"colour": "blue", "size": "M"}, "active": True}

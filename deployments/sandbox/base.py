@@ -64,7 +64,7 @@ class ManagedProcess:
         """Start the process and wait until ``ready()`` is true, the process died, or ``timeout``."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(  # noqa: S603 - argv is built by the sandbox, never from user input
+        self._proc = subprocess.Popen(
             self.argv,
             cwd=self.cwd,
             env=self.env,
@@ -82,7 +82,7 @@ class ManagedProcess:
             try:
                 if ready():
                     return
-            except Exception:  # noqa: BLE001 - not ready yet, whatever the probe raised
+            except Exception:
                 pass
             time.sleep(0.2)
         self.stop()
@@ -115,12 +115,20 @@ class ManagedProcess:
                 continue
 
 
-def run_checked(argv: Sequence[str], *, what: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-                timeout: float = 900.0) -> str:
+def run_checked(
+    argv: Sequence[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900.0,
+) -> str:
     """Run a setup command; on failure raise SandboxError with its output."""
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         list(argv), cwd=cwd, env=None if env is None else dict(env), capture_output=True, text=True, timeout=timeout
     )
     if proc.returncode != 0:
-        raise SandboxError(f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise SandboxError(
+            f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc.stdout

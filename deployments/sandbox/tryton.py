@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from deployments.sandbox.base import ManagedProcess, SandboxError, cache_dir, digest_files, free_port, run_checked
+from deployments.sandbox.base import ManagedProcess, cache_dir, digest_files, free_port, run_checked
 
 __all__ = ["TrytonSandbox"]
 
@@ -29,10 +29,10 @@ HERE = Path(__file__).parent / "tryton"
 def _uv() -> list[str] | None:
     if shutil.which("uv"):
         return ["uv"]
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)  # noqa: S603
+    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)
     if probe.returncode == 0:
         return [sys.executable, "-m", "uv"]
-    probe = subprocess.run(["python3", "-m", "uv", "--version"], capture_output=True)  # noqa: S603, S607
+    probe = subprocess.run(["python3", "-m", "uv", "--version"], capture_output=True)
     return ["python3", "-m", "uv"] if probe.returncode == 0 else None
 
 
@@ -78,12 +78,25 @@ class TrytonSandbox:
             uv = _uv()
             if uv is not None:
                 run_checked([*uv, "venv", "--allow-existing", "-q", "-p", sys.executable, str(venv)], what="uv venv")
-                run_checked([*uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r",
-                             str(HERE / "requirements.txt")], what="installing Tryton from PyPI")
+                run_checked(
+                    [
+                        *uv,
+                        "pip",
+                        "install",
+                        "-q",
+                        "--python",
+                        str(venv / "bin" / "python"),
+                        "-r",
+                        str(HERE / "requirements.txt"),
+                    ],
+                    what="installing Tryton from PyPI",
+                )
             else:
                 run_checked([sys.executable, "-m", "venv", str(venv)], what="python -m venv")
-                run_checked([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r",
-                             str(HERE / "requirements.txt")], what="installing Tryton from PyPI")
+                run_checked(
+                    [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(HERE / "requirements.txt")],
+                    what="installing Tryton from PyPI",
+                )
             marker.write_text("ok\n")
         return venv
 
@@ -114,8 +127,12 @@ class TrytonSandbox:
         passfile = build / "admin.pass"
         passfile.write_text("admin\n")
         env = dict(os.environ, TRYTONPASSFILE=str(passfile))
-        run_checked([str(self.python), str(HERE / "setup_db.py"), str(conf), self.database],
-                    what="building the Tryton database", env=env, timeout=900)
+        run_checked(
+            [str(self.python), str(HERE / "setup_db.py"), str(conf), self.database],
+            what="building the Tryton database",
+            env=env,
+            timeout=900,
+        )
         shutil.move(str(db), template)
         shutil.rmtree(build, ignore_errors=True)
         return template
@@ -146,8 +163,11 @@ class TrytonSandbox:
             path.write_text(json.dumps(catalogue), encoding="utf-8")
         else:
             path = catalogue
-        out = run_checked([str(self.python), str(HERE / "seed.py"), str(self.config_file), self.database, str(path)],
-                          what="seeding the Tryton catalogue", timeout=1800)
+        out = run_checked(
+            [str(self.python), str(HERE / "seed.py"), str(self.config_file), self.database, str(path)],
+            what="seeding the Tryton catalogue",
+            timeout=1800,
+        )
         return json.loads(out.strip().splitlines()[-1])
 
     def run_python(self, code_or_script: str | Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -157,22 +177,29 @@ class TrytonSandbox:
         else:
             script = self.workdir / "snippet.py"
             script.write_text(code_or_script, encoding="utf-8")
-        return run_checked([str(self.python), str(script), str(self.config_file), self.database, *args],
-                           what="a Tryton script", timeout=600, env={**os.environ, **(env or {})})
+        return run_checked(
+            [str(self.python), str(script), str(self.config_file), self.database, *args],
+            what="a Tryton script",
+            timeout=600,
+            env={**os.environ, **(env or {})},
+        )
 
     def start(self) -> TrytonSandbox:
         self._prepare()
         trytond = self.install() / "bin" / "trytond"
         self._process = ManagedProcess(
-            "Tryton", [str(trytond), "-c", str(self.config_file), "-d", self.database],
-            log_path=self.log_dir / f"trytond-{self.port}.log", cwd=self.workdir,
+            "Tryton",
+            [str(trytond), "-c", str(self.config_file), "-d", self.database],
+            log_path=self.log_dir / f"trytond-{self.port}.log",
+            cwd=self.workdir,
         )
         self._process.start(self._ready, timeout=120)
         return self
 
     def _ready(self) -> bool:
-        response = httpx.post(f"{self.url}rpc/", json={"id": 0, "method": "common.server.version", "params": []},
-                              timeout=5)
+        response = httpx.post(
+            f"{self.url}rpc/", json={"id": 0, "method": "common.server.version", "params": []}, timeout=5
+        )
         return response.status_code == 200 and "result" in response.json()
 
     def stop(self) -> None:

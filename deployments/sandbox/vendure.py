@@ -51,14 +51,20 @@ class VendureSandbox:
     def install(self) -> Path:
         """``npm ci`` into the cache once per lock file; returns the folder holding node_modules."""
         if shutil.which("npm") is None or shutil.which("node") is None:
-            raise SandboxError("node and npm are needed for the Vendure sandbox. Resolution: install Node.js 20+ and npm.")
+            raise SandboxError(
+                "node and npm are needed for the Vendure sandbox. Resolution: install Node.js 20+ and npm."
+            )
         target = cache_dir("vendure", digest_files(HERE / "package-lock.json"))
         marker = target / ".installed"
         if not marker.exists():
             for name in ("package.json", "package-lock.json"):
                 shutil.copy2(HERE / name, target / name)
-            run_checked(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-                        what="npm ci (Vendure sandbox)", cwd=target, timeout=900)
+            run_checked(
+                ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+                what="npm ci (Vendure sandbox)",
+                cwd=target,
+                timeout=900,
+            )
             marker.write_text("ok\n")
         return target
 
@@ -78,7 +84,11 @@ class VendureSandbox:
         script = modules.parent / "server.js"
         shutil.copy2(HERE / "server.js", script)
         self._process = ManagedProcess(
-            "Vendure", ["node", str(script)], log_path=self.log_dir / f"vendure-{self.port}.log", cwd=modules.parent, env=env
+            "Vendure",
+            ["node", str(script)],
+            log_path=self.log_dir / f"vendure-{self.port}.log",
+            cwd=modules.parent,
+            env=env,
         )
         self._process.start(self._ready, timeout=120)
         return self

@@ -7,14 +7,14 @@ from typing import Any
 
 from connectors.shop.vendure.client import VendureClient
 
-TAXES = '''
+TAXES = """
 [connections.main.catalogue.taxes.FR]
 "20" = "Standard Tax"
 "10" = "Intermediate Tax"
 "5.5" = "Reduced Tax"
 "2.1" = "Super Reduced Tax"
 "0" = "Zero Tax"
-'''
+"""
 
 
 def write_config(tmp_path: Path, *, erp: str, vendure: Any, catalogue: str = "", state_url: str | None = None) -> Path:
@@ -23,7 +23,7 @@ def write_config(tmp_path: Path, *, erp: str, vendure: Any, catalogue: str = "",
     config.write_text(
         f"""
 [state]
-url = "{state_url or 'sqlite:///state.db'}"
+url = "{state_url or "sqlite:///state.db"}"
 
 [snapshots]
 root = "snapshots"

@@ -69,13 +69,15 @@ def test_dry_run_writes_nothing(tryton_demo, vendure, tmp_path: Path) -> None:
     assert not (tmp_path / "snapshots").exists()
 
 
-def test_run_killed_after_the_shop_wrote_creates_no_duplicate(tryton_demo, vendure, tmp_path: Path, monkeypatch) -> None:
+def test_run_killed_after_the_shop_wrote_creates_no_duplicate(
+    tryton_demo, vendure, tmp_path: Path, monkeypatch
+) -> None:
     """The shop creates a batch, then the run dies before the state store records it."""
     config = write_config(tmp_path, erp=tryton_erp(tryton_demo), vendure=vendure)
     real_write = VendureCatalogue.write_products
     calls = {"n": 0}
 
-    def write_then_die(self, writes):  # noqa: ANN001, ANN202
+    def write_then_die(self, writes):
         result = real_write(self, writes)
         calls["n"] += 1
         if calls["n"] == 2:
@@ -107,7 +109,7 @@ def test_transient_shop_error_is_retried_by_prefect(tryton_demo, vendure, tmp_pa
     real_write = VendureCatalogue.write_products
     calls = {"n": 0}
 
-    def flaky(self, writes):  # noqa: ANN001, ANN202
+    def flaky(self, writes):
         calls["n"] += 1
         result = real_write(self, writes)
         if calls["n"] == 1:
@@ -133,7 +135,12 @@ def test_shop_enrichment_of_create_only_fields_survives(tryton_demo, vendure, tm
     client = vendure_client(vendure)
     client.execute(
         "mutation($input: UpdateProductInput!) { updateProduct(input: $input) { id } }",
-        {"input": {"id": mug["id"], "translations": [{"languageCode": "en", "description": "<p>Written by the shop</p>"}]}},
+        {
+            "input": {
+                "id": mug["id"],
+                "translations": [{"languageCode": "en", "description": "<p>Written by the shop</p>"}],
+            }
+        },
     )
     client.close()
 

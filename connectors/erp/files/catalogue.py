@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.errors import Fatal, RecordError
 from connectors.erp.files.reader import pick, read_csv, read_xml
 from connectors.erp.files.values import parse_bool, parse_decimal
+from connectors.errors import Fatal, RecordError
 from connectors.models import Article
 
 __all__ = ["ArticleColumns", "FilesCatalogue", "FilesSettings"]

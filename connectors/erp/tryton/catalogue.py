@@ -19,13 +19,33 @@ from connectors.models import Article
 
 __all__ = ["TrytonCatalogue", "TrytonSettings"]
 
-_WEIGHT_TO_KG = {"kg": Decimal(1), "g": Decimal("0.001"), "mg": Decimal("0.000001"), "lb": Decimal("0.45359237"),
-                 "oz": Decimal("0.028349523125"), "t": Decimal(1000)}
+_WEIGHT_TO_KG = {
+    "kg": Decimal(1),
+    "g": Decimal("0.001"),
+    "mg": Decimal("0.000001"),
+    "lb": Decimal("0.45359237"),
+    "oz": Decimal("0.028349523125"),
+    "t": Decimal(1000),
+}
 
 FIELDS = [
-    "id", "code", "name", "description", "list_price", "attributes", "identifiers", "categories",
-    "account_category", "template", "template.name", "template.code", "template.list_price",
-    "template.weight", "template.weight_uom.symbol", "write_date", "template.write_date",
+    "id",
+    "code",
+    "name",
+    "description",
+    "list_price",
+    "attributes",
+    "identifiers",
+    "categories",
+    "account_category",
+    "template",
+    "template.name",
+    "template.code",
+    "template.list_price",
+    "template.weight",
+    "template.weight_uom.symbol",
+    "write_date",
+    "template.write_date",
 ]
 
 
@@ -71,10 +91,7 @@ class TrytonCatalogue:
             [], ["id", "name", "parent", "accounting", "customer_taxes"]
         )
         by_id = {r["id"]: r for r in rows}
-        taxes = {
-            t["id"]: t
-            for t in self.client.model("account.tax").search_read([], ["id", "type", "rate"])
-        }
+        taxes = {t["id"]: t for t in self.client.model("account.tax").search_read([], ["id", "type", "rate"])}
 
         def path(cid: int) -> str:
             names: list[str] = []
@@ -88,7 +105,9 @@ class TrytonCatalogue:
         paths = {cid: path(cid) for cid, r in by_id.items() if not r.get("accounting")}
         rates: dict[int, Decimal] = {}
         for cid, r in by_id.items():
-            percentages = [taxes[t] for t in r.get("customer_taxes") or [] if taxes.get(t, {}).get("type") == "percentage"]
+            percentages = [
+                taxes[t] for t in r.get("customer_taxes") or [] if taxes.get(t, {}).get("type") == "percentage"
+            ]
             if percentages:
                 # Tryton stores 20 % as 0.2; one customer tax per category is the French norm.
                 rates[cid] = (percentages[0]["rate"] * 100).normalize()
@@ -109,7 +128,9 @@ class TrytonCatalogue:
         if page:
             yield from self._articles(page, paths, rates)
 
-    def _articles(self, rows: list[dict[str, Any]], paths: dict[int, str], rates: dict[int, Decimal]) -> Iterator[Article]:
+    def _articles(
+        self, rows: list[dict[str, Any]], paths: dict[int, str], rates: dict[int, Decimal]
+    ) -> Iterator[Article]:
         barcodes = self._barcodes([r["id"] for r in rows])
         for row in rows:
             template = row.get("template.") or {}
@@ -150,7 +171,8 @@ class TrytonCatalogue:
     def _barcodes(self, product_ids: list[int]) -> dict[int, str]:
         types = [t or None for t in self.settings.barcode_types]
         rows = self.client.model("product.identifier").search_read(
-            [("product", "in", product_ids), ("type", "in", types)], ["product", "type", "code", "sequence"],
+            [("product", "in", product_ids), ("type", "in", types)],
+            ["product", "type", "code", "sequence"],
             order=(("sequence", "ASC"), ("id", "ASC")),
         )
         found: dict[int, str] = {}

@@ -37,13 +37,26 @@ def encode(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is not None:  # Tryton stores naive UTC
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
-                "hour": value.hour, "minute": value.minute, "second": value.second, "microsecond": value.microsecond}
+        return {
+            "__class__": "datetime",
+            "year": value.year,
+            "month": value.month,
+            "day": value.day,
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, date):
         return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
     if isinstance(value, time):
-        return {"__class__": "time", "hour": value.hour, "minute": value.minute, "second": value.second,
-                "microsecond": value.microsecond}
+        return {
+            "__class__": "time",
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, timedelta):
         return {"__class__": "timedelta", "seconds": value.total_seconds()}
     if isinstance(value, bytes):
@@ -62,12 +75,22 @@ def decode(value: Any) -> Any:
         if cls == "Decimal":
             return Decimal(value["decimal"])
         if cls == "datetime":
-            return datetime(value["year"], value["month"], value["day"], value.get("hour", 0), value.get("minute", 0),
-                            value.get("second", 0), value.get("microsecond", 0), tzinfo=timezone.utc)
+            return datetime(
+                value["year"],
+                value["month"],
+                value["day"],
+                value.get("hour", 0),
+                value.get("minute", 0),
+                value.get("second", 0),
+                value.get("microsecond", 0),
+                tzinfo=timezone.utc,
+            )
         if cls == "date":
             return date(value["year"], value["month"], value["day"])
         if cls == "time":
-            return time(value.get("hour", 0), value.get("minute", 0), value.get("second", 0), value.get("microsecond", 0))
+            return time(
+                value.get("hour", 0), value.get("minute", 0), value.get("second", 0), value.get("microsecond", 0)
+            )
         if cls == "timedelta":
             return timedelta(seconds=value["seconds"])
         if cls == "bytes":
@@ -94,7 +117,9 @@ class TrytonClient:
 
     platform = "Tryton"
 
-    def __init__(self, url: str, database: str, *, login: str, password: str, language: str = "en", **http: Any) -> None:
+    def __init__(
+        self, url: str, database: str, *, login: str, password: str, language: str = "en", **http: Any
+    ) -> None:
         self.database = database
         self._login = login
         self._password = password
@@ -114,8 +139,9 @@ class TrytonClient:
     # -- session -----------------------------------------------------------------------------
     def login(self) -> None:
         try:
-            result = self._rpc("common.db.login", [self._login, {"password": self._password}, self.language],
-                               authenticated=False)
+            result = self._rpc(
+                "common.db.login", [self._login, {"password": self._password}, self.language], authenticated=False
+            )
         except HttpError as exc:
             if exc.status in (401, 403):
                 raise Fatal(
@@ -146,8 +172,16 @@ class TrytonClient:
 
     def _rpc(self, method: str, params: list[Any], *, authenticated: bool = True) -> Any:
         request_id = next(self._ids)
-        read_only = method.rsplit(".", 1)[-1] in {"search", "read", "search_read", "search_count", "fields_get",
-                                                   "get_preferences", "version", "list"}
+        read_only = method.rsplit(".", 1)[-1] in {
+            "search",
+            "read",
+            "search_read",
+            "search_count",
+            "fields_get",
+            "get_preferences",
+            "version",
+            "list",
+        }
         response = self.http.request(
             "POST",
             f"{self.database}/rpc/",
@@ -207,11 +241,17 @@ class Model:
         order: Sequence[tuple[str, str]] | None = (("id", "ASC"),),
     ) -> list[dict[str, Any]]:
         return self.client.call(
-            f"model.{self.name}.search_read", list(domain), offset, limit, [list(o) for o in order] if order else None,
+            f"model.{self.name}.search_read",
+            list(domain),
+            offset,
+            limit,
+            [list(o) for o in order] if order else None,
             list(fields),
         )
 
-    def iter_search_read(self, domain: Sequence[Any], fields: Sequence[str], *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    def iter_search_read(
+        self, domain: Sequence[Any], fields: Sequence[str], *, page_size: int = 1000
+    ) -> Iterator[dict[str, Any]]:
         """Every matching record, page after page, ordered by id (stable pagination)."""
         return paginate_offset(
             lambda offset, limit: self.search_read(domain, fields, offset=offset, limit=limit),

@@ -16,7 +16,12 @@ def build(options: dict[str, Any], resolver: Resolver) -> TrytonCatalogue:
     if not password:
         raise Fatal("the Tryton connection has no password.", resolution='set password = "env:TRYTON_PASSWORD".')
     client = TrytonClient(
-        settings.url, settings.database, login=settings.login, password=password, language=settings.language,
-        rate_limit=settings.rate_limit, timeout=settings.timeout,
+        settings.url,
+        settings.database,
+        login=settings.login,
+        password=password,
+        language=settings.language,
+        rate_limit=settings.rate_limit,
+        timeout=settings.timeout,
     )
     return TrytonCatalogue(client, settings)

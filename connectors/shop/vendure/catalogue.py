@@ -123,7 +123,9 @@ class VendureCatalogue:
         if unknown or unknown_v:
             raise Fatal(
                 "the mapping writes custom fields this Vendure does not define: "
-                + ", ".join([f"Product.{k}" for k in sorted(unknown)] + [f"ProductVariant.{k}" for k in sorted(unknown_v)])
+                + ", ".join(
+                    [f"Product.{k}" for k in sorted(unknown)] + [f"ProductVariant.{k}" for k in sorted(unknown_v)]
+                )
                 + ".",
                 resolution="declare them in the Vendure config (customFields) or remove them from [catalogue.fields].",
             )
@@ -230,9 +232,18 @@ class VendureCatalogue:
                     Operation(
                         f"p{i}",
                         "createProduct",
-                        {"input": ("CreateProductInput!", product_input(
-                            product, write.product_fields, channel=channel,
-                            facet_value_ids=_facet_ids(product, categories), custom_fields=self._product_fields))},
+                        {
+                            "input": (
+                                "CreateProductInput!",
+                                product_input(
+                                    product,
+                                    write.product_fields,
+                                    channel=channel,
+                                    facet_value_ids=_facet_ids(product, categories),
+                                    custom_fields=self._product_fields,
+                                ),
+                            )
+                        },
                         "id",
                     )
                 )
@@ -247,11 +258,18 @@ class VendureCatalogue:
                             Operation(
                                 f"o{i}_{j}_{k}",
                                 "createProductOption",
-                                {"input": ("CreateProductOptionInput!", {
-                                    "productOptionGroupId": group_id,
-                                    "code": value,
-                                    "translations": [{"languageCode": channel.language, "name": _label(product, name, value)}],
-                                })},
+                                {
+                                    "input": (
+                                        "CreateProductOptionInput!",
+                                        {
+                                            "productOptionGroupId": group_id,
+                                            "code": value,
+                                            "translations": [
+                                                {"languageCode": channel.language, "name": _label(product, name, value)}
+                                            ],
+                                        },
+                                    )
+                                },
                                 "id code",
                             )
                         )
@@ -261,14 +279,24 @@ class VendureCatalogue:
                     Operation(
                         f"g{i}_{j}",
                         "createProductOptionGroup",
-                        {"input": ("CreateProductOptionGroupInput!", {
-                            "code": f"{product.slug}-{option_code(name)}",
-                            "translations": [{"languageCode": channel.language, "name": name}],
-                            "options": [
-                                {"code": code, "translations": [{"languageCode": channel.language, "name": _label(product, name, code)}]}
-                                for code in sorted(values.get(name, set()))
-                            ],
-                        })},
+                        {
+                            "input": (
+                                "CreateProductOptionGroupInput!",
+                                {
+                                    "code": f"{product.slug}-{option_code(name)}",
+                                    "translations": [{"languageCode": channel.language, "name": name}],
+                                    "options": [
+                                        {
+                                            "code": code,
+                                            "translations": [
+                                                {"languageCode": channel.language, "name": _label(product, name, code)}
+                                            ],
+                                        }
+                                        for code in sorted(values.get(name, set()))
+                                    ],
+                                },
+                            )
+                        },
                         OPTION_GROUP_SELECTION,
                     )
                 )
@@ -294,8 +322,12 @@ class VendureCatalogue:
                 if created is not None:
                     option_ids[name] = (created["id"], {o["code"]: o["id"] for o in created["options"]})
                     ops_c.append(
-                        Operation(f"a{i}_{j}", "addOptionGroupToProduct",
-                                  {"productId": ("ID!", product_id), "optionGroupId": ("ID!", created["id"])}, "id")
+                        Operation(
+                            f"a{i}_{j}",
+                            "addOptionGroupToProduct",
+                            {"productId": ("ID!", product_id), "optionGroupId": ("ID!", created["id"])},
+                            "id",
+                        )
                     )
                     owner[f"a{i}_{j}"] = product.key
                 k = 0
@@ -307,10 +339,19 @@ class VendureCatalogue:
                     Operation(
                         f"u{i}",
                         "updateProduct",
-                        {"input": ("UpdateProductInput!", product_input(
-                            product, write.product_fields, channel=channel,
-                            facet_value_ids=_facet_ids(product, categories), custom_fields=self._product_fields,
-                            product_id=product_id))},
+                        {
+                            "input": (
+                                "UpdateProductInput!",
+                                product_input(
+                                    product,
+                                    write.product_fields,
+                                    channel=channel,
+                                    facet_value_ids=_facet_ids(product, categories),
+                                    custom_fields=self._product_fields,
+                                    product_id=product_id,
+                                ),
+                            )
+                        },
                         "id",
                     )
                 )
@@ -320,7 +361,10 @@ class VendureCatalogue:
                 variant_create_input(
                     by_key[key],
                     product_id=product_id,
-                    option_ids=[option_ids[name][1][option_code(by_key[key].options.get(name, ""))] for name in product.option_groups],
+                    option_ids=[
+                        option_ids[name][1][option_code(by_key[key].options.get(name, ""))]
+                        for name in product.option_groups
+                    ],
                     tax_category_id=self._tax_categories.get(by_key[key].tax_category or ""),
                     channel=channel,
                     custom_fields=self._variant_fields,
@@ -328,8 +372,14 @@ class VendureCatalogue:
                 for key in write.create_variants
             ]
             if creates:
-                ops_c.append(Operation(f"v{i}", "createProductVariants",
-                                       {"input": ("[CreateProductVariantInput!]!", creates)}, "id sku"))
+                ops_c.append(
+                    Operation(
+                        f"v{i}",
+                        "createProductVariants",
+                        {"input": ("[CreateProductVariantInput!]!", creates)},
+                        "id sku",
+                    )
+                )
                 owner[f"v{i}"] = product.key
                 variant_owner[f"v{i}"] = list(write.create_variants)
             updates = [
@@ -347,12 +397,16 @@ class VendureCatalogue:
             if write.ref is not None and "options" in write.variant_fields:
                 for data, key in zip(updates, write.update_variants, strict=True):
                     data["optionIds"] = [
-                        option_ids[name][1][option_code(by_key[key].options.get(name, ""))] for name in product.option_groups
+                        option_ids[name][1][option_code(by_key[key].options.get(name, ""))]
+                        for name in product.option_groups
                     ]
             updates += [{"id": shop_id, "enabled": False} for shop_id in write.disable_variants.values()]
             if updates:
-                ops_c.append(Operation(f"w{i}", "updateProductVariants",
-                                       {"input": ("[UpdateProductVariantInput!]!", updates)}, "id"))
+                ops_c.append(
+                    Operation(
+                        f"w{i}", "updateProductVariants", {"input": ("[UpdateProductVariantInput!]!", updates)}, "id"
+                    )
+                )
                 owner[f"w{i}"] = product.key
         answer_c = self.client.batch("mutation", ops_c)
         failed |= self._collect_errors(answer_c.errors, owner, result)
@@ -377,7 +431,12 @@ class VendureCatalogue:
         result = BatchResult()
         keys = list(refs)
         ops = [
-            Operation(f"x{i}", "updateProduct", {"input": ("UpdateProductInput!", {"id": refs[k].product_id, "enabled": False})}, "id")
+            Operation(
+                f"x{i}",
+                "updateProduct",
+                {"input": ("UpdateProductInput!", {"id": refs[k].product_id, "enabled": False})},
+                "id",
+            )
             for i, k in enumerate(keys)
         ]
         answer = self.client.batch("mutation", ops)
@@ -394,13 +453,17 @@ class VendureCatalogue:
             {
                 w.ref.product_id
                 for w in writes
-                if w.ref is not None and w.product.option_groups
+                if w.ref is not None
+                and w.product.option_groups
                 and (w.create_variants or (w.update_variants and "options" in w.variant_fields))
             }
         )
         if not ids:
             return {}
-        ops = [Operation(f"q{i}", "product", {"id": ("ID!", pid)}, f"id optionGroups {{ {OPTION_GROUP_SELECTION} }}") for i, pid in enumerate(ids)]
+        ops = [
+            Operation(f"q{i}", "product", {"id": ("ID!", pid)}, f"id optionGroups {{ {OPTION_GROUP_SELECTION} }}")
+            for i, pid in enumerate(ids)
+        ]
         answer = self.client.batch("query", ops)
         groups: dict[str, _Groups] = {}
         for i, pid in enumerate(ids):
@@ -419,13 +482,23 @@ class VendureCatalogue:
         for alias, message in errors.items():
             key = owner.get(alias, alias)
             if key not in failed:
-                result.errors.append(RecordError(key, _FIELD_OF.get(alias[0], "product"), f"Vendure: {message}", check="platform"))
+                result.errors.append(
+                    RecordError(key, _FIELD_OF.get(alias[0], "product"), f"Vendure: {message}", check="platform")
+                )
             failed.add(key)
         return failed
 
 
-_FIELD_OF = {"p": "product", "u": "product", "g": "options", "o": "options", "a": "options", "v": "variants",
-             "w": "variants", "x": "enabled"}
+_FIELD_OF = {
+    "p": "product",
+    "u": "product",
+    "g": "options",
+    "o": "options",
+    "a": "options",
+    "v": "variants",
+    "w": "variants",
+    "x": "enabled",
+}
 
 
 def _facet_ids(product: Product, categories: dict[tuple[str, ...], list[str]]) -> list[str]:

@@ -116,7 +116,9 @@ class VendureClient:
         self.http.set_header("Authorization", f"Bearer {token}")
         self._logged_in = True
 
-    def _post(self, query: str, variables: dict[str, Any], *, authenticated: bool = True, idempotent: bool = False) -> httpx.Response:
+    def _post(
+        self, query: str, variables: dict[str, Any], *, authenticated: bool = True, idempotent: bool = False
+    ) -> httpx.Response:
         if authenticated and not self._logged_in:
             self.login()
         # GraphQL validation errors come back as HTTP 400 with a JSON body: read them, do not raise.
@@ -124,7 +126,9 @@ class VendureClient:
             "POST", "", json={"query": query, "variables": variables}, idempotent=idempotent, expect=(400,)
         )
 
-    def execute(self, query: str, variables: dict[str, Any] | None = None, *, idempotent: bool = False) -> dict[str, Any]:
+    def execute(
+        self, query: str, variables: dict[str, Any] | None = None, *, idempotent: bool = False
+    ) -> dict[str, Any]:
         """Run one document; any GraphQL error fails the call (use :meth:`batch` for partial results)."""
         body = self._json(query, variables or {}, idempotent=idempotent)
         if body.get("errors"):

@@ -30,7 +30,7 @@ def build(options: dict[str, Any], resolver: Resolver) -> VendureCatalogue:
     settings = VendureSettings.model_validate(options)
     password = resolver.secret("password")
     if not password:
-        raise Fatal("the Vendure connection has no password.", resolution="set password = \"env:VENDURE_PASSWORD\".")
+        raise Fatal("the Vendure connection has no password.", resolution='set password = "env:VENDURE_PASSWORD".')
     client = VendureClient(
         settings.url,
         username=settings.username,

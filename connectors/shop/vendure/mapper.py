@@ -90,7 +90,9 @@ def product_input(
     return data
 
 
-def _variant_custom_fields(variant: Variant, custom_fields: Mapping[str, str], fields: frozenset[str]) -> dict[str, Any]:
+def _variant_custom_fields(
+    variant: Variant, custom_fields: Mapping[str, str], fields: frozenset[str]
+) -> dict[str, Any]:
     """ProductVariant custom fields: the user-defined ones plus ean / weight where the shop defines them."""
     values: dict[str, Any] = {}
     if "custom_fields" in fields:

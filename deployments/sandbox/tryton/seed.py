@@ -34,7 +34,7 @@ def main(config_file: str, database: str, catalogue_file: str) -> None:
     print(json.dumps(summary))
 
 
-def _seed(pool, catalogue):  # noqa: ANN001, ANN202 - runs inside Tryton's venv
+def _seed(pool, catalogue):
     Template = pool.get("product.template")
     Category = pool.get("product.category")
     Uom = pool.get("product.uom")

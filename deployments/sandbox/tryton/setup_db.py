@@ -14,9 +14,23 @@ from decimal import Decimal
 from pathlib import Path
 
 MODULES = [
-    "company", "party", "country", "currency", "product", "product_attribute", "product_measurements",
-    "account", "account_product", "account_invoice", "sale", "sale_price_list", "sale_advance_payment",
-    "sale_shipment_cost", "carrier", "stock", "stock_package_shipping",
+    "company",
+    "party",
+    "country",
+    "currency",
+    "product",
+    "product_attribute",
+    "product_measurements",
+    "account",
+    "account_product",
+    "account_invoice",
+    "sale",
+    "sale_price_list",
+    "sale_advance_payment",
+    "sale_shipment_cost",
+    "carrier",
+    "stock",
+    "stock_package_shipping",
 ]
 VAT = [("TVA 20%", "20"), ("TVA 10%", "10"), ("TVA 5,5%", "5.5"), ("TVA 2,1%", "2.1"), ("TVA 0%", "0")]
 COLOURS = ["red", "blue", "black", "white", "green", "grey"]
@@ -63,8 +77,14 @@ def main(config_file: str, database: str) -> None:
     Tax = Model.get("account.tax")
     Category = Model.get("product.category")
     for name, rate in VAT:
-        tax = Tax(name=name, description=name, type="percentage", rate=Decimal(rate) / 100,
-                  invoice_account=accounts["tax"], credit_note_account=accounts["tax"])
+        tax = Tax(
+            name=name,
+            description=name,
+            type="percentage",
+            rate=Decimal(rate) / 100,
+            invoice_account=accounts["tax"],
+            credit_note_account=accounts["tax"],
+        )
         tax.save()
         category = Category(name=f"Accounting VAT {rate}%", accounting=True)
         category.account_revenue = accounts["revenue"]
@@ -74,8 +94,9 @@ def main(config_file: str, database: str) -> None:
 
     Attribute = Model.get("product.attribute")
     AttributeSet = Model.get("product.attribute.set")
-    colour = Attribute(name="colour", string="Colour", type_="selection",
-                       selection="\n".join(f"{c}:{c.capitalize()}" for c in COLOURS))
+    colour = Attribute(
+        name="colour", string="Colour", type_="selection", selection="\n".join(f"{c}:{c.capitalize()}" for c in COLOURS)
+    )
     colour.save()
     size = Attribute(name="size", string="Size", type_="selection", selection="\n".join(f"{s}:{s}" for s in SIZES))
     size.save()
@@ -89,16 +110,21 @@ def main(config_file: str, database: str) -> None:
     generic.save()
 
     # Advance payment term for paid web orders (the deposit invoice the final invoice deducts).
-    from trytond.modules.sale_advance_payment.tests.tools import add_advance_payment_accounts, create_advance_payment_term
+    from trytond.modules.sale_advance_payment.tests.tools import (
+        add_advance_payment_accounts,
+        create_advance_payment_term,
+    )
 
     accounts = add_advance_payment_accounts(accounts, company)
-    create_advance_payment_term("Web order paid", "1.0 * total_amount", accounts["advance_payment"],
-                                block_shipping=True, delay=0).save()
+    create_advance_payment_term(
+        "Web order paid", "1.0 * total_amount", accounts["advance_payment"], block_shipping=True, delay=0
+    ).save()
     Journal = Model.get("account.journal")
     PaymentMethod = Model.get("account.invoice.payment.method")
     (cash_journal,) = Journal.find([("type", "=", "cash")])
-    PaymentMethod(name="Card (web)", journal=cash_journal, credit_account=accounts["cash"],
-                  debit_account=accounts["cash"]).save()
+    PaymentMethod(
+        name="Card (web)", journal=cash_journal, credit_account=accounts["cash"], debit_account=accounts["cash"]
+    ).save()
     _ = Wizard  # kept importable for later setup steps
 
 
