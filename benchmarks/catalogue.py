@@ -16,11 +16,11 @@ from decimal import Decimal
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from connectors.models import Article  # noqa: E402
-from tasks.diff import BindingView, Ownership, plan_catalogue  # noqa: E402
-from tasks.grouping import GroupingRules, group_articles  # noqa: E402
-from tasks.mapping import MappingRules, map_groups  # noqa: E402
-from tasks.quality import CatalogueChecks, ean13_check_digit, gate_products  # noqa: E402
+from connectors.models import Article
+from tasks.diff import BindingView, Ownership, plan_catalogue
+from tasks.grouping import GroupingRules, group_articles
+from tasks.mapping import MappingRules, map_groups
+from tasks.quality import CatalogueChecks, ean13_check_digit, gate_products
 
 
 def articles(n: int) -> list[Article]:
@@ -31,9 +31,15 @@ def articles(n: int) -> list[Article]:
         family = i // 3
         out.append(
             Article(
-                key=str(i), sku=f"SKU-{i:06d}", name=f"Article {i}", price=Decimal("19.90") + i % 7,
-                vat_rate=Decimal("20"), ean=first12 + str(ean13_check_digit(first12)), weight=Decimal("0.250"),
-                group_key=None if family % 100 == 0 else f"F{family}", group_name=f"Family {family}",
+                key=str(i),
+                sku=f"SKU-{i:06d}",
+                name=f"Article {i}",
+                price=Decimal("19.90") + i % 7,
+                vat_rate=Decimal("20"),
+                ean=first12 + str(ean13_check_digit(first12)),
+                weight=Decimal("0.250"),
+                group_key=None if family % 100 == 0 else f"F{family}",
+                group_name=f"Family {family}",
                 attributes={} if family % 100 == 0 else {"size": ["S", "M", "L"][i % 3]},
                 fields={"categories": f"Dept {family % 20}/Sub {family % 7}"},
             )
@@ -59,20 +65,37 @@ def main() -> None:
     timings["quality gate (GX)"] = time.perf_counter() - t
     own = Ownership()
     t = time.perf_counter()
-    first = plan_catalogue(gate.passed, {}, {}, ownership=own, read_article_keys={a.key for a in data},
-                           read_product_keys={g.key for g in groups})
+    first = plan_catalogue(
+        gate.passed,
+        {},
+        {},
+        ownership=own,
+        read_article_keys={a.key for a in data},
+        read_product_keys={g.key for g in groups},
+    )
     timings["diff, empty store"] = time.perf_counter() - t
     pb = {p.key: BindingView(p.key, p.key, own.product_hash(p), "synced") for p in gate.passed}
-    vb = {v.key: BindingView(v.key, v.key, own.variant_hash(v), "synced", parent_key=p.key)
-          for p in gate.passed for v in p.variants}
+    vb = {
+        v.key: BindingView(v.key, v.key, own.variant_hash(v), "synced", parent_key=p.key)
+        for p in gate.passed
+        for v in p.variants
+    }
     t = time.perf_counter()
-    second = plan_catalogue(gate.passed, pb, vb, ownership=own, read_article_keys={a.key for a in data},
-                            read_product_keys={g.key for g in groups})
+    second = plan_catalogue(
+        gate.passed,
+        pb,
+        vb,
+        ownership=own,
+        read_article_keys={a.key for a in data},
+        read_product_keys={g.key for g in groups},
+    )
     timings["diff, all bound (re-run)"] = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1]
     print(f"{n} articles -> {len(products)} products; {len(gate.rejected)} refused")
-    print(f"first run: {len(first.writes)} products to write; re-run: {len(second.writes)} to write, "
-          f"{len(second.unchanged)} unchanged")
+    print(
+        f"first run: {len(first.writes)} products to write; re-run: {len(second.writes)} to write, "
+        f"{len(second.unchanged)} unchanged"
+    )
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:6.2f} s")
     print(f"  engine total                 {sum(timings.values()):6.2f} s, peak traced memory {peak / 2**20:.0f} MiB")
