@@ -166,6 +166,10 @@ class HttpClient:
     ) -> None:
         self.platform = platform
         self.redact = Redactor(secrets)
+        for name, value in (headers or {}).items():
+            if name.lower() in _SECRET_HEADERS:
+                self.redact.add(value)
+                self.redact.add(value.rsplit(" ", 1)[-1])
         self.limiter = RateLimiter(rate_limit, burst)
         self.max_retries = max_retries
         self.backoff = backoff
@@ -182,6 +186,7 @@ class HttpClient:
     def set_header(self, name: str, value: str, *, secret: bool = True) -> None:
         if secret:
             self.redact.add(value)
+            self.redact.add(value.rsplit(" ", 1)[-1])  # the bare token of "Bearer <token>" too
         self._client.headers[name] = value
 
     def close(self) -> None:

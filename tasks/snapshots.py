@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -170,7 +171,8 @@ class SnapshotStore:
             format="parquet",
             partitioning=PARTITIONING,
             filesystem=self.fs,
-            basename_template=f"{at.strftime('%H%M%S')}-{run_id}-{stage}-{{i}}.parquet",
+            # A unique part per call: two batches of one run and stage must never overwrite each other.
+            basename_template=f"{at.strftime('%H%M%S')}-{run_id}-{stage}-{uuid.uuid4().hex[:8]}-{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore",
         )
         return n

@@ -290,7 +290,7 @@ class StateStore:
                 "last_seen": stmt.excluded.last_seen,
                 # A record an operator discarded stays discarded; anything else is open again.
                 "status": sa.case((table.c.status == "discarded", "discarded"), else_="open"),
-                "resolved_at": None,
+                "resolved_at": sa.case((table.c.status == "discarded", table.c.resolved_at), else_=None),
                 "occurrences": table.c.occurrences + 1,
             },
         )

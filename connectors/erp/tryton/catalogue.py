@@ -119,7 +119,10 @@ class TrytonCatalogue:
         extra_paths = sorted(set(self.settings.extra.values()) - set(FIELDS))
         page: list[dict[str, Any]] = []
         for row in products.iter_search_read(
-            [("salable", "=", True)], FIELDS + extra_paths, page_size=self.settings.page_size
+            # Services (the carrier's shipping product) are salable but not catalogue articles.
+            [("salable", "=", True), ("type", "!=", "service")],
+            FIELDS + extra_paths,
+            page_size=self.settings.page_size,
         ):
             page.append(row)
             if len(page) >= self.settings.page_size:

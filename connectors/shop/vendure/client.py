@@ -165,6 +165,11 @@ class VendureClient:
                 answer.errors[alias] = f"{value.get('errorCode')}: {value.get('message')}"
             elif value is None and global_errors:
                 answer.errors[alias] = "; ".join(_message(e) for e in global_errors)
+            elif value is None:
+                # Vendure stops a document at the first failing mutation and answers data: null:
+                # earlier ones may have been applied (the next run finds them by slug / SKU),
+                # later ones did not run. Neither is a success.
+                answer.errors[alias] = "no answer: the batch stopped at another operation's error"
             else:
                 answer.data[alias] = value
         return answer

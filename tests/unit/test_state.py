@@ -1,0 +1,266 @@
+"""The state store on SQLite (a file) and PostgreSQL: migrations, bindings, cursors, quarantine.
+
+PostgreSQL tests share one database for the session: each test works under its own
+``connection`` name so they never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.errors import RecordError
+from tasks.state import Binding, BindingState, QuarantineEntry, QuarantineRecord, StateStore
+
+PARIS_SUMMER = timezone(timedelta(hours=2))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nested' / 'state.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    opened = StateStore(url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def conn() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def is_utc(value: datetime | None) -> bool:
+    return value is not None and value.tzinfo is not None and value.utcoffset() == timedelta(0)
+
+
+def entry(
+    key: str, field: str = "ean", reason: str = "EAN has check digit 2, expected 1", check: str = "ean"
+) -> QuarantineEntry:
+    return QuarantineEntry(RecordError(key, field, reason, check), {"sku": key, "ean": "4006381333932"})
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateStore, conn: str) -> None:
+    inspector = sa.inspect(store.engine)
+    assert {"binding", "cursor", "quarantine", "alembic_version"} <= set(inspector.get_table_names())
+    assert store.is_initialised()
+    store.upsert_bindings(conn, "product", [{"erp_key": "g:T", "shop_id": "1", "state": BindingState.SYNCED}])
+
+    for _ in range(2):
+        again = StateStore(store.url)
+        again.dispose()
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0001"]
+    assert store.bindings(conn, "product")["g:T"].shop_id == "1"  # nothing dropped or recreated
+
+
+def test_sqlite_store_creates_its_folder_and_can_open_without_migrating(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "state.db"
+    untouched = StateStore(f"sqlite:///{path}", migrate=False)
+    assert path.parent.is_dir()
+    assert not untouched.is_initialised()
+    untouched.migrate()
+    assert untouched.is_initialised()
+    untouched.dispose()
+
+
+# -- bindings ----------------------------------------------------------------------------------
+
+
+def test_upsert_inserts_then_partial_update_keeps_absent_columns(store: StateStore, conn: str) -> None:
+    store.upsert_bindings(
+        conn,
+        "variant",
+        [
+            {
+                "erp_key": "1",
+                "shop_id": "10",
+                "parent_key": "g:T",
+                "content_hash": "h1",
+                "state": BindingState.SYNCED,
+                "data": {"slug": "tee", "sku": "T-1"},
+            },
+            {"erp_key": "2"},  # a claim: nothing known yet
+        ],
+    )
+    first = store.bindings(conn, "variant")
+    assert first["2"].state == BindingState.PENDING and first["2"].shop_id is None
+    created_at = first["1"].created_at
+
+    store.upsert_bindings(conn, "variant", [{"erp_key": "1", "content_hash": "h2"}])
+    store.upsert_bindings(conn, "variant", [{"erp_key": "2", "shop_id": "20", "state": BindingState.SYNCED}])
+    after = store.bindings(conn, "variant")
+    one = after["1"]
+    assert (one.shop_id, one.parent_key, one.content_hash, one.state) == ("10", "g:T", "h2", BindingState.SYNCED)
+    assert one.payload == {"slug": "tee", "sku": "T-1"}
+    assert one.created_at == created_at and one.updated_at >= created_at
+    assert (after["2"].shop_id, after["2"].state) == ("20", BindingState.SYNCED)
+
+    store.upsert_bindings(conn, "variant", [{"erp_key": "1", "data": None}])
+    assert store.bindings(conn, "variant")["1"].payload == {}
+
+
+def test_shop_id_is_unique_per_connection_and_entity(store: StateStore, conn: str) -> None:
+    store.upsert_bindings(conn, "variant", [{"erp_key": "1", "shop_id": "10", "state": BindingState.SYNCED}])
+    with pytest.raises(sa.exc.IntegrityError):
+        store.upsert_bindings(conn, "variant", [{"erp_key": "2", "shop_id": "10", "state": BindingState.SYNCED}])
+    assert set(store.bindings(conn, "variant")) == {"1"}  # the failed statement left nothing behind
+
+    # The same shop id under another entity or connection is another object.
+    store.upsert_bindings(conn, "product", [{"erp_key": "2", "shop_id": "10"}])
+    store.upsert_bindings(conn + "-other", "variant", [{"erp_key": "2", "shop_id": "10"}])
+    # Pending claims have no shop id yet: any number of them may coexist.
+    store.upsert_bindings(conn, "variant", [{"erp_key": "3"}, {"erp_key": "4"}])
+    assert set(store.bindings(conn, "variant")) == {"1", "3", "4"}
+
+
+def test_bindings_by_keys_and_delete_over_many_statements(store: StateStore, conn: str) -> None:
+    rows = [{"erp_key": str(i), "shop_id": f"s{i}", "state": BindingState.SYNCED} for i in range(1200)]
+    store.upsert_bindings(conn, "variant", rows)
+    wanted = [str(i) for i in range(0, 1200, 2)] + ["missing"]
+    found = store.bindings(conn, "variant", wanted)
+    assert set(found) == {str(i) for i in range(0, 1200, 2)}
+    assert found["600"].shop_id == "s600"
+    assert store.bindings(conn, "variant", []) == {}
+
+    store.delete_bindings(conn, "variant", [str(i) for i in range(1100)])
+    assert set(store.bindings(conn, "variant")) == {str(i) for i in range(1100, 1200)}
+
+
+# -- cursors -----------------------------------------------------------------------------------
+
+
+def test_cursors(store: StateStore, conn: str) -> None:
+    assert store.get_cursor(conn, "orders", "order") is None
+    store.set_cursor(conn, "orders", "order", "2026-01-01T00:00:00+00:00")
+    store.set_cursor(conn, "orders", "order", "2026-01-02T00:00:00+00:00")
+    store.set_cursor(conn, "orders", "customer", "c-1")
+    store.set_cursor(conn + "-other", "orders", "order", "other")
+    assert store.get_cursor(conn, "orders", "order") == "2026-01-02T00:00:00+00:00"
+    assert store.get_cursor(conn, "orders", "customer") == "c-1"
+    assert store.get_cursor(conn, "stock", "order") is None
+    with store.engine.connect() as c:
+        count = c.execute(sa.text("select count(*) from cursor where connection = :c"), {"c": conn}).scalar_one()
+    assert count == 2  # upserted, not appended
+
+
+# -- quarantine --------------------------------------------------------------------------------
+
+
+def test_quarantine_lifecycle(store: StateStore, conn: str) -> None:
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r1")
+    (row,) = store.quarantined(connection=conn)
+    assert (row.record_key, row.check, row.field, row.status, row.occurrences) == ("SKU1", "ean", "ean", "open", 1)
+    assert json.loads(row.payload or "") == {"sku": "SKU1", "ean": "4006381333932"}
+    first_seen = row.first_seen
+
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1", reason="new reason")], run_id="r2")
+    (row,) = store.quarantined(connection=conn)
+    assert (row.occurrences, row.run_id, row.reason) == (2, "r2", "new reason")
+    assert row.first_seen == first_seen and row.last_seen >= first_seen
+
+    assert store.resolve_quarantine(conn, "catalogue", "article", ["SKU1", "never-refused"]) == 1
+    assert store.quarantined(connection=conn) == []
+    (resolved,) = store.quarantined(connection=conn, status="resolved")
+    assert is_utc(resolved.resolved_at)
+    assert store.resolve_quarantine(conn, "catalogue", "article", ["SKU1"]) == 0  # already closed
+
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r3")
+    (row,) = store.quarantined(connection=conn)
+    assert (row.status, row.occurrences, row.resolved_at, row.run_id) == ("open", 3, None, "r3")
+
+
+def test_quarantine_rows_per_record_check_and_field(store: StateStore, conn: str) -> None:
+    entries = [
+        entry("A", field="ean"),
+        entry("A", field="price", check="price_non_negative", reason="price -1 is negative"),
+        entry("A", field="ean"),  # the same problem twice in one batch counts once
+        entry("B", field="ean"),
+    ]
+    store.quarantine(conn, "catalogue", "article", entries, run_id="r1")
+    rows = store.quarantined(connection=conn)
+    assert sorted((r.record_key, r.field, r.occurrences) for r in rows) == [
+        ("A", "ean", 1),
+        ("A", "price", 1),
+        ("B", "ean", 1),
+    ]
+    # Another flow or entity is another quarantine.
+    store.quarantine(conn, "orders", "order", [entry("A")], run_id="r1")
+    assert store.resolve_quarantine(conn, "catalogue", "article", ["A"]) == 2
+    assert {(r.flow, r.record_key) for r in store.quarantined(connection=conn)} == {("catalogue", "B"), ("orders", "A")}
+    assert [r.record_key for r in store.quarantined(connection=conn, flow="orders", entity="order")] == ["A"]
+
+
+def test_discarded_stays_discarded(store: StateStore, conn: str) -> None:
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r1")
+    (row,) = store.quarantined(connection=conn)
+    assert store.discard_quarantine([row.id]) == 1  # type: ignore[list-item]
+
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r2")
+    assert store.quarantined(connection=conn) == []
+    (row,) = store.quarantined(connection=conn, status="discarded")
+    assert row.occurrences == 2  # still counted, never reopened
+    assert store.resolve_quarantine(conn, "catalogue", "article", ["SKU1"]) == 0
+    assert store.quarantined(connection=conn, status="discarded")[0].status == "discarded"
+
+
+def test_discarded_row_keeps_its_discard_time(store: StateStore, conn: str) -> None:
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r1")
+    (row,) = store.quarantined(connection=conn)
+    store.discard_quarantine([row.id])  # type: ignore[list-item]
+    (discarded,) = store.quarantined(connection=conn, status="discarded")
+    store.quarantine(conn, "catalogue", "article", [entry("SKU1")], run_id="r2")
+    (again,) = store.quarantined(connection=conn, status="discarded")
+    assert again.resolved_at == discarded.resolved_at
+
+
+# -- timestamps --------------------------------------------------------------------------------
+
+
+def test_naive_datetime_is_refused(store: StateStore, conn: str) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), store.session() as session:
+        session.add(Binding(connection=conn, entity="product", erp_key="1", created_at=datetime(2026, 1, 1)))
+        session.commit()
+    assert store.bindings(conn, "product") == {}
+
+
+def test_timestamps_come_back_aware_utc(store: StateStore, conn: str) -> None:
+    noon_in_paris = datetime(2026, 7, 1, 12, 0, tzinfo=PARIS_SUMMER)
+    with store.session() as session:
+        session.add(Binding(connection=conn, entity="product", erp_key="1", created_at=noon_in_paris))
+        session.add(
+            QuarantineRecord(
+                connection=conn,
+                flow="catalogue",
+                entity="article",
+                record_key="A",
+                check="ean",
+                field="ean",
+                reason="r",
+                first_seen=noon_in_paris,
+                last_seen=noon_in_paris,
+                resolved_at=noon_in_paris,
+            )
+        )
+        session.commit()
+    binding = store.bindings(conn, "product")["1"]
+    assert binding.created_at == datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
+    assert is_utc(binding.created_at) and is_utc(binding.updated_at)
+
+    (row,) = store.quarantined(connection=conn)
+    assert row.first_seen == noon_in_paris and is_utc(row.first_seen) and is_utc(row.resolved_at)
+
+    store.upsert_bindings(conn, "variant", [{"erp_key": "v"}])
+    store.quarantine(conn, "catalogue", "article", [entry("B")], run_id="r")
+    assert is_utc(store.bindings(conn, "variant")["v"].updated_at)
+    assert all(is_utc(r.last_seen) for r in store.quarantined(connection=conn))
