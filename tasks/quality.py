@@ -89,7 +89,8 @@ def _context() -> Any:
 
 def _validation(suite_name: str, checks: Sequence[Check]) -> Any:
     """The GX validation definition of a suite, built once per process (GX objects are reusable)."""
-    cache_key = (suite_name, tuple(c.name for c in checks))
+    # The expectations carry the settings (currency, VAT rates): they belong to the key, not only the names.
+    cache_key = (suite_name, tuple(repr(c.expectation()) for c in checks))
     with _lock:
         found = _validations.get(cache_key)
         if found is not None:

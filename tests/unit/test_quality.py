@@ -262,12 +262,6 @@ def test_twenty_thousand_rows_validate() -> None:
     assert len(result.passed) == 5000
 
 
-@pytest.mark.xfail(
-    reason="BUG: tasks/quality.py _validation caches the GX suite by (suite name, check names) only, so a "
-    "second CatalogueChecks (other currency / VAT rates / decimals) in the same process reuses the first "
-    "one's expectations",
-    strict=True,
-)
 def test_each_settings_get_their_own_rules() -> None:
     assert gate_products([lone("FR")], CatalogueChecks()).rejected == []
     swiss = CatalogueChecks(currency="CHF", vat_rates=frozenset({"8.1", "2.6", "0"}), country="CH")
