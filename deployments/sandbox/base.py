@@ -10,8 +10,9 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
-__all__ = ["ManagedProcess", "SandboxError", "cache_dir", "digest_files", "free_port", "run_checked"]
+__all__ = ["ManagedProcess", "Sandbox", "SandboxError", "cache_dir", "digest_files", "free_port", "run_checked"]
 
 
 class SandboxError(RuntimeError):
@@ -132,3 +133,23 @@ def run_checked(
             f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     return proc.stdout
+
+
+class Sandbox:
+    """What every sandbox shares: one managed server process, a stop, and ``with`` support."""
+
+    _process: ManagedProcess | None = None
+
+    def start(self) -> Self:  # pragma: no cover - each sandbox starts its own server
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -27,7 +27,15 @@ from typing import Any
 
 import httpx
 
-from deployments.sandbox.base import ManagedProcess, SandboxError, cache_dir, digest_files, free_port, run_checked
+from deployments.sandbox.base import (
+    ManagedProcess,
+    Sandbox,
+    SandboxError,
+    cache_dir,
+    digest_files,
+    free_port,
+    run_checked,
+)
 
 __all__ = ["TrytonSandbox"]
 
@@ -67,7 +75,7 @@ def _child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class TrytonSandbox:
+class TrytonSandbox(Sandbox):
     """Start / stop a Tryton server on a copy of the cached database; seed it; run code against it."""
 
     def __init__(
@@ -265,17 +273,6 @@ class TrytonSandbox:
             f"{self.url}rpc/", json={"id": 0, "method": "common.server.version", "params": []}, timeout=5
         )
         return response.status_code == 200 and "result" in response.json()
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def __enter__(self) -> TrytonSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,15 @@ from pathlib import Path
 
 import httpx
 
-from deployments.sandbox.base import ManagedProcess, SandboxError, cache_dir, digest_files, free_port, run_checked
+from deployments.sandbox.base import (
+    ManagedProcess,
+    Sandbox,
+    SandboxError,
+    cache_dir,
+    digest_files,
+    free_port,
+    run_checked,
+)
 
 __all__ = ["VendureSandbox"]
 
@@ -64,7 +72,7 @@ def _check_node() -> None:
         )
 
 
-class VendureSandbox:
+class VendureSandbox(Sandbox):
     """Start / stop a Vendure shop; ``admin_api_url`` and the superadmin credentials to use it."""
 
     def __init__(
@@ -152,18 +160,6 @@ class VendureSandbox:
             return False
         response = httpx.post(self.admin_api_url, json={"query": "{ __typename }"}, timeout=5, trust_env=False)
         return response.status_code == 200
-
-    def stop(self) -> None:
-        """Stop the server (SIGINT first: Vendure closes cleanly, a db_file is already saved)."""
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def __enter__(self) -> VendureSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _interrupt(signum: int, frame: object) -> None:
