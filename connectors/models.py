@@ -30,6 +30,7 @@ __all__ = [
     "ShopRef",
     "Variant",
     "content_hash",
+    "currency_quantum",
     "from_minor_units",
     "ensure_utc",
     "minor_units",
@@ -52,6 +53,11 @@ def minor_units(amount: Decimal, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} {currency} has more than {exponent} decimals")
     return int(scaled)
+
+
+def currency_quantum(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: ``Decimal("0.01")`` for EUR, ``Decimal("1")`` for JPY."""
+    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency.upper(), 2))
 
 
 def from_minor_units(value: int, currency: str) -> Decimal:

@@ -53,10 +53,16 @@ def resolve_secret(reference: str | None, *, what: str, allow_literal: bool = Fa
 
             block: Any = Secret.load(name)
             return SecretStr(str(block.get()))
-        except ValueError as exc:
+        except ValueError as exc:  # no such block
             raise Fatal(
                 f"the secret for {what} is read from the Prefect Secret block {name!r}, which could not be loaded ({type(exc).__name__}).",
                 resolution=f"create it: `prefect block create secret` or Secret(value=...).save({name!r}).",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - the Prefect API unreachable or refusing: name the block, not the URL
+            raise Fatal(
+                f"the secret for {what} is read from the Prefect Secret block {name!r}, but the Prefect API could "
+                f"not be asked for it ({type(exc).__name__}).",
+                resolution="check PREFECT_API_URL / PREFECT_API_KEY on this worker, or use env:NAME for this secret.",
             ) from None
     if not allow_literal:
         raise Fatal(

@@ -139,9 +139,11 @@ def plan_catalogue(
             )
             continue
         siblings = by_parent.get(product.key, [])
+        # Archived variants were only disabled in the shop (never deleted): one back in the ERP is
+        # re-enabled in place, since the shop refuses a second variant with the same options.
         ref = ShopRef(
             product_id=binding.shop_id,
-            variant_ids={vb.key: vb.shop_id for vb in siblings if vb.shop_id is not None and vb.state != "archived"},
+            variant_ids={vb.key: vb.shop_id for vb in siblings if vb.shop_id is not None},
         )
         write = ProductWrite(
             product=product, ref=ref, product_fields=frozenset(), variant_fields=ownership.variant_fields
@@ -151,7 +153,7 @@ def plan_catalogue(
         wanted = {v.key for v in product.variants}
         for variant in product.variants:
             found = variant_bindings.get(variant.key)
-            if found is None or found.shop_id is None or found.parent_key != product.key or found.state == "archived":
+            if found is None or found.shop_id is None or found.parent_key != product.key:
                 write.create_variants.append(variant.key)
             elif full or found.state != "synced" or found.content_hash != ownership.variant_hash(variant):
                 write.update_variants.append(variant.key)

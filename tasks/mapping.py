@@ -107,11 +107,21 @@ def _product_name(group: ArticleGroup) -> str:
     name = first.name or first.sku or first.key
     if group.is_lone:
         return name
-    values = {v.lower() for v in first.attributes.values() if v}
+    # Option values may have several words ("Bleu marine", "Taille unique"): strip whole values
+    # from the end of the name, longest first, as long as something is left.
+    values = sorted({" ".join(v.lower().split()) for v in first.attributes.values() if v}, key=len, reverse=True)
     words = name.split()
-    while len(words) > 1 and words[-1].lower().strip(",-/") in values:
-        words.pop()
-    return " ".join(words)
+    stripped = True
+    while stripped and len(words) > 1:
+        stripped = False
+        tail = [w.lower().strip(",-/") for w in words]
+        for value in values:
+            size = len(value.split())
+            if size < len(words) and " ".join(tail[-size:]) == value:
+                del words[-size:]
+                stripped = True
+                break
+    return " ".join(words).rstrip(" ,-/")
 
 
 def _categories(article: Article, rules: MappingRules) -> list[tuple[str, ...]]:

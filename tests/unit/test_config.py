@@ -148,11 +148,6 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.xfail(
-    reason="BUG: deployments/config.py resolve_secret catches only ValueError around Secret.load(); when the "
-    "Prefect API cannot be reached a raw httpx.ConnectError escapes, naming neither the block nor the setting",
-    strict=True,
-)
 def test_block_reference_with_prefect_unreachable_names_the_block() -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 

@@ -176,12 +176,6 @@ def test_disabled_variant_is_not_disabled_again() -> None:
     assert plan(product(variants=("1",)), disabled_variant_2(), read={"1"}).unchanged == ["g:T"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: tasks/diff.py plan_catalogue puts a variant whose binding is 'archived' in create_variants and "
-    "leaves it out of ref.variant_ids, but archiving only disabled it in the shop: Vendure refuses a second "
-    "variant with the same options (USER_INPUT_ERROR), so a variant back in the ERP can never be re-published",
-    strict=True,
-)
 def test_disabled_variant_back_in_the_erp_is_enabled_again_not_recreated() -> None:
     (write,) = plan(product(variants=("1", "2")), disabled_variant_2()).writes
     assert write.create_variants == [] and write.update_variants == ["2"]
@@ -231,11 +225,6 @@ def test_archived_product_coming_back_is_rewritten_and_enabled() -> None:
     assert write.product.enabled is True
 
 
-@pytest.mark.xfail(
-    reason="BUG: tasks/diff.py plan_catalogue recreates the variants of an archived product coming back "
-    "(archive_products marks them 'archived' but the shop only disabled them): same options -> refused by Vendure",
-    strict=True,
-)
 def test_archived_product_coming_back_reenables_its_variants() -> None:
     p = product()
     products, variants = bound(p, state="archived")

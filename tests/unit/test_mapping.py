@@ -166,11 +166,6 @@ def test_mapping_never_refuses_incomplete_records() -> None:
     assert product.name == "X" and product.variants[0].sku is None and product.variants[0].name == ""
 
 
-@pytest.mark.xfail(
-    reason="BUG: tasks/mapping.py _product_name strips option values word by word, so a value of several "
-    "words ('Bleu marine', 'Taille unique') stays in the product name",
-    strict=True,
-)
 def test_product_name_stripped_of_multi_word_option_values() -> None:
     articles = [polo("1", "Bleu marine", "M"), polo("2", "Gris chiné", "M")]
     (product,) = products(articles, attributes=("colour", "size"))

@@ -47,11 +47,6 @@ def test_price_with_too_many_decimals_is_refused_not_rounded() -> None:
         price_for_channel(variant("19.999"), EXCLUSIVE)
 
 
-@pytest.mark.xfail(
-    reason="BUG: connectors/shop/vendure/mapper.py price_for_channel quantizes the tax-inclusive price to 0.01 "
-    "whatever the currency, then minor_units refuses it for a 0-decimal currency (999 JPY + 10 % -> 1098.90)",
-    strict=True,
-)
 def test_tax_inclusive_price_in_a_currency_without_decimals() -> None:
     yen = ChannelInfo(currency="JPY", prices_include_tax=True, language="ja")
     assert (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from connectors.models import Product, Variant, minor_units, slugify
+from connectors.models import Product, Variant, currency_quantum, minor_units, slugify
 
 __all__ = [
     "ChannelInfo",
@@ -48,10 +48,13 @@ def category_values(path: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def price_for_channel(variant: Variant, channel: ChannelInfo) -> int:
-    """ERP prices are tax-excluded; a tax-inclusive channel gets the price with VAT, rounded to the cent."""
+    """ERP prices are tax-excluded; a tax-inclusive channel gets the price with VAT, rounded half-up to the
+    currency's minor unit (the cent for EUR, the unit for JPY)."""
     price = variant.price
     if channel.prices_include_tax and variant.vat_rate is not None:
-        price = (price * (1 + variant.vat_rate / Decimal(100))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        price = (price * (1 + variant.vat_rate / Decimal(100))).quantize(
+            currency_quantum(channel.currency), rounding=ROUND_HALF_UP
+        )
     return minor_units(price, channel.currency)
 
 
