@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from connectors.errors import RecordError
-from connectors.models import Article, Product, ShopRef
+from connectors.models import Article, GroupPrice, PriceRecord, Product, Promotion, ShopRef, StockLevel
 
 __all__ = [
     "BatchResult",
     "CatalogueSink",
     "CatalogueSource",
     "Closeable",
+    "PriceCapabilities",
+    "PriceSink",
+    "PriceSource",
+    "PriceWrite",
     "ProductWrite",
+    "StockSink",
+    "StockSource",
+    "StockWrite",
 ]
 
 
@@ -84,4 +92,100 @@ class CatalogueSink(Protocol):
 
     def archive_products(self, refs: dict[str, ShopRef]) -> BatchResult:
         """Disable (never delete) products gone from the ERP."""
+        ...
+
+
+# -- stock and prices -------------------------------------------------------------------------
+
+
+@runtime_checkable
+class StockSource(Protocol):
+    """An ERP (or export) that knows quantities per warehouse."""
+
+    def warehouses(self) -> list[str]:
+        """Codes of the warehouses the ERP knows (to refuse a configuration naming another one)."""
+        ...
+
+    def iter_stock(self, warehouses: Sequence[str]) -> Iterator[StockLevel]:
+        """One level per stocked article and warehouse of ``warehouses`` (codes). An article
+        absent from a warehouse has nothing there (it counts as 0)."""
+        ...
+
+
+@runtime_checkable
+class PriceSource(Protocol):
+    """An ERP (or export) that knows selling prices, promotions and customer-group prices."""
+
+    def iter_prices(self, groups: Sequence[str]) -> Iterator[PriceRecord]:
+        """One record per sellable article: base price, promotions, and the prices of the
+        customer groups (ERP price lists) named in ``groups``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StockWrite:
+    """Set the saleable quantity of one shop variant (at one shop stock location; None: the default)."""
+
+    key: str
+    variant_id: str
+    quantity: int
+    location: str | None = None
+
+
+@runtime_checkable
+class StockSink(Protocol):
+    platform: str
+
+    def read_stock(
+        self, variant_ids: Sequence[str], locations: Sequence[str | None]
+    ) -> dict[tuple[str, str | None], int]:
+        """Saleable quantities the shop holds now, by (variant id, location): for drift repair."""
+        ...
+
+    def write_stock(self, writes: Sequence[StockWrite]) -> BatchResult:
+        """Set quantities (absolute, never deltas: a retried write is harmless); a refused
+        variant is a RecordError, the others are written."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PriceCapabilities:
+    """What a shop can hold besides one base price per variant."""
+
+    promotion_dates: bool = False
+    """The shop schedules a promotional price between two dates itself (else the flow sends the
+    price in force at run time, and the change of price when the promotion starts or ends)."""
+    group_prices: bool = False
+    """The shop has prices per customer group."""
+    prices_include_tax: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PriceWrite:
+    """The prices of one shop variant, tax-excluded, in ``currency``.
+
+    ``price`` is the price to show now (the promotion's when one is in force and the shop cannot
+    schedule it); ``regular_price`` is the base price; ``promotion`` is set only for shops that
+    schedule promotions; ``group_prices`` only for shops that have them.
+    """
+
+    key: str
+    variant_id: str
+    price: Decimal
+    currency: str
+    vat_rate: Decimal | None = None
+    regular_price: Decimal | None = None
+    promotion: Promotion | None = None
+    group_prices: tuple[GroupPrice, ...] = ()
+
+
+@runtime_checkable
+class PriceSink(Protocol):
+    platform: str
+
+    @property
+    def price_capabilities(self) -> PriceCapabilities: ...
+
+    def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
+        """Set the prices of a batch of variants; a refused variant is a RecordError."""
         ...

@@ -26,8 +26,12 @@ from connectors.errors import RecordError
 
 __all__ = [
     "Article",
+    "GroupPrice",
+    "PriceRecord",
     "Product",
+    "Promotion",
     "ShopRef",
+    "StockLevel",
     "Variant",
     "content_hash",
     "currency_quantum",
@@ -147,6 +151,65 @@ class ShopRef:
 
     product_id: str
     variant_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StockLevel:
+    """Quantities of one article in one ERP warehouse, in the article's sale unit.
+
+    ``reserved`` is what the ERP already promised (confirmed orders not shipped yet); the
+    stock rules subtract it, with a safety stock, before anything reaches the shop.
+    """
+
+    key: str
+    sku: str | None
+    warehouse: str
+    on_hand: Decimal
+    reserved: Decimal = Decimal(0)
+    updated_at: datetime | None = None
+    issues: list[RecordError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Promotion:
+    """A promotional price of one article, valid in ``[starts_at, ends_at)`` (open ends allowed).
+
+    ``price`` is in the same tax basis and currency as the record's base price.
+    """
+
+    price: Decimal
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class GroupPrice:
+    """The price of one article for a customer group (an ERP price list), from ``min_quantity`` up."""
+
+    group: str
+    price: Decimal
+    min_quantity: Decimal = Decimal(1)
+
+
+@dataclass(slots=True)
+class PriceRecord:
+    """Every price of one article as the ERP states it.
+
+    ``price`` is the base selling price; ``tax_included`` says whether it includes ``vat_rate``
+    (ERPs usually store tax-excluded prices; the shop sink converts to the shop's basis).
+    """
+
+    key: str
+    sku: str | None
+    price: Decimal | None
+    currency: str
+    vat_rate: Decimal | None = None
+    tax_included: bool = False
+    promotions: list[Promotion] = field(default_factory=list)
+    group_prices: list[GroupPrice] = field(default_factory=list)
+    updated_at: datetime | None = None
+    issues: list[RecordError] = field(default_factory=list)
 
 
 def to_jsonable(value: Any) -> Any:
