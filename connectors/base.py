@@ -177,6 +177,8 @@ class PriceWrite:
     regular_price: Decimal | None = None
     promotion: Promotion | None = None
     group_prices: tuple[GroupPrice, ...] = ()
+    converted: bool = False
+    """The amounts were converted from tax-included ERP prices: the sink rounds them to the currency."""
 
 
 @runtime_checkable

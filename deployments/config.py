@@ -23,8 +23,11 @@ __all__ = [
     "CatalogueSettings",
     "ConnectionSettings",
     "PasserelleConfig",
+    "PriceSettings",
     "SnapshotSettings",
     "StateSettings",
+    "StockFeed",
+    "StockSettings",
     "config_path",
     "load_config",
     "resolve_secret",
@@ -119,6 +122,49 @@ class CatalogueSettings(_Model):
         return value.upper()
 
 
+class StockFeed(_Model):
+    """ERP warehouses whose stock is summed into one shop stock location."""
+
+    warehouses: list[str]
+    location: str | None = None
+    """The shop's stock location (None: the shop's default one)."""
+
+
+class StockSettings(_Model):
+    warehouses: list[str] = Field(default_factory=list)
+    """ERP warehouse codes summed into the shop's default location (shorthand for one feed)."""
+    feeds: list[StockFeed] = Field(default_factory=list)
+    """Several shop locations (store stock vs web stock), each fed by its own warehouses."""
+    subtract_reserved: bool = True
+    """Subtract what the ERP promised to customers and did not ship yet."""
+    safety_stock: int = Field(default=0, ge=0)
+    safety_stock_by_sku: dict[str, int] = Field(default_factory=dict)
+    batch_size: int = Field(default=100, ge=1)
+
+    def resolved_feeds(self) -> list[StockFeed]:
+        feeds = list(self.feeds)
+        if self.warehouses:
+            feeds.insert(0, StockFeed(warehouses=self.warehouses))
+        if not feeds:
+            raise Fatal(
+                "no ERP warehouse feeds this shop's stock.",
+                resolution='set [connections.<name>.stock] warehouses = ["WH"] (ERP warehouse codes).',
+            )
+        locations = [f.location for f in feeds]
+        if len(set(locations)) != len(locations):
+            raise Fatal(
+                "two stock feeds write the same shop location.",
+                resolution="list every warehouse of one location in one feed: they are summed.",
+            )
+        return feeds
+
+
+class PriceSettings(_Model):
+    groups: list[str] = Field(default_factory=list)
+    """ERP customer groups / price lists whose prices go to the shop where it supports them."""
+    batch_size: int = Field(default=100, ge=1)
+
+
 class ConnectorSettings(BaseModel):
     """``type`` picks the connector; the other keys are that connector's own settings."""
 
@@ -133,6 +179,8 @@ class ConnectionSettings(_Model):
     erp: ConnectorSettings
     shop: ConnectorSettings
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+    stock: StockSettings = Field(default_factory=StockSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
 
 
 class PasserelleConfig(_Model):

@@ -10,6 +10,8 @@ the database to the latest revision when it opens it.
 - ``cursor``: incremental watermarks, advanced only after a batch is committed.
 - ``quarantine``: records refused by the quality gate or by a platform, with the reason,
   kept open until the record passes or an operator discards it.
+- ``sent_value``: the last value sent per (connection, entity, key) for value syncs (a stock
+  level per variant and location, the prices of a variant), so a run sends only what changed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "Cursor",
     "QuarantineEntry",
     "QuarantineRecord",
+    "SentValue",
     "StateStore",
     "utcnow",
 ]
@@ -130,6 +133,25 @@ class QuarantineRecord(SQLModel, table=True):
     first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SentValue(SQLModel, table=True):
+    __tablename__ = "sent_value"
+    __table_args__ = (sa.UniqueConstraint("connection", "entity", "key", name="uq_sent_value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    entity: str = Field(max_length=50)
+    key: str = Field(max_length=255)
+    shop_id: str | None = Field(default=None, max_length=255)
+    value: str = Field(sa_type=sa.Text)
+    content_hash: str = Field(max_length=64)
+    run_id: str | None = Field(default=None, max_length=64)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def payload(self) -> Any:
+        return json.loads(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +273,68 @@ class StateStore:
         )
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+    # -- last values sent --------------------------------------------------------------------
+    def sent_hashes(self, connection: str, entity: str) -> dict[str, str]:
+        """Key -> content hash of the value last sent, for every key of the entity (one query)."""
+        table = SentValue.__table__  # type: ignore[attr-defined]
+        stmt = sa.select(table.c.key, table.c.content_hash).where(
+            table.c.connection == connection, table.c.entity == entity
+        )
+        with self.engine.connect() as conn:
+            return {row.key: row.content_hash for row in conn.execute(stmt)}
+
+    def sent_values(self, connection: str, entity: str, keys: Iterable[str]) -> dict[str, SentValue]:
+        with self.session() as s:
+            stmt = select(SentValue).where(SentValue.connection == connection, SentValue.entity == entity)
+            result: dict[str, SentValue] = {}
+            key_list = list(keys)
+            for i in range(0, len(key_list), _BATCH):
+                chunk = key_list[i : i + _BATCH]
+                result.update({v.key: v for v in s.exec(stmt.where(SentValue.key.in_(chunk)))})  # type: ignore[attr-defined]
+            return result
+
+    def record_sent(self, connection: str, entity: str, rows: Sequence[dict[str, Any]], *, run_id: str | None) -> None:
+        """Upsert the values the shop accepted: rows of ``key``, ``value`` (JSON-able),
+        ``content_hash`` and optionally ``shop_id``."""
+        if not rows:
+            return
+        now = utcnow()
+        table = SentValue.__table__  # type: ignore[attr-defined]
+        values = [
+            {
+                "connection": connection,
+                "entity": entity,
+                "key": r["key"],
+                "shop_id": r.get("shop_id"),
+                "value": json.dumps(r["value"], sort_keys=True, default=str),
+                "content_hash": r["content_hash"],
+                "run_id": run_id,
+                "sent_at": now,
+            }
+            for r in rows
+        ]
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["connection", "entity", "key"],
+            set_={c: getattr(stmt.excluded, c) for c in ("shop_id", "value", "content_hash", "run_id", "sent_at")},
+        )
+        with self.engine.begin() as conn:
+            for i in range(0, len(values), _BATCH):
+                conn.execute(stmt, values[i : i + _BATCH])
+
+    def forget_sent(self, connection: str, entity: str, keys: Iterable[str]) -> None:
+        """Drop last-sent values (the next run sends these keys again)."""
+        key_list = list(keys)
+        with self.engine.begin() as conn:
+            for i in range(0, len(key_list), _BATCH):
+                conn.execute(
+                    sa.delete(SentValue).where(
+                        SentValue.connection == connection,  # type: ignore[arg-type]
+                        SentValue.entity == entity,  # type: ignore[arg-type]
+                        SentValue.key.in_(key_list[i : i + _BATCH]),  # type: ignore[attr-defined]
+                    )
+                )
 
     # -- quarantine --------------------------------------------------------------------------
     def quarantine(

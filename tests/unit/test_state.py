@@ -52,7 +52,7 @@ def entry(
 
 def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateStore, conn: str) -> None:
     inspector = sa.inspect(store.engine)
-    assert {"binding", "cursor", "quarantine", "alembic_version"} <= set(inspector.get_table_names())
+    assert {"binding", "cursor", "quarantine", "sent_value", "alembic_version"} <= set(inspector.get_table_names())
     assert store.is_initialised()
     store.upsert_bindings(conn, "product", [{"erp_key": "g:T", "shop_id": "1", "state": BindingState.SYNCED}])
 
@@ -60,7 +60,7 @@ def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateSt
         again = StateStore(store.url)
         again.dispose()
     with store.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0001"]
+        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0002"]
     assert store.bindings(conn, "product")["g:T"].shop_id == "1"  # nothing dropped or recreated
 
 
@@ -264,3 +264,21 @@ def test_timestamps_come_back_aware_utc(store: StateStore, conn: str) -> None:
     store.quarantine(conn, "catalogue", "article", [entry("B")], run_id="r")
     assert is_utc(store.bindings(conn, "variant")["v"].updated_at)
     assert all(is_utc(r.last_seen) for r in store.quarantined(connection=conn))
+
+
+# -- last values sent --------------------------------------------------------------------------
+
+
+def test_sent_values_upsert_by_key_and_survive_reopening(store: StateStore, conn: str) -> None:
+    rows = [{"key": f"v{i}@web", "value": {"quantity": i}, "content_hash": f"h{i}", "shop_id": str(i)} for i in range(1200)]
+    store.record_sent(conn, "stock", rows, run_id="run-1")
+    store.record_sent(conn, "stock", [{"key": "v7@web", "value": {"quantity": 70}, "content_hash": "new"}], run_id="run-2")
+
+    hashes = store.sent_hashes(conn, "stock")
+    assert len(hashes) == 1200 and hashes["v7@web"] == "new" and hashes["v8@web"] == "h8"
+    assert store.sent_hashes(conn, "price") == {} and store.sent_hashes("other", "stock") == {}
+    (seven,) = store.sent_values(conn, "stock", ["v7@web"]).values()
+    assert seven.payload == {"quantity": 70} and seven.run_id == "run-2" and is_utc(seven.sent_at)
+
+    store.forget_sent(conn, "stock", [f"v{i}@web" for i in range(600)])
+    assert len(store.sent_hashes(conn, "stock")) == 600

@@ -10,6 +10,11 @@ from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
 from connectors.shop.vendure.client import VendureClient
+from connectors.shop.vendure.values import VendureValues
+
+
+class VendureShop(VendureCatalogue, VendureValues):
+    """Every capability of the Vendure connector: catalogue, stock and price sink."""
 
 
 class VendureSettings(BaseModel):
@@ -26,7 +31,7 @@ class VendureSettings(BaseModel):
     timeout: float = 60.0
 
 
-def build(options: dict[str, Any], resolver: Resolver) -> VendureCatalogue:
+def build(options: dict[str, Any], resolver: Resolver) -> VendureShop:
     settings = VendureSettings.model_validate(options)
     password = resolver.secret("password")
     if not password:
@@ -39,4 +44,4 @@ def build(options: dict[str, Any], resolver: Resolver) -> VendureCatalogue:
         rate_limit=settings.rate_limit,
         timeout=settings.timeout,
     )
-    return VendureCatalogue(client, language=settings.language, category_facet=settings.category_facet)
+    return VendureShop(client, language=settings.language, category_facet=settings.category_facet)

@@ -15,6 +15,7 @@ from connectors.models import Product, Variant, currency_quantum, minor_units, s
 
 __all__ = [
     "ChannelInfo",
+    "amount_for_channel",
     "category_values",
     "option_code",
     "price_for_channel",
@@ -50,12 +51,23 @@ def category_values(path: tuple[str, ...]) -> list[tuple[str, str]]:
 def price_for_channel(variant: Variant, channel: ChannelInfo) -> int:
     """ERP prices are tax-excluded; a tax-inclusive channel gets the price with VAT, rounded half-up to the
     currency's minor unit (the cent for EUR, the unit for JPY)."""
-    price = variant.price
-    if channel.prices_include_tax and variant.vat_rate is not None:
-        price = (price * (1 + variant.vat_rate / Decimal(100))).quantize(
-            currency_quantum(channel.currency), rounding=ROUND_HALF_UP
-        )
-    return minor_units(price, channel.currency)
+    return amount_for_channel(variant.price, variant.vat_rate, channel)
+
+
+def amount_for_channel(
+    amount: Decimal, vat_rate: Decimal | None, channel: ChannelInfo, *, round_to_currency: bool = False
+) -> int:
+    """A tax-excluded amount in the channel's basis, in minor units.
+
+    ``round_to_currency`` rounds half-up to the minor unit (for amounts converted from a
+    tax-included ERP price); otherwise an amount with too many decimals is refused.
+    """
+    if channel.prices_include_tax and vat_rate is not None:
+        amount = amount * (1 + vat_rate / Decimal(100))
+        round_to_currency = True
+    if round_to_currency:
+        amount = amount.quantize(currency_quantum(channel.currency), rounding=ROUND_HALF_UP)
+    return minor_units(amount, channel.currency)
 
 
 def _translation(channel: ChannelInfo, **values: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,195 @@
+"""Vendure as a stock and price sink: absolute quantities and prices on existing variants.
+
+Stock: Vendure sells ``stockOnHand - stockAllocated`` (allocated = its own orders not
+fulfilled yet). The flows compute the *saleable* quantity from the ERP, so the sink writes
+``stockOnHand = saleable + stockAllocated`` (read in the same batch): what the shop can sell is
+then exactly what the ERP says, and fulfilling an order in Vendure (which lowers both numbers)
+changes nothing. A named stock location is written through ``stockLevels``.
+
+Prices: one price per variant in the channel's currency, tax-included or not as the channel is
+set up. Vendure has no promotional price with dates on a variant and no customer-group price:
+the flow sends the price in force at run time, and reports group prices as unsupported.
+
+Batches: one ``updateProductVariants`` call per batch. Vendure refuses a whole call when one
+variant is refused (and stops a document at its first failing mutation), so a refused batch is
+split in halves until the culprits are isolated: k bad records cost about ``2·k·log2(n)`` calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from connectors.base import BatchResult, PriceCapabilities, PriceWrite, StockWrite
+from connectors.errors import Fatal, RecordError
+from connectors.shop.vendure.client import GraphQLError, VendureClient
+from connectors.shop.vendure.mapper import ChannelInfo, amount_for_channel
+
+__all__ = ["VendureValues"]
+
+_READ_PAGE = 100
+
+UPDATE = """
+mutation Update($input: [UpdateProductVariantInput!]!) {
+  updateProductVariants(input: $input) { id }
+}
+"""
+
+READ_STOCK = """
+query Stock($ids: [String!]!, $take: Int!) {
+  productVariants(options: {filter: {id: {in: $ids}}, take: $take}) {
+    items { id stockOnHand stockAllocated stockLevels { stockLocationId stockOnHand stockAllocated } }
+  }
+}
+"""
+
+LOCATIONS = "query Locations { stockLocations(options: {take: 100}) { items { id name } } }"
+
+
+class VendureValues:
+    """StockSink and PriceSink for the Vendure Admin API (mixed into the Vendure shop connector)."""
+
+    client: VendureClient
+    platform = "Vendure"
+
+    @property
+    def channel(self) -> ChannelInfo:  # provided by VendureCatalogue
+        raise NotImplementedError
+
+    @property
+    def price_capabilities(self) -> PriceCapabilities:
+        return PriceCapabilities(
+            promotion_dates=False, group_prices=False, prices_include_tax=self.channel.prices_include_tax
+        )
+
+    # -- stock ---------------------------------------------------------------------------------
+    def _location_ids(self, names: Sequence[str | None]) -> dict[str | None, str | None]:
+        wanted = {n for n in names if n is not None}
+        if not wanted:
+            return {None: None}
+        found = {row["name"]: row["id"] for row in self.client.query(LOCATIONS)["stockLocations"]["items"]}
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise Fatal(
+                f"Vendure has no stock location named {', '.join(missing)}.",
+                resolution=f"create it in Vendure or fix [stock.feeds] location (known: {', '.join(sorted(found))}).",
+            )
+        return {None: None, **{n: found[n] for n in wanted}}
+
+    def _current(self, variant_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Current stock numbers of variants, by id (pages of 100 ids, one query each)."""
+        rows: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(variant_ids))
+        for start in range(0, len(ids), _READ_PAGE):
+            page = ids[start : start + _READ_PAGE]
+            data = self.client.query(READ_STOCK, {"ids": page, "take": len(page)})
+            rows.update({item["id"]: item for item in data["productVariants"]["items"]})
+        return rows
+
+    @staticmethod
+    def _allocated(row: dict[str, Any], location_id: str | None) -> tuple[int, int]:
+        """(on hand, allocated) of a variant at a location (None: the variant's totals)."""
+        if location_id is None:
+            return int(row["stockOnHand"]), int(row["stockAllocated"])
+        for level in row.get("stockLevels") or []:
+            if str(level["stockLocationId"]) == str(location_id):
+                return int(level["stockOnHand"]), int(level["stockAllocated"])
+        return 0, 0
+
+    def read_stock(
+        self, variant_ids: Sequence[str], locations: Sequence[str | None]
+    ) -> dict[tuple[str, str | None], int]:
+        location_ids = self._location_ids(locations)
+        current = self._current(variant_ids)
+        found: dict[tuple[str, str | None], int] = {}
+        for variant_id, row in current.items():
+            for name in locations:
+                on_hand, allocated = self._allocated(row, location_ids[name])
+                found[(variant_id, name)] = on_hand - allocated
+        return found
+
+    def write_stock(self, writes: Sequence[StockWrite]) -> BatchResult:
+        result = BatchResult()
+        if not writes:
+            return result
+        location_ids = self._location_ids([w.location for w in writes])
+        current = self._current([w.variant_id for w in writes])
+        inputs: list[tuple[str, dict[str, Any]]] = []
+        for w in writes:
+            row = current.get(w.variant_id)
+            if row is None:
+                result.errors.append(
+                    RecordError(
+                        w.key, "variant", f"variant {w.variant_id} is no longer in Vendure (deleted by hand?)", "shop"
+                    )
+                )
+                continue
+            location_id = location_ids[w.location]
+            _, allocated = self._allocated(row, location_id)
+            on_hand = w.quantity + allocated
+            data: dict[str, Any] = {"id": w.variant_id}
+            if location_id is None:
+                data["stockOnHand"] = on_hand
+            else:
+                data["stockLevels"] = [{"stockLocationId": location_id, "stockOnHand": on_hand}]
+            inputs.append((w.key, data))
+            result.answers[w.key] = {"stockOnHand": on_hand, "stockAllocated": allocated, "saleable": w.quantity}
+        self._update(inputs, result)
+        return result
+
+    # -- prices --------------------------------------------------------------------------------
+    def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
+        result = BatchResult()
+        channel = self.channel
+        inputs: list[tuple[str, dict[str, Any]]] = []
+        for w in writes:
+            if w.currency.upper() != channel.currency.upper():
+                result.errors.append(
+                    RecordError(
+                        w.key,
+                        "currency",
+                        f"price in {w.currency} but the Vendure channel sells in {channel.currency}",
+                        "shop",
+                    )
+                )
+                continue
+            try:
+                amount = amount_for_channel(w.price, w.vat_rate, channel, round_to_currency=w.converted)
+            except ValueError as exc:
+                result.errors.append(RecordError(w.key, "price", str(exc), "shop"))
+                continue
+            inputs.append((w.key, {"id": w.variant_id, "price": amount}))
+            result.answers[w.key] = {"price": amount, "currency": channel.currency}
+        self._update(inputs, result)
+        return result
+
+    # -- shared --------------------------------------------------------------------------------
+    def _update(self, inputs: list[tuple[str, dict[str, Any]]], result: BatchResult) -> None:
+        """``updateProductVariants`` with the inputs; a refused call is split to isolate the culprits."""
+        refused = _bisect(inputs, lambda chunk: self._send([data for _, data in chunk]))
+        for key, reason in refused:
+            result.errors.append(RecordError(key, "variant", reason, "shop"))
+            result.answers.pop(key, None)
+
+    def _send(self, inputs: list[dict[str, Any]]) -> str | None:
+        """None when Vendure accepted the whole call, else its reason."""
+        try:
+            self.client.execute(UPDATE, {"input": inputs})
+        except GraphQLError as exc:
+            return str(exc).split(" Resolution:")[0]
+        return None
+
+
+def _bisect(
+    items: list[tuple[str, dict[str, Any]]], send: Callable[[list[tuple[str, dict[str, Any]]]], str | None]
+) -> list[tuple[str, str]]:
+    """Send ``items``; when refused, send each half again, down to the single refused records."""
+    if not items:
+        return []
+    reason = send(items)
+    if reason is None:
+        return []
+    if len(items) == 1:
+        return [(items[0][0], reason)]
+    middle = len(items) // 2
+    return _bisect(items[:middle], send) + _bisect(items[middle:], send)

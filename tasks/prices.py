@@ -1,0 +1,344 @@
+"""Price sync rules and tasks: ERP prices -> what each variant should cost in the shop now.
+
+Rules (pure functions):
+- a promotion is in force in ``[starts_at, ends_at)``; when several are, the lowest price wins
+  (the customer gets the best one, as the ERP's own sale would);
+- a shop that schedules promotions itself (``PriceCapabilities.promotion_dates``) gets the
+  base price and the current or next promotion with its dates; another shop gets the price in
+  force at run time, so the hourly run moves the price when a promotion starts or ends;
+- customer-group prices go only to shops that hold them; for the others the run says once
+  how many were left out, it does not fail;
+- only prices that differ from the last ones the shop accepted are sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from prefect import task
+
+from connectors.base import PriceCapabilities, PriceSink, PriceSource, PriceWrite
+from connectors.errors import RecordError
+from connectors.models import PriceRecord, Promotion, content_hash, ensure_utc, to_jsonable
+from connectors.registry import require
+from deployments.runtime import RunContext
+from tasks.common import TASK_OPTIONS, logger
+from tasks.quality import Check, price_decimals, run_checks
+from tasks.snapshots import SnapshotRow
+from tasks.state import QuarantineEntry
+
+__all__ = [
+    "FLOW",
+    "PricePlan",
+    "active_promotion",
+    "check_prices",
+    "extract_prices",
+    "gate_prices",
+    "next_change",
+    "plan_changes",
+    "plan_prices",
+    "price_write",
+    "send_prices",
+]
+
+FLOW = "prices"
+ENTITY = "price"
+
+
+def _in_force(promo: Promotion, now: datetime) -> bool:
+    return (promo.starts_at is None or promo.starts_at <= now) and (promo.ends_at is None or now < promo.ends_at)
+
+
+def active_promotion(record: PriceRecord, now: datetime) -> Promotion | None:
+    """The promotion in force at ``now`` (the lowest price when several are)."""
+    current = [p for p in record.promotions if _in_force(p, now)]
+    return min(current, key=lambda p: p.price) if current else None
+
+
+def upcoming_promotion(record: PriceRecord, now: datetime) -> Promotion | None:
+    """The promotion in force now, else the next one to start (for shops that schedule them)."""
+    current = active_promotion(record, now)
+    if current is not None:
+        return current
+    later = [p for p in record.promotions if p.starts_at is not None and p.starts_at > now]
+    return min(later, key=lambda p: (p.starts_at, p.price)) if later else None
+
+
+def next_change(records: Iterable[PriceRecord], now: datetime) -> datetime | None:
+    """The next instant a promotion starts or ends: when the price in force changes by itself."""
+    instants = [
+        moment
+        for r in records
+        for p in r.promotions
+        for moment in (p.starts_at, p.ends_at)
+        if moment is not None and moment > now
+    ]
+    return min(instants) if instants else None
+
+
+def _tax_excluded(amount: Decimal, record: PriceRecord) -> Decimal:
+    """Sinks take tax-excluded amounts; an ERP price that includes VAT is converted exactly."""
+    if not record.tax_included or record.vat_rate is None:
+        return amount
+    return (amount / (1 + record.vat_rate / Decimal(100))).quantize(Decimal("0.000001"))
+
+
+def price_write(
+    record: PriceRecord, variant_id: str, now: datetime, capabilities: PriceCapabilities, *, key: str | None = None
+) -> PriceWrite:
+    """What the shop should hold for one variant at ``now``."""
+    assert record.price is not None
+    base = _tax_excluded(record.price, record)
+    promotion: Promotion | None = None
+    if capabilities.promotion_dates:
+        upcoming = upcoming_promotion(record, now)
+        if upcoming is not None:
+            promotion = Promotion(
+                price=_tax_excluded(upcoming.price, record),
+                starts_at=upcoming.starts_at,
+                ends_at=upcoming.ends_at,
+                name=upcoming.name,
+            )
+        price = base
+    else:
+        current = active_promotion(record, now)
+        price = _tax_excluded(current.price, record) if current is not None else base
+    groups = tuple(record.group_prices) if capabilities.group_prices else ()
+    return PriceWrite(
+        key=key or record.key,
+        variant_id=variant_id,
+        price=price,
+        currency=record.currency,
+        vat_rate=record.vat_rate,
+        regular_price=base,
+        promotion=promotion,
+        group_prices=groups,
+        converted=record.tax_included and record.vat_rate is not None,
+    )
+
+
+def write_value(write: PriceWrite) -> dict[str, Any]:
+    """What is compared with the last value sent (the variant id is not part of it)."""
+    data = to_jsonable(write)
+    data.pop("variant_id", None)
+    data.pop("key", None)
+    return data
+
+
+# -- quality gate ------------------------------------------------------------------------------
+
+
+def price_checks(currency: str, max_decimals: int) -> list[Check]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Check(
+            "price_present",
+            "price",
+            lambda: gxe.ExpectColumnValuesToNotBeNull(column="price"),
+            lambda r: "price is missing",
+        ),
+        Check(
+            "price_non_negative",
+            "price",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0),
+            lambda r: f"price {r['price']} is negative",
+        ),
+        Check(
+            "price_decimals",
+            "price",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="price_decimals", max_value=max_decimals),
+            lambda r: f"price {r['price']} has more than {max_decimals} decimals",
+        ),
+        Check(
+            "currency",
+            "currency",
+            lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=[currency]),
+            lambda r: f"currency {r['currency']!r} is not the shop's currency {currency}",
+        ),
+        Check(
+            "promo_price_non_negative",
+            "promotions",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="lowest_promo_price", min_value=0),
+            lambda r: f"promotional price {r['lowest_promo_price']} is negative",
+        ),
+        Check(
+            "promo_dates_ordered",
+            "promotions",
+            lambda: gxe.ExpectColumnValuesToBeNull(column="promo_dates_wrong"),
+            lambda r: f"promotion {r['promo_dates_wrong']} ends before it starts",
+        ),
+        Check(
+            "group_price_non_negative",
+            "group_prices",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="lowest_group_price", min_value=0),
+            lambda r: f"customer-group price {r['lowest_group_price']} is negative",
+        ),
+    ]
+
+
+def _price_row(record: PriceRecord) -> dict[str, Any]:
+    wrong = [
+        f"{p.name or 'without a name'} ({p.starts_at:%Y-%m-%d %H:%M} -> {p.ends_at:%Y-%m-%d %H:%M} UTC)"
+        for p in record.promotions
+        if p.starts_at is not None and p.ends_at is not None and p.ends_at <= p.starts_at
+    ]
+    return {
+        "key": record.key,
+        "sku": record.sku,
+        "price": float(record.price) if record.price is not None else None,
+        "price_decimals": price_decimals(record.price),
+        "currency": record.currency,
+        "lowest_promo_price": float(min(p.price for p in record.promotions)) if record.promotions else None,
+        "promo_dates_wrong": "; ".join(wrong) or None,
+        "lowest_group_price": float(min(g.price for g in record.group_prices)) if record.group_prices else None,
+    }
+
+
+def gate_prices(
+    records: Sequence[PriceRecord], *, currency: str, max_decimals: int = 2
+) -> tuple[list[PriceRecord], list[QuarantineEntry]]:
+    failures = run_checks("prices", [_price_row(r) for r in records], price_checks(currency, max_decimals))
+    refused: dict[str, list[RecordError]] = {r.key: list(r.issues) for r in records if r.issues}
+    for index, errors in failures.items():
+        key = records[index].key
+        read_fields = {e.field for e in refused.get(key, ()) if e.check == "parse"}
+        refused.setdefault(key, []).extend(e for e in errors if e.field not in read_fields)
+    payloads = {r.key: to_jsonable(r) for r in records}
+    rejected = [QuarantineEntry(e, payloads.get(key)) for key, errors in refused.items() for e in errors]
+    return [r for r in records if r.key not in refused], rejected
+
+
+# -- plan --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PricePlan:
+    writes: list[PriceWrite] = field(default_factory=list)
+    unchanged: int = 0
+    unknown: list[str] = field(default_factory=list)
+    promotions_in_force: int = 0
+    group_prices_left_out: int = 0
+    next_change: datetime | None = None
+
+
+def plan_prices(
+    records: Sequence[PriceRecord],
+    variant_ids: Mapping[str, str],
+    sent: Mapping[str, str],
+    *,
+    now: datetime,
+    capabilities: PriceCapabilities,
+    full: bool = False,
+) -> PricePlan:
+    now = ensure_utc(now)
+    plan = PricePlan(next_change=next_change(records, now))
+    for record in records:
+        variant_id = variant_ids.get(record.key)
+        if variant_id is None:
+            plan.unknown.append(record.sku or record.key)
+            continue
+        if not capabilities.group_prices:
+            plan.group_prices_left_out += len(record.group_prices)
+        if active_promotion(record, now) is not None:
+            plan.promotions_in_force += 1
+        write = price_write(record, variant_id, now, capabilities)
+        if full or sent.get(record.key) != content_hash(write_value(write)):
+            plan.writes.append(write)
+        else:
+            plan.unchanged += 1
+    plan.unknown.sort()
+    return plan
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+
+def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
+    if not ctx.dry_run and rows:
+        ctx.snapshots.write(run_id=ctx.run_id, flow=FLOW, entity=entity, stage=stage, rows=rows)
+
+
+@task(name="extract-prices", **TASK_OPTIONS)
+def extract_prices(ctx: RunContext) -> list[PriceRecord]:
+    source: PriceSource = require(ctx.erp, PriceSource, what="read prices")
+    records = list(source.iter_prices(ctx.settings.prices.groups))
+    _snapshot(ctx, "price", "read", [SnapshotRow(r.key, content_hash(r), r) for r in records])
+    logger().info("read the prices of %d articles", len(records))
+    return records
+
+
+@task(name="check-prices", cache_policy=TASK_OPTIONS["cache_policy"])
+def check_prices(ctx: RunContext, records: list[PriceRecord]) -> list[PriceRecord]:
+    """Quality gate: price present, >= 0, at most 2 decimals, shop currency, promotions that end after they start."""
+    passed, rejected = gate_prices(records, currency=ctx.settings.catalogue.currency)
+    if not ctx.dry_run and ctx.store is not None:
+        ctx.store.quarantine(ctx.connection, FLOW, "article", rejected, run_id=ctx.run_id)
+        ctx.store.resolve_quarantine(ctx.connection, FLOW, "article", [r.key for r in passed])
+    _snapshot(
+        ctx,
+        "price",
+        "rejected",
+        [SnapshotRow(e.error.key, None, {"field": e.error.field, "reason": e.error.reason}) for e in rejected],
+    )
+    return passed
+
+
+@task(name="plan-prices", **TASK_OPTIONS)
+def plan_changes(
+    ctx: RunContext, records: list[PriceRecord], *, now: datetime, full: bool, keys: list[str] | None
+) -> PricePlan:
+    if keys:
+        wanted = set(keys)
+        records = [r for r in records if r.key in wanted or r.sku in wanted]
+    shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
+    variant_ids: dict[str, str] = {}
+    sent: dict[str, str] = {}
+    if ctx.store is not None:
+        variant_ids = {k: b.shop_id for k, b in ctx.store.bindings(ctx.connection, "variant").items() if b.shop_id}
+        sent = ctx.store.sent_hashes(ctx.connection, ENTITY)
+    return plan_prices(records, variant_ids, sent, now=now, capabilities=shop.price_capabilities, full=full)
+
+
+@task(name="send-prices", **TASK_OPTIONS)
+def send_prices(ctx: RunContext, writes: list[PriceWrite]) -> tuple[int, list[RecordError]]:
+    store = ctx.store
+    assert store is not None
+    shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
+    _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, content_hash(write_value(w)), w) for w in writes])
+    result = shop.write_prices(writes)
+    failed = {e.key for e in result.errors}
+    done = [w for w in writes if w.key not in failed]
+    store.record_sent(
+        ctx.connection,
+        ENTITY,
+        [
+            {
+                "key": w.key,
+                "shop_id": w.variant_id,
+                "value": write_value(w),
+                "content_hash": content_hash(write_value(w)),
+            }
+            for w in done
+        ],
+        run_id=ctx.run_id,
+    )
+    _snapshot(
+        ctx,
+        "variant",
+        "answered",
+        [SnapshotRow(k, None, v) for k, v in result.answers.items()]
+        + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
+    )
+    if result.errors:
+        store.quarantine(
+            ctx.connection, FLOW, "variant", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
+        )
+        for error in result.errors[:20]:
+            logger().error("refused by the shop: %s", error)
+    store.resolve_quarantine(ctx.connection, FLOW, "variant", [w.key for w in done])
+    return len(done), list(result.errors)
