@@ -34,6 +34,8 @@ ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Conn
 
 FLOWS = {
     "catalogue": ("flows.catalogue", "publish_catalogue"),
+    "stock": ("flows.stock", "sync_stock"),
+    "prices": ("flows.prices", "sync_prices"),
 }
 
 
@@ -83,6 +85,18 @@ def run(
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    if "products" in summary:
+        _print_catalogue(summary)
+    else:
+        _print_values(summary)
+    for entry in summary.get("quarantine", [])[:15]:
+        typer.echo(f"  quarantined {entry['key']}: {entry['field']}: {entry['reason']}")
+    more = len(summary.get("quarantine", [])) - 15
+    if more > 0:
+        typer.echo(f"  ... and {more} more (passerelle quarantine list)")
+
+
+def _print_catalogue(summary: dict[str, Any]) -> None:
     labels = ["created", "updated", "unchanged", "archived", "quarantined", "failed"]
     if summary.get("dry_run"):
         typer.echo("DRY RUN: nothing was written to the shop or the state store.")
@@ -96,11 +110,25 @@ def print_summary(summary: dict[str, Any]) -> None:
     typer.echo(
         f"  {summary['read']} articles read -> {summary['products']} products; {summary['api_calls']} shop API calls"
     )
-    for entry in summary.get("quarantine", [])[:15]:
-        typer.echo(f"  quarantined {entry['key']}: {entry['field']}: {entry['reason']}")
-    more = len(summary.get("quarantine", [])) - 15
-    if more > 0:
-        typer.echo(f"  ... and {more} more (passerelle quarantine list)")
+
+
+def _print_values(summary: dict[str, Any]) -> None:
+    """Stock and price summaries: counts, then what a person must know."""
+    labels = ["updated", "unchanged", "quarantined", "failed", "unknown_to_shop", "drift", "promotions_in_force"]
+    if summary.get("dry_run"):
+        typer.echo("DRY RUN: nothing was written to the shop or the state store.")
+        typer.echo(f"  would update {len(summary['would_update'])}, unchanged {summary['unchanged']}")
+    else:
+        typer.echo(
+            "  " + ", ".join(f"{label.replace('_', ' ')} {summary[label]}" for label in labels if label in summary)
+        )
+    if not summary.get("updated") and not summary.get("would_update") and not summary.get("failed"):
+        typer.echo("  nothing to send: the shop is up to date")
+    typer.echo(f"  {summary['api_calls']} shop API calls")
+    for notice in summary.get("notices", []):
+        typer.echo(f"  note: {notice}")
+    if summary.get("unknown"):
+        typer.echo(f"  not in the shop (publish the catalogue first): {', '.join(summary['unknown'][:10])}")
 
 
 @audit_app.command("history")

@@ -136,7 +136,8 @@ def _report(summary: StockSummary) -> None:
         lines += [
             "",
             markdown_table(
-                ["variant", "SKU", "quantity"], [(w["key"], w["sku"], w["quantity"]) for w in summary.would_update[:100]]
+                ["variant", "SKU", "quantity"],
+                [(w["key"], w["sku"], w["quantity"]) for w in summary.would_update[:100]],
             ),
         ]
     if summary.quarantine:
@@ -144,7 +145,9 @@ def _report(summary: StockSummary) -> None:
             "",
             "## Quarantined",
             "",
-            markdown_table(["record", "field", "reason"], [(q["key"], q["field"], q["reason"]) for q in summary.quarantine]),
+            markdown_table(
+                ["record", "field", "reason"], [(q["key"], q["field"], q["reason"]) for q in summary.quarantine]
+            ),
         ]
     publish_markdown(f"stock-{summary.connection}", "\n".join(lines), title)
     logger().info("stock %s: %s", summary.connection, ", ".join(f"{label} {count}" for label, count in counts))

@@ -146,13 +146,13 @@ def price_checks(currency: str, max_decimals: int) -> list[Check]:
             "price_non_negative",
             "price",
             lambda: gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0),
-            lambda r: f"price {r['price']} is negative",
+            lambda r: f"price {r['price_text']} is negative",
         ),
         Check(
             "price_decimals",
             "price",
             lambda: gxe.ExpectColumnValuesToBeBetween(column="price_decimals", max_value=max_decimals),
-            lambda r: f"price {r['price']} has more than {max_decimals} decimals",
+            lambda r: f"price {r['price_text']} has more than {max_decimals} decimals",
         ),
         Check(
             "currency",
@@ -164,7 +164,7 @@ def price_checks(currency: str, max_decimals: int) -> list[Check]:
             "promo_price_non_negative",
             "promotions",
             lambda: gxe.ExpectColumnValuesToBeBetween(column="lowest_promo_price", min_value=0),
-            lambda r: f"promotional price {r['lowest_promo_price']} is negative",
+            lambda r: f"promotional price {min(p.price for p in r['record'].promotions)} is negative",
         ),
         Check(
             "promo_dates_ordered",
@@ -176,7 +176,11 @@ def price_checks(currency: str, max_decimals: int) -> list[Check]:
             "group_price_non_negative",
             "group_prices",
             lambda: gxe.ExpectColumnValuesToBeBetween(column="lowest_group_price", min_value=0),
-            lambda r: f"customer-group price {r['lowest_group_price']} is negative",
+            lambda r: (
+                "customer-group price "
+                + ", ".join(f"{g.group} {g.price}" for g in r["record"].group_prices if g.price < 0)
+                + " is negative"
+            ),
         ),
     ]
 
@@ -190,7 +194,9 @@ def _price_row(record: PriceRecord) -> dict[str, Any]:
     return {
         "key": record.key,
         "sku": record.sku,
-        "price": float(record.price) if record.price is not None else None,
+        "record": record,
+        "price": float(record.price) if record.price is not None else None,  # GX compares numbers
+        "price_text": str(record.price),
         "price_decimals": price_decimals(record.price),
         "currency": record.currency,
         "lowest_promo_price": float(min(p.price for p in record.promotions)) if record.promotions else None,
