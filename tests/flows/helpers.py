@@ -73,3 +73,15 @@ def shop_products(vendure: Any) -> list[dict[str, Any]]:
 
 def vendure_client(vendure: Any) -> VendureClient:
     return VendureClient(vendure.admin_api_url, username=vendure.username, password=vendure.password)
+
+
+def shop_variants(vendure: Any) -> dict[str, dict[str, Any]]:
+    """Every variant by SKU with its stock and price, as the Admin API shows them."""
+    client = vendure_client(vendure)
+    try:
+        data = client.query(
+            "{ productVariants(options: {take: 1000}) { items { id sku price priceWithTax stockOnHand stockAllocated } } }"
+        )
+    finally:
+        client.close()
+    return {v["sku"]: v for v in data["productVariants"]["items"]}

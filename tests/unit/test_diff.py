@@ -6,8 +6,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
-import pytest
-
 from connectors.models import Product, ShopRef, Variant
 from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS, BindingView, CataloguePlan, Ownership, plan_catalogue
 

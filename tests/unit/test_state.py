@@ -270,9 +270,13 @@ def test_timestamps_come_back_aware_utc(store: StateStore, conn: str) -> None:
 
 
 def test_sent_values_upsert_by_key_and_survive_reopening(store: StateStore, conn: str) -> None:
-    rows = [{"key": f"v{i}@web", "value": {"quantity": i}, "content_hash": f"h{i}", "shop_id": str(i)} for i in range(1200)]
+    rows = [
+        {"key": f"v{i}@web", "value": {"quantity": i}, "content_hash": f"h{i}", "shop_id": str(i)} for i in range(1200)
+    ]
     store.record_sent(conn, "stock", rows, run_id="run-1")
-    store.record_sent(conn, "stock", [{"key": "v7@web", "value": {"quantity": 70}, "content_hash": "new"}], run_id="run-2")
+    store.record_sent(
+        conn, "stock", [{"key": "v7@web", "value": {"quantity": 70}, "content_hash": "new"}], run_id="run-2"
+    )
 
     hashes = store.sent_hashes(conn, "stock")
     assert len(hashes) == 1200 and hashes["v7@web"] == "new" and hashes["v8@web"] == "h8"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.erp.files.prices import PriceFileSettings
 from connectors.erp.files.reader import pick, read_csv, read_xml
+from connectors.erp.files.stock import StockFileSettings
 from connectors.erp.files.values import parse_bool, parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import Article
@@ -38,8 +40,9 @@ class ArticleColumns(BaseModel):
 
 class FilesSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str
-    """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order."""
+    path: str | None = None
+    """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order.
+    Unset for a connection that only reads stock or prices from their own exports."""
     format: str = "auto"
     encoding: str = "auto"
     delimiter: str = ";"
@@ -51,6 +54,10 @@ class FilesSettings(BaseModel):
     """Variant attribute -> column (``colour = "Couleur"``)."""
     extra: dict[str, str] = Field(default_factory=dict)
     """User-defined field (``fields.<name>`` in mappings) -> column."""
+    stock: StockFileSettings | None = None
+    """The stock export (``[connections.<name>.erp.stock]``)."""
+    prices: PriceFileSettings | None = None
+    """Where prices come from (``[connections.<name>.erp.prices]``)."""
 
 
 class FilesCatalogue:
@@ -62,6 +69,11 @@ class FilesCatalogue:
         self.settings = settings
 
     def files(self) -> list[Path]:
+        if self.settings.path is None:
+            raise Fatal(
+                "the files connector has no article export configured.",
+                resolution="set path (the article export) in the connection's erp settings.",
+            )
         matches = sorted(glob.glob(self.settings.path))
         if not matches:
             raise Fatal(

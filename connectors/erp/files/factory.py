@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.erp.files.catalogue import FilesCatalogue, FilesSettings
+from connectors.erp.files.catalogue import FilesSettings
+from connectors.erp.files.connector import FilesConnector
 from connectors.registry import Resolver
 
 
-def build(options: dict[str, Any], resolver: Resolver) -> FilesCatalogue:
+def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
+    """The connector with every export path made absolute against the configuration's folder."""
     settings = FilesSettings.model_validate(options)
-    settings.path = resolver.path(settings.path)
-    return FilesCatalogue(settings)
+    if settings.path is not None:
+        settings.path = resolver.path(settings.path)
+    if settings.stock is not None:
+        settings.stock.path = resolver.path(settings.stock.path)
+    if settings.prices is not None:
+        if settings.prices.path is not None:
+            settings.prices.path = resolver.path(settings.prices.path)
+        if settings.prices.group_prices is not None:
+            settings.prices.group_prices.path = resolver.path(settings.prices.group_prices.path)
+    return FilesConnector(settings)

@@ -8,12 +8,15 @@ Values come out as text; parsing into numbers happens in :mod:`connectors.erp.fi
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["decode", "read_csv", "read_xml"]
+from connectors.errors import Fatal
+
+__all__ = ["decode", "export_format", "export_rows", "match_files", "pick", "read_csv", "read_xml"]
 
 
 def decode(raw: bytes, encoding: str = "auto") -> str:
@@ -76,3 +79,66 @@ def pick(row: Mapping[str, str], column: str | None) -> str | None:
         return None
     value = row.get(column)
     return value if value not in (None, "") else None
+
+
+def match_files(pattern: str, *, what: str = "export") -> list[Path]:
+    """Files matching ``pattern`` (a path or a glob), in name order; none is a Fatal."""
+    matches = sorted(glob.glob(pattern))
+    if not matches:
+        raise Fatal(
+            f"no {what} file matches {pattern}.",
+            resolution="check the path in the configuration and that the ERP export ran.",
+        )
+    return [Path(m) for m in matches]
+
+
+def export_format(file: Path, fmt: str = "auto") -> str:
+    """ "csv" or "xml": the configured format, else the file's extension (``.txt`` is CSV)."""
+    chosen = fmt if fmt != "auto" else file.suffix.lower().lstrip(".")
+    if chosen in ("csv", "txt"):
+        return "csv"
+    if chosen == "xml":
+        return "xml"
+    raise Fatal(f"{file}: unknown export format {chosen!r}.", resolution='set format = "csv" or "xml".')
+
+
+def export_rows(
+    pattern: str,
+    *,
+    what: str,
+    fmt: str = "auto",
+    encoding: str = "auto",
+    delimiter: str = ";",
+    record_tag: str,
+    required: Sequence[str | None] = (),
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """(origin, row) of every record of every file matching ``pattern``.
+
+    ``origin`` names the record for the operator, as the catalogue does: ``"stock.csv line 4"``
+    or ``"stock.xml <Stock> #2"``. ``required`` are configured columns a CSV header must have: a
+    misspelt column would otherwise read as empty cells everywhere (zero stock, no promotion).
+    XML records may omit empty children, so they are not checked.
+    """
+    for file in match_files(pattern, what=what):
+        if export_format(file, fmt) == "csv":
+            rows = read_csv(file, encoding=encoding, delimiter=delimiter)
+            where = "line "
+        else:
+            rows = read_xml(file, record_tag=record_tag, encoding=encoding)
+            where = f"<{record_tag}> #"
+        first = True
+        for number, row in rows:
+            if first and where == "line ":
+                _require_columns(file, row, required, what)
+            first = False
+            yield f"{file.name} {where}{number}", row
+
+
+def _require_columns(file: Path, row: Mapping[str, str], required: Sequence[str | None], what: str) -> None:
+    missing = [c for c in required if c and c not in row]
+    if missing:
+        raise Fatal(
+            f"{file.name}: the {what} export has no column {', '.join(map(repr, missing))} "
+            f"(its columns: {', '.join(map(repr, row))}).",
+            resolution=f"set the {what} column names to the export's headers (accents and case count).",
+        )

@@ -1,10 +1,12 @@
-"""Parsing of text values from exports: decimal commas, thousands spaces, yes/no in French."""
+"""Parsing of text values from exports: decimal commas, thousands spaces, yes/no and dates in French."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["parse_bool", "parse_decimal"]
+__all__ = ["parse_bool", "parse_datetime", "parse_decimal"]
 
 _TRUE = {"1", "o", "oui", "y", "yes", "true", "vrai", "x", "actif"}
 _FALSE = {"0", "n", "non", "no", "false", "faux", "inactif", ""}
@@ -37,3 +39,45 @@ def parse_bool(text: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"{text!r} is neither yes nor no")
+
+
+# 25/12/2026, 25.12.2026, 25-12-2026, optionally followed by 08:30 or 08:30:00.
+_FRENCH = re.compile(
+    r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_datetime(text: str, *, tz: tzinfo, end_of_day: bool = False) -> datetime:
+    """Aware UTC instant of an export date: ``25/12/2026``, ``25/12/2026 08:30``, ``2026-12-25``,
+    ``2026-12-25T08:30:00`` (an explicit offset such as ``+01:00`` or ``Z`` wins over ``tz``).
+
+    Local times are read in ``tz`` (daylight saving time included). A date without a time is
+    the start of that day; with ``end_of_day`` it is the start of the next day, so an inclusive
+    end date ("until 31/12") becomes the exclusive end of a half-open ``[start, end)`` interval.
+
+    Raises:
+        ValueError: naming the text, when it is not a date or names a day that does not exist.
+    """
+    cleaned = text.strip()
+    try:
+        if match := _FRENCH.fullmatch(cleaned):
+            day = date(int(match["y"]), int(match["m"]), int(match["d"]))
+            if match["H"] is None:
+                return _start_of_day(day, tz, end_of_day)
+            clock = time(int(match["H"]), int(match["M"]), int(match["S"] or 0))
+            return datetime.combine(day, clock, tzinfo=tz).astimezone(timezone.utc)
+        if _ISO_DATE.fullmatch(cleaned):
+            return _start_of_day(date.fromisoformat(cleaned), tz, end_of_day)
+        if _ISO_DATE.match(cleaned):
+            value = datetime.fromisoformat(cleaned)
+            return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date") from None
+    raise ValueError(f"{text!r} is not a date (expected 25/12/2026, 2026-12-25 or a date and time)")
+
+
+def _start_of_day(day: date, tz: tzinfo, next_day: bool) -> datetime:
+    if next_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
