@@ -16,6 +16,12 @@ import typer
 
 from connectors.errors import Fatal
 
+# Without PREFECT_API_URL a flow starts a temporary Prefect server; its migrations take ~10 s on
+# an idle 2-core machine and Prefect gives up after 20 s: a busy machine needs more room.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+# The server's usage telemetry writes to its SQLite while the flows do ("database is locked").
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 app = typer.Typer(
     help="ERP <-> online shop synchronisation, as Prefect flows.", no_args_is_help=True, pretty_exceptions_enable=False
 )
