@@ -3,7 +3,10 @@
 1. a Tryton 8.2 server (PyPI, SQLite) seeded with the demo catalogue (217 articles, a few bad);
 2. a Vendure 3.7 shop (npm, in-memory sql.js);
 3. the catalogue flow under Prefect: a first run publishes, a second sends nothing, then a price
-   change and a discontinued article in Tryton make a third run update one product and archive one.
+   change and a discontinued article in Tryton make a third run update one product and archive one;
+4. the stock flow: web warehouse only, minus reservations and a safety stock of 2; after three
+   stock moves in Tryton, exactly three variants are written;
+5. the price flow: a promotion in force in Tryton (sale_promotion) changes the shop's price.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import secrets
 import shutil
 import time
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,14 @@ description = "description"
 "5.5" = "Reduced Tax"
 "2.1" = "Super Reduced Tax"
 "0" = "Zero Tax"
+
+[connections.{CONNECTION}.stock]
+warehouses = ["WH"]                # the web warehouse; "STORE" (the shop floor) does not feed the web
+subtract_reserved = true
+safety_stock = 2
+
+[connections.{CONNECTION}.prices]
+groups = ["Wholesale"]             # a Tryton price list; Vendure has no group prices: reported, not sent
 """
 
 
@@ -138,6 +150,46 @@ def _runs(config_file: Path, tryton: Any) -> None:
     _change_erp(tryton)
     _say("Run 3: one product updated, one archived (disabled in the shop, never deleted)", bold=True)
     print_summary(publish_catalogue(connection=CONNECTION, config=str(config_file)))
+    _stock_and_price_runs(config_file, tryton)
+
+
+def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
+    from connectors.erp.tryton.client import TrytonClient
+    from deployments.cli import print_summary
+    from deployments.demo.stock import demo_stock_levels
+    from deployments.sandbox import tryton_ops as ops
+    from flows.prices import sync_prices
+    from flows.stock import sync_stock
+
+    client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
+    try:
+        ops.seed_demo_stock(client, demo_stock_levels(demo_catalogue()))
+        _say("\nRun 4: stock of the web warehouse WH, minus reservations, minus a safety stock of 2", bold=True)
+        print_summary(sync_stock(connection=CONNECTION, config=str(config_file)))
+        _say("\nIn Tryton: 3 stock moves (2 in WH, 1 in the shop floor STORE) and a customer reservation", bold=True)
+        ops.set_stock(client, "TSH-ORG-BLACK-M", "WH", 40)
+        ops.set_stock(client, "MUG-ENA", "WH", 0)
+        ops.set_stock(client, "BK-SEW", "STORE", 99)
+        ops.reserve(client, "BK-DYE", "WH", 3)
+        _say("Run 5: exactly the 2 web variants moved and the reserved one are sent", bold=True)
+        print_summary(sync_stock(connection=CONNECTION, config=str(config_file)))
+
+        today = date.today()
+        ops.add_promotion(
+            client,
+            "Mug week",
+            ["MUG-CER", "MUG-ENA"],
+            "unit_price * 0.8",
+            today - timedelta(days=1),
+            today + timedelta(days=6),
+        )
+        _say("\nIn Tryton: a sale_promotion 'Mug week' (-20 %) running this week", bold=True)
+        _say("Run 6: prices (the first run records every price; the mugs get their promotional price)", bold=True)
+        print_summary(sync_prices(connection=CONNECTION, config=str(config_file)))
+        _say("Run 7: nothing changed, nothing sent", bold=True)
+        print_summary(sync_prices(connection=CONNECTION, config=str(config_file)))
+    finally:
+        client.close()
 
 
 def _change_erp(tryton: Any) -> None:
