@@ -3,21 +3,33 @@ attributes (product_attribute), barcodes (product.identifier), weights (product_
 categories and the VAT rate of the accounting category's customer tax (account_product).
 
 Read in pages of 500 variants ordered by id, plus one read of identifiers per page; the
-category tree and tax rates are read once per run.
+category tree and tax rates are read once per run. The product domain, the pages, the category
+tree and the list price are shared with the stock and price readers (``stock.py``, ``prices.py``),
+so the three see the same articles under the same keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.erp.tryton.client import TrytonClient
 from connectors.models import Article
 
-__all__ = ["TrytonCatalogue", "TrytonSettings"]
+__all__ = [
+    "PRODUCT_DOMAIN",
+    "Categories",
+    "TrytonCatalogue",
+    "TrytonSettings",
+    "list_price",
+    "product_pages",
+    "read_categories",
+]
 
 _WEIGHT_TO_KG = {
     "kg": Decimal(1),
@@ -67,6 +79,94 @@ class TrytonSettings(BaseModel):
     page_size: int = 500
     rate_limit: float | None = None
     timeout: float = 120.0
+    timezone: str = "Europe/Paris"
+    """Time zone of the ERP's dates (promotion start and end dates), as the company works in it."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected a name such as 'Europe/Paris')") from None
+        return value
+
+
+# The articles of the catalogue, and so of stock and prices: salable goods. Services (the
+# carrier's shipping product) are salable but not catalogue articles.
+PRODUCT_DOMAIN: list[Any] = [("salable", "=", True), ("type", "!=", "service")]
+
+
+@dataclass(frozen=True, slots=True)
+class Categories:
+    """The product.category tree as read once per run.
+
+    ``paths``: non-accounting category id -> "Parent/Child"; ``rates``: accounting category id
+    -> VAT rate in percent (its first percentage customer tax); ``parents``: id -> parent id.
+    """
+
+    paths: dict[int, str]
+    rates: dict[int, Decimal]
+    parents: dict[int, int | None]
+
+    def with_ancestors(self, ids: Iterable[int]) -> set[int]:
+        """``ids`` and all their parents (a rule on "Clothing" applies to "Clothing/T-shirts")."""
+        found: set[int] = set()
+        for cid in ids:
+            current: int | None = cid
+            while current is not None and current not in found:
+                found.add(current)
+                current = self.parents.get(current)
+        return found
+
+
+def read_categories(client: TrytonClient) -> Categories:
+    """Category paths, VAT rates of accounting categories and the parent links: two calls."""
+    rows = client.model("product.category").search_read([], ["id", "name", "parent", "accounting", "customer_taxes"])
+    by_id = {r["id"]: r for r in rows}
+    taxes = {t["id"]: t for t in client.model("account.tax").search_read([], ["id", "type", "rate"])}
+
+    def path(cid: int) -> str:
+        names: list[str] = []
+        seen: set[int] = set()
+        while cid in by_id and cid not in seen:
+            seen.add(cid)
+            names.append(by_id[cid]["name"])
+            cid = by_id[cid]["parent"]
+        return "/".join(reversed(names))
+
+    paths = {cid: path(cid) for cid, r in by_id.items() if not r.get("accounting")}
+    rates: dict[int, Decimal] = {}
+    for cid, r in by_id.items():
+        percentages = [taxes[t] for t in r.get("customer_taxes") or [] if taxes.get(t, {}).get("type") == "percentage"]
+        if percentages:
+            # Tryton stores 20 % as 0.2; one customer tax per category is the French norm.
+            rates[cid] = (percentages[0]["rate"] * 100).normalize()
+    return Categories(paths, rates, {cid: r.get("parent") for cid, r in by_id.items()})
+
+
+def product_pages(
+    client: TrytonClient, fields: list[str], *, page_size: int, context: Mapping[str, Any] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The catalogue's product.product rows (``PRODUCT_DOMAIN``), one list per call, by id."""
+    page: list[dict[str, Any]] = []
+    for row in client.model("product.product").iter_search_read(
+        PRODUCT_DOMAIN, fields, page_size=page_size, context=context
+    ):
+        page.append(row)
+        if len(page) >= page_size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def list_price(row: dict[str, Any]) -> Decimal | None:
+    """The selling price of a product.product row: its own list price, else its template's."""
+    price = row.get("list_price")
+    if price is None:
+        price = (row.get("template.") or {}).get("list_price")
+    return price
 
 
 class TrytonCatalogue:
@@ -87,48 +187,13 @@ class TrytonCatalogue:
 
     def _categories(self) -> tuple[dict[int, str], dict[int, Decimal]]:
         """Category id -> "Parent/Child" path, and accounting category id -> VAT rate in percent."""
-        rows = self.client.model("product.category").search_read(
-            [], ["id", "name", "parent", "accounting", "customer_taxes"]
-        )
-        by_id = {r["id"]: r for r in rows}
-        taxes = {t["id"]: t for t in self.client.model("account.tax").search_read([], ["id", "type", "rate"])}
-
-        def path(cid: int) -> str:
-            names: list[str] = []
-            seen: set[int] = set()
-            while cid in by_id and cid not in seen:
-                seen.add(cid)
-                names.append(by_id[cid]["name"])
-                cid = by_id[cid]["parent"]
-            return "/".join(reversed(names))
-
-        paths = {cid: path(cid) for cid, r in by_id.items() if not r.get("accounting")}
-        rates: dict[int, Decimal] = {}
-        for cid, r in by_id.items():
-            percentages = [
-                taxes[t] for t in r.get("customer_taxes") or [] if taxes.get(t, {}).get("type") == "percentage"
-            ]
-            if percentages:
-                # Tryton stores 20 % as 0.2; one customer tax per category is the French norm.
-                rates[cid] = (percentages[0]["rate"] * 100).normalize()
-        return paths, rates
+        categories = read_categories(self.client)
+        return categories.paths, categories.rates
 
     def iter_articles(self) -> Iterator[Article]:
         paths, rates = self._categories()
-        products = self.client.model("product.product")
         extra_paths = sorted(set(self.settings.extra.values()) - set(FIELDS))
-        page: list[dict[str, Any]] = []
-        for row in products.iter_search_read(
-            # Services (the carrier's shipping product) are salable but not catalogue articles.
-            [("salable", "=", True), ("type", "!=", "service")],
-            FIELDS + extra_paths,
-            page_size=self.settings.page_size,
-        ):
-            page.append(row)
-            if len(page) >= self.settings.page_size:
-                yield from self._articles(page, paths, rates)
-                page = []
-        if page:
+        for page in product_pages(self.client, FIELDS + extra_paths, page_size=self.settings.page_size):
             yield from self._articles(page, paths, rates)
 
     def _articles(
@@ -137,9 +202,7 @@ class TrytonCatalogue:
         barcodes = self._barcodes([r["id"] for r in rows])
         for row in rows:
             template = row.get("template.") or {}
-            price = row.get("list_price")
-            if price is None:
-                price = template.get("list_price")
+            price = list_price(row)
             weight = template.get("weight")
             uom = (template.get("weight_uom.") or {}).get("symbol")
             weight_kg = None

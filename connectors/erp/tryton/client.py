@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -155,17 +155,21 @@ class TrytonClient:
         self._session = session
         self.context = self._rpc("model.res.user.get_preferences", [True, {}])
 
-    def call(self, method: str, *params: Any) -> Any:
-        """Call ``model.<name>.<method>`` (or a wizard / report); the context is appended."""
+    def call(self, method: str, *params: Any, context: Mapping[str, Any] | None = None) -> Any:
+        """Call ``model.<name>.<method>`` (or a wizard / report); the context is appended.
+
+        ``context`` adds keys for this call only, over the session's (stock quantities, for
+        example, are computed for the ``locations`` and ``stock_date_end`` of the context).
+        """
         if self._session is None:
             self.login()
         try:
-            return self._rpc(method, [*params, self.context])
+            return self._rpc(method, [*params, {**self.context, **(context or {})}])
         except HttpError as exc:
             if exc.status not in (401, 403):
                 raise
             self.login()  # the session expired: log in again once
-            return self._rpc(method, [*params, self.context])
+            return self._rpc(method, [*params, {**self.context, **(context or {})}])
 
     def model(self, name: str) -> Model:
         return Model(self, name)
@@ -219,7 +223,12 @@ class TrytonClient:
 
 
 class Model:
-    """Convenience wrapper: ``client.model("product.product").search_read(...)``."""
+    """Convenience wrapper: ``client.model("product.product").search_read(...)``.
+
+    ``search_read``, ``iter_search_read`` and ``read`` take an optional ``context`` merged over
+    the session's for that call; other methods (``create``, ``write``, buttons) go through
+    attribute access with the session context.
+    """
 
     def __init__(self, client: TrytonClient, name: str) -> None:
         self.client = client
@@ -239,6 +248,7 @@ class Model:
         offset: int = 0,
         limit: int | None = None,
         order: Sequence[tuple[str, str]] | None = (("id", "ASC"),),
+        context: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         return self.client.call(
             f"model.{self.name}.search_read",
@@ -247,14 +257,26 @@ class Model:
             limit,
             [list(o) for o in order] if order else None,
             list(fields),
+            context=context,
         )
 
+    def read(
+        self, ids: Sequence[int], fields: Sequence[str], *, context: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of ``ids`` (in Tryton's order, which need not be the order of ``ids``)."""
+        return self.client.call(f"model.{self.name}.read", list(ids), list(fields), context=context)
+
     def iter_search_read(
-        self, domain: Sequence[Any], fields: Sequence[str], *, page_size: int = 1000
+        self,
+        domain: Sequence[Any],
+        fields: Sequence[str],
+        *,
+        page_size: int = 1000,
+        context: Mapping[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching record, page after page, ordered by id (stable pagination)."""
         return paginate_offset(
-            lambda offset, limit: self.search_read(domain, fields, offset=offset, limit=limit),
+            lambda offset, limit: self.search_read(domain, fields, offset=offset, limit=limit, context=context),
             page_size=page_size,
             key=lambda r: r["id"],
         )

@@ -1,16 +1,17 @@
-"""Registry entry of the Tryton connector."""
+"""Registry entry of the Tryton connector (catalogue, stock and prices)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.erp.tryton.catalogue import TrytonCatalogue, TrytonSettings
+from connectors.erp.tryton.catalogue import TrytonSettings
 from connectors.erp.tryton.client import TrytonClient
+from connectors.erp.tryton.connector import TrytonConnector
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 
 
-def build(options: dict[str, Any], resolver: Resolver) -> TrytonCatalogue:
+def build(options: dict[str, Any], resolver: Resolver) -> TrytonConnector:
     settings = TrytonSettings.model_validate(options)
     password = resolver.secret("password")
     if not password:
@@ -24,4 +25,4 @@ def build(options: dict[str, Any], resolver: Resolver) -> TrytonCatalogue:
         rate_limit=settings.rate_limit,
         timeout=settings.timeout,
     )
-    return TrytonCatalogue(client, settings)
+    return TrytonConnector(client, settings)

@@ -40,6 +40,7 @@ MODULES = [
     "sale",
     "sale_price_list",
     "sale_advance_payment",
+    "sale_promotion",
     "sale_shipment_cost",
     "carrier",
     "stock",

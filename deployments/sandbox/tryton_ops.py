@@ -1,0 +1,300 @@
+"""What an operator does in Tryton, over our JSON-RPC client: for the tests and the demo.
+
+Each function is a handful of calls (no subprocess, no proteus), done the way a Tryton user's
+action ends up in the database:
+
+- stock is set by a confirmed **inventory** of the warehouse's storage zone: Tryton makes the
+  done moves between the zone and the warehouse's lost and found location (in when raising,
+  out when lowering). Plain moves would not do: over RPC, a draft move out of a storage zone
+  cannot be done before it is assigned, and ``assign`` is not callable;
+- a reservation is a **sale** to a customer, quoted and confirmed: Tryton (without a queue
+  worker, as in the sandbox) processes it at once and creates the shipment whose outgoing move
+  (output zone -> customer) the stock reader counts as reserved. A bare move would not be a
+  promise to a customer, and the reader rightly ignores moves that come from no sale;
+- promotions, price list lines and list prices are plain creates and writes, which Tryton
+  validates (it refuses a formula it cannot evaluate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connectors.erp.tryton.client import TrytonClient
+
+__all__ = ["add_promotion", "reserve", "seed_demo_stock", "set_group_price", "set_list_price", "set_stock", "ship"]
+
+CUSTOMER = "Passerelle test customer"
+_LINE_ORDER = (("sequence", "ASC NULLS FIRST"), ("id", "ASC"))
+
+
+def set_stock(client: TrytonClient, sku: str, warehouse_code: str, quantity: int | Decimal) -> int | None:
+    """Make the on-hand quantity of ``sku`` in the warehouse exactly ``quantity``.
+
+    Returns:
+        The id of the (done) inventory that counted it, None when it already was ``quantity``.
+    """
+    product = _products(client, [sku])[sku]
+    inventories = _adjustments(client, {sku: {warehouse_code: quantity}}, {sku: product})
+    return inventories[0] if inventories else None
+
+
+def seed_demo_stock(client: TrytonClient, levels: Mapping[str, Mapping[str, int]]) -> int:
+    """Set the on-hand quantity of many articles (sku -> warehouse code -> quantity) at once.
+
+    Calls: one search of the products, one of the warehouses, two reads of the quantities per
+    warehouse (all of it, its storage zone), one create of the inventories (one per warehouse,
+    with all their lines) and one ``confirm``, whatever the number of articles.
+
+    Returns:
+        The number of inventories made (warehouses already at their levels need none).
+    """
+    products = _products(client, list(levels))
+    return len(_adjustments(client, levels, products))
+
+
+def reserve(client: TrytonClient, sku: str, warehouse_code: str, quantity: int | Decimal) -> int:
+    """Promise ``quantity`` of ``sku`` to a customer from the warehouse: a confirmed sale.
+
+    Returns:
+        The sale id (the sale is in state processing, its shipment waiting).
+    """
+    product = _products(client, [sku])[sku]
+    warehouse = _warehouses(client, [warehouse_code])[warehouse_code]
+    party, address = _customer(client)
+    carriers = client.model("carrier").search([], 0, 1, None)
+    sale = client.model("sale.sale")
+    (sale_id,) = sale.create(
+        [
+            {
+                "party": party,
+                "invoice_address": address,
+                "shipment_address": address,
+                "warehouse": warehouse["id"],
+                "company": _company(client),
+                "currency": _company_currency(client),
+                "carrier": carriers[0] if carriers else None,
+                "description": f"reservation of {quantity} {sku}",
+                "lines": [
+                    [
+                        "create",
+                        [
+                            {
+                                "type": "line",
+                                "product": product["id"],
+                                "quantity": float(quantity),
+                                "unit": product["default_uom"],
+                                "unit_price": product["list_price_used"] or Decimal(0),
+                                "description": product["rec_name"],
+                            }
+                        ],
+                    ]
+                ],
+            }
+        ]
+    )
+    sale.quote([sale_id])
+    sale.confirm([sale_id])  # processed at once: shipment and outgoing moves are created
+    return int(sale_id)
+
+
+def add_promotion(
+    client: TrytonClient,
+    name: str,
+    skus: Sequence[str],
+    formula: str,
+    start: date | None,
+    end: date | None,
+    *,
+    categories: Sequence[str] = (),
+    min_amount: Decimal | None = None,
+) -> int:
+    """A ``sale_promotion`` promotion on ``skus`` (and/or category paths such as "Clothing/T-shirts").
+
+    ``min_amount`` makes it depend on the order's amount (then it is no public price).
+    """
+    values: dict[str, Any] = {
+        "name": name,
+        "formula": formula,
+        "company": _company(client),
+        "start_date": start,
+        "end_date": end,
+    }
+    if skus:
+        values["products"] = [["add", [p["id"] for p in _products(client, list(skus)).values()]]]
+    if categories:
+        values["categories"] = [["add", [_category(client, path) for path in categories]]]
+    if min_amount is not None:
+        values.update(amount=min_amount, currency=_company_currency(client))
+    (promotion_id,) = client.model("sale.promotion").create([values])
+    return int(promotion_id)
+
+
+def set_group_price(
+    client: TrytonClient,
+    price_list_name: str,
+    sku: str | None,
+    formula: str,
+    *,
+    category: str | None = None,
+    quantity: float | None = None,
+) -> int:
+    """A line of the price list for ``sku`` (or a category path), placed before the others.
+
+    Tryton walks the lines by sequence with empty sequences first, so the other lines are
+    renumbered after the new one (one write). Returns the new line's id.
+    """
+    (price_list,) = client.model("product.price_list").search_read([("name", "=", price_list_name)], ["id"])
+    lines = client.model("product.price_list.line").search_read(
+        [("price_list", "=", price_list["id"])], ["id"], order=_LINE_ORDER
+    )
+    values: dict[str, Any] = {"price_list": price_list["id"], "formula": formula, "sequence": 1, "quantity": quantity}
+    if sku is not None:
+        values["product"] = _products(client, [sku])[sku]["id"]
+    if category is not None:
+        values["category"] = _category(client, category)
+    model = client.model("product.price_list.line")
+    (line_id,) = model.create([values])
+    if lines:
+        args: list[Any] = []
+        for position, line in enumerate(lines, start=2):
+            args += [[line["id"]], {"sequence": position}]
+        model.write(*args)
+    return int(line_id)
+
+
+def set_list_price(client: TrytonClient, sku: str, price: Decimal | str) -> None:
+    """The variant's own list price (Tryton 8.2 keeps one per product.product)."""
+    product = _products(client, [sku])[sku]
+    client.model("product.product").write([product["id"]], {"list_price": Decimal(price)})
+
+
+def ship(client: TrytonClient, sale_id: int) -> list[int]:
+    """Ship every waiting shipment of a sale to the end (assign, pick, pack, done); their ids."""
+    (sale,) = client.model("sale.sale").read([sale_id], ["shipments"])
+    shipments = client.model("stock.shipment.out")
+    ids = [
+        int(s["id"]) for s in shipments.read(sale["shipments"], ["state"]) if s["state"] not in ("done", "cancelled")
+    ]
+    if ids:
+        shipments.assign_force(ids)
+        shipments.pick(ids)
+        shipments.pack(ids)
+        shipments.do(ids)
+    return ids
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _products(client: TrytonClient, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = client.model("product.product").search_read(
+        [("code", "in", list(skus))], ["id", "code", "default_uom", "list_price_used", "rec_name"]
+    )
+    found = {r["code"]: r for r in rows}
+    missing = [s for s in skus if s not in found]
+    if missing:
+        raise ValueError(f"no Tryton product with code {', '.join(map(repr, missing))}")
+    return found
+
+
+def _warehouses(client: TrytonClient, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = client.model("stock.location").search_read(
+        [("type", "=", "warehouse"), ("code", "in", list(codes))],
+        ["id", "code", "storage_location", "lost_found_location"],
+    )
+    found = {r["code"]: r for r in rows}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise ValueError(f"no Tryton warehouse with code {', '.join(map(repr, missing))}")
+    return found
+
+
+def _adjustments(
+    client: TrytonClient, levels: Mapping[str, Mapping[str, int | Decimal]], products: Mapping[str, dict[str, Any]]
+) -> list[int]:
+    """Count every (sku, warehouse) at its level with one inventory per warehouse; their ids.
+
+    An inventory sets the quantity of its storage zone: the target there is the warehouse's
+    level less what its other zones (input, output) hold. Confirming it makes the done moves
+    between the zone and lost and found, dated the server's today.
+    """
+    codes = sorted({code for by_warehouse in levels.values() for code in by_warehouse})
+    warehouses = _warehouses(client, codes)
+    company = _company(client)
+    read = client.model("product.product").read
+    inventories: list[dict[str, Any]] = []
+    for code in codes:
+        warehouse = warehouses[code]
+        storage = warehouse["storage_location"]
+        ids = [products[sku]["id"] for sku, by_warehouse in levels.items() if code in by_warehouse]
+        total = {r["id"]: r["quantity"] for r in read(ids, ["quantity"], context=_at(warehouse["id"]))}
+        stored = {r["id"]: r["quantity"] for r in read(ids, ["quantity"], context=_at(storage))}
+        lines = []
+        for sku, by_warehouse in levels.items():
+            if code not in by_warehouse:
+                continue
+            product = products[sku]["id"]
+            delta = Decimal(str(by_warehouse[code])) - Decimal(str(total.get(product) or 0))
+            if delta:
+                target = Decimal(str(stored.get(product) or 0)) + delta
+                lines.append({"product": product, "quantity": float(target)})
+        if lines:
+            inventories.append(
+                {"location": storage, "company": company, "empty_quantity": "keep", "lines": [["create", lines]]}
+            )
+    if not inventories:
+        return []
+    model = client.model("stock.inventory")
+    ids = [int(i) for i in model.create(inventories)]
+    model.confirm(ids)
+    return ids
+
+
+def _at(location: int) -> dict[str, Any]:
+    return {"locations": [location], "with_childs": True}
+
+
+def _customer(client: TrytonClient) -> tuple[int, int]:
+    """The test customer (created once) and its address."""
+    party = client.model("party.party")
+    rows = party.search_read([("name", "=", CUSTOMER)], ["id", "addresses"])
+    if not rows:
+        party.create(
+            [
+                {
+                    "name": CUSTOMER,
+                    "addresses": [
+                        [
+                            "create",
+                            [{"street_unstructured": "2 place du Marché", "postal_code": "69001", "city": "Lyon"}],
+                        ]
+                    ],
+                }
+            ]
+        )
+        rows = party.search_read([("name", "=", CUSTOMER)], ["id", "addresses"])
+    return rows[0]["id"], rows[0]["addresses"][0]
+
+
+def _company(client: TrytonClient) -> int:
+    """The user's current company (from the session context: log in first if needed)."""
+    if not client.context:
+        client.login()
+    return int(client.context["company"])
+
+
+def _company_currency(client: TrytonClient) -> int:
+    (company,) = client.model("company.company").read([_company(client)], ["currency"])
+    return int(company["currency"])
+
+
+def _category(client: TrytonClient, path: str) -> int:
+    """A product.category id from its "Parent/Child" path (Tryton's rec_name is "Parent / Child")."""
+    name = path.rsplit("/", 1)[-1]
+    for row in client.model("product.category").search_read([("name", "=", name)], ["id", "rec_name"]):
+        if row["rec_name"].replace(" / ", "/") == path:
+            return int(row["id"])
+    raise ValueError(f"no Tryton product category {path!r}")
