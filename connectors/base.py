@@ -7,13 +7,14 @@ arguments, never read the environment, and never import Prefect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from connectors.errors import RecordError
-from connectors.models import Article, GroupPrice, PriceRecord, Product, Promotion, ShopRef, StockLevel
+from connectors.models import Article, GroupPrice, Order, Payment, PriceRecord, Product, Promotion, ShopRef, StockLevel
 
 __all__ = [
     "BatchResult",
@@ -24,6 +25,9 @@ __all__ = [
     "PriceSink",
     "PriceSource",
     "PriceWrite",
+    "ErpOrderRef",
+    "OrderSink",
+    "OrderSource",
     "ProductWrite",
     "StockSink",
     "StockSource",
@@ -190,4 +194,56 @@ class PriceSink(Protocol):
 
     def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
         """Set the prices of a batch of variants; a refused variant is a RecordError."""
+        ...
+
+
+# -- orders (shop -> ERP) ---------------------------------------------------------------------
+
+
+@runtime_checkable
+class OrderSource(Protocol):
+    """A shop whose orders are imported into the ERP."""
+
+    platform: str
+
+    def iter_orders(self, since: datetime | None, until: datetime | None) -> Iterator[Order]:
+        """Orders modified in ``[since, until)`` (aware UTC; None: open end), oldest first, read
+        with the shop's own clock and time zone; orders still in the cart are left out."""
+        ...
+
+    def get_orders(self, shop_ids: Sequence[str]) -> list[Order]:
+        """These orders (backfill by id); an unknown id is left out."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ErpOrderRef:
+    """The ERP document an imported order became, and the ERP's own total for the comparison."""
+
+    erp_id: str
+    reference: str
+    total_tax_included: Decimal
+    customer_id: str | None = None
+
+
+@runtime_checkable
+class OrderSink(Protocol):
+    """An ERP that receives web orders."""
+
+    platform: str
+
+    def find_orders(self, shop_refs: Sequence[str]) -> dict[str, ErpOrderRef]:
+        """ERP orders already carrying these shop references (the reconciliation of a claim
+        cut off between the ERP write and the state write)."""
+        ...
+
+    def import_order(self, order: Order, products: Mapping[str, str]) -> ErpOrderRef:
+        """Create the ERP order (customer matched or created, addresses, lines, shipping,
+        discounts, taxes), confirmed, with ``order.reference`` and ``order.shop_id`` stored on it
+        so :meth:`find_orders` finds it. ``products`` maps ``OrderLine.line_id`` -> ERP article
+        key (from the catalogue bindings). A refusal is a ``RecordError``-carrying exception."""
+        ...
+
+    def record_payment(self, erp: ErpOrderRef, payment: Payment) -> str:
+        """Register a payment of an imported order (a deposit invoice, posted and paid); returns its id."""
         ...

@@ -25,7 +25,13 @@ from typing import Any
 from connectors.errors import RecordError
 
 __all__ = [
+    "Address",
     "Article",
+    "Customer",
+    "Discount",
+    "Order",
+    "OrderLine",
+    "Payment",
     "GroupPrice",
     "PriceRecord",
     "Product",
@@ -210,6 +216,121 @@ class PriceRecord:
     group_prices: list[GroupPrice] = field(default_factory=list)
     updated_at: datetime | None = None
     issues: list[RecordError] = field(default_factory=list)
+
+
+# -- orders (shop -> ERP) ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Address:
+    """A postal address as the customer typed it (country: ISO 3166-1 alpha-2)."""
+
+    first_name: str | None
+    last_name: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    street2: str | None = None
+    company: str | None = None
+    phone: str | None = None
+
+
+@dataclass(slots=True)
+class Customer:
+    """Who ordered. ``shop_id`` is None for a guest checkout; ``email`` is always there."""
+
+    email: str
+    shop_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    vat_number: str | None = None
+    siret: str | None = None
+    phone: str | None = None
+
+    @property
+    def guest(self) -> bool:
+        return self.shop_id is None
+
+
+@dataclass(slots=True)
+class OrderLine:
+    """One ordered variant. Amounts are per the shop, in the order's currency.
+
+    ``unit_price`` is tax-excluded before discounts; ``discount`` is the tax-excluded discount the
+    shop applied to the whole line; ``total`` = quantity x unit_price - discount (tax-excluded).
+    """
+
+    line_id: str
+    sku: str | None
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    vat_rate: Decimal | None
+    total: Decimal
+    total_tax_included: Decimal
+    discount: Decimal = Decimal(0)
+    variant_id: str | None = None
+
+
+@dataclass(slots=True)
+class Discount:
+    """An order-level discount (coupon, promotion) as the shop applied it, tax-excluded and included."""
+
+    description: str
+    amount: Decimal
+    amount_tax_included: Decimal
+    code: str | None = None
+
+
+@dataclass(slots=True)
+class Payment:
+    """A payment of the order. ``state``: ``settled`` (money taken), ``authorized`` (held, not
+    captured), ``pending`` (bank transfer, cash on delivery: not paid yet), ``declined``,
+    ``cancelled`` or ``refunded``."""
+
+    method: str
+    amount: Decimal
+    state: str
+    transaction_id: str | None = None
+    paid_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """A web order as the shop holds it: what the ERP must receive exactly once.
+
+    ``shop_id`` is the shop's own unique id (two orders can share a reference when a shop makes
+    two orders from one cart: never deduplicate on ``reference`` alone). Times are aware UTC.
+    Totals are the shop's: the ERP's computed total is compared with ``total_tax_included``.
+    """
+
+    shop_id: str
+    reference: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    currency: str
+    customer: Customer
+    billing: Address | None
+    shipping: Address | None
+    lines: list[OrderLine]
+    total: Decimal
+    total_tax_included: Decimal
+    shipping_method: str | None = None
+    shipping_price: Decimal = Decimal(0)
+    shipping_price_tax_included: Decimal = Decimal(0)
+    shipping_vat_rate: Decimal | None = None
+    discounts: list[Discount] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    issues: list[RecordError] = field(default_factory=list)
+
+    @property
+    def paid_amount(self) -> Decimal:
+        """What the customer actually paid (settled payments, minus refunds)."""
+        paid = sum((p.amount for p in self.payments if p.state == "settled"), Decimal(0))
+        return paid - sum((p.amount for p in self.payments if p.state == "refunded"), Decimal(0))
 
 
 def to_jsonable(value: Any) -> Any:
