@@ -27,6 +27,7 @@ from deployments.demo.catalogue import BAD_ROWS, demo_catalogue
 __all__ = ["demo_config", "run_demo"]
 
 CONNECTION = "demo"
+DISCONTINUED = "UMB-FLD"  # made inactive in Tryton between runs 2 and 3
 
 
 def demo_config(*, tryton_url: str, database: str, vendure_url: str) -> str:
@@ -163,7 +164,8 @@ def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
 
     client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
     try:
-        ops.seed_demo_stock(client, demo_stock_levels(demo_catalogue()))
+        levels = {sku: by_wh for sku, by_wh in demo_stock_levels(demo_catalogue()).items() if sku != DISCONTINUED}
+        ops.seed_demo_stock(client, levels)
         _say("\nRun 4: stock of the web warehouse WH, minus reservations, minus a safety stock of 2", bold=True)
         print_summary(sync_stock(connection=CONNECTION, config=str(config_file)))
         _say("\nIn Tryton: 3 stock moves (2 in WH, 1 in the shop floor STORE) and a customer reservation", bold=True)
@@ -201,7 +203,7 @@ def _change_erp(tryton: Any) -> None:
         (vneck,) = templates.search_read([("code", "=", "TSH-VNK")], ["id", "list_price"])
         templates.write([vneck["id"]], {"list_price": vneck["list_price"] + Decimal("1.00")})
         products = client.model("product.product")
-        umbrella = products.search([("code", "=", "UMB-FLD")], 0, None, None)
+        umbrella = products.search([("code", "=", DISCONTINUED)], 0, None, None)
         products.write(umbrella, {"active": False})
     finally:
         client.close()
