@@ -1,22 +1,45 @@
-"""Catalogue engine benchmark: 30 000 flat articles -> about 10 000 products.
+"""Catalogue benchmark: 30 000 flat articles -> about 10 000 products, engine and shop side.
 
-Measures the engine stages that do not talk to a shop (grouping, mapping, Great Expectations
-gate, diff against 30 000 bindings, hashing) with wall time and peak Python memory.
-Run:  uv run python benchmarks/catalogue.py [--articles 30000]
-The shop side (API calls, latency) is not measured here yet: see docs/benchmarks.md.
+Engine stages that do not talk to a shop (grouping, mapping, Great Expectations gate, diff
+against 30 000 bindings, hashing): wall time and peak Python memory.
+
+Shop side: the products are published in batches through the real ``VendureCatalogue`` and
+its httpx client, called as ``tasks.catalogue.publish_batch`` calls it (``find_products`` for
+the creations, then ``write_products``), against the loopback Vendure of
+``benchmarks/loopback_vendure.py`` (127.0.0.1, ``--latency`` seconds per request, every document
+validated against the recorded Vendure 3.7 schema). Then a re-run with the bindings the shop's
+answers gave: nothing to send, no call. Then an update run where 1 % of the families changed
+(new name, new prices, one new size each): ``updateProduct``, ``updateProductVariants``, the
+option-group lookup, ``createProductOption`` and ``createProductVariants`` on existing products
+go through the schema too. Reported: API calls, wall time, the shop's own time
+(measured by the server, latency included), engine time = wall - shop, peak memory
+(tracemalloc and ru_maxrss). The state store and the Parquet snapshots are not part of it.
+
+Run:  uv run python benchmarks/catalogue.py [--articles 30000] [--latency 0.02] [--batch-size 50]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import tracemalloc
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.models import Article
+from benchmarks.loopback_vendure import PASSWORD, USERNAME, ShopMeter, loopback, mib, peak_rss_mib
+from connectors.base import ProductWrite
+from connectors.errors import RecordError
+from connectors.models import Article, Product
+from connectors.shop.vendure.catalogue import VendureCatalogue
+from connectors.shop.vendure.client import VendureClient
+from tasks.catalogue import _adopt
 from tasks.diff import BindingView, Ownership, plan_catalogue
 from tasks.grouping import GroupingRules, group_articles
 from tasks.mapping import MappingRules, map_groups
@@ -47,14 +70,101 @@ def articles(n: int) -> list[Article]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def changed_articles(data: list[Article], fraction: float) -> tuple[list[Article], set[str]]:
+    """``fraction`` of the families renamed, 1.00 dearer, and with one more size (XL)."""
+    families = sorted({a.group_key for a in data if a.group_key}, key=lambda f: int(f[1:]))
+    step = max(1, round(1 / fraction)) if fraction > 0 else 0
+    picked = set(families[step // 2 :: step]) if step else set()
+    out: list[Article] = []
+    for a in data:
+        if a.group_key in picked:
+            assert a.price is not None
+            a = replace(a, price=a.price + 1, group_name=f"{a.group_name} (2027)")
+        out.append(a)
+    for n, family in enumerate(sorted(picked, key=lambda f: int(f[1:]))):
+        model = next(a for a in out if a.group_key == family)
+        first12 = f"389{n:09d}"
+        out.append(
+            replace(
+                model,
+                key=f"{family}-XL",
+                sku=f"SKU-{family}-XL",
+                name=f"{model.group_name} XL",
+                ean=first12 + str(ean13_check_digit(first12)),
+                attributes={"size": "XL"},
+            )
+        )
+    return out, picked
+
+
+def build(data: list[Article]) -> tuple[list[Product], list[Product], set[str], set[str]]:
+    """Group, map and gate: (products, passed, article keys, product keys)."""
+    groups = group_articles(data, GroupingRules(attributes=("size",)))
+    products = map_groups(groups, MappingRules(categories=(("fields.categories",),), taxes={"20": "Standard Tax"}))
+    gate = gate_products(products, CatalogueChecks())
+    return products, gate.passed, {a.key for a in data}, {g.key for g in groups}
+
+
+class Published:
+    """What the state store would hold after publishing: bindings from the shop's answers."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, BindingView] = {}
+        self.variants: dict[str, BindingView] = {}
+        self.errors: list[RecordError] = []
+        self.adopted = 0
+
+
+def publish(shop: VendureCatalogue, writes: list[ProductWrite], own: Ownership, size: int, out: Published) -> None:
+    """The shop side of ``tasks.catalogue.publish_batch`` (no state store, no snapshots)."""
+    for start in range(0, len(writes), size):
+        batch = writes[start : start + size]
+        creates = [w for w in batch if w.ref is None]
+        if creates:
+            found = shop.find_products([w.product for w in creates])
+            if found:
+                batch = [_adopt(w, found[w.product.key], own) if w.product.key in found else w for w in batch]
+                out.adopted += len(found)
+        result = shop.write_products(batch)
+        failed = {e.key for e in result.errors}
+        out.errors += result.errors
+        for write in batch:
+            product: Product = write.product
+            ref = result.refs.get(product.key)
+            if ref is None:
+                continue
+            ok = product.key not in failed
+            out.products[product.key] = BindingView(
+                product.key, ref.product_id, own.product_hash(product) if ok else None, "synced" if ok else "pending"
+            )
+            for variant in product.variants:
+                shop_id = ref.variant_ids.get(variant.key)
+                if shop_id is not None and variant.key not in failed:
+                    out.variants[variant.key] = BindingView(
+                        variant.key, shop_id, own.variant_hash(variant), "synced", parent_key=product.key
+                    )
+
+
+def vendure(url: str) -> VendureCatalogue:
+    return VendureCatalogue(VendureClient(url, username=USERNAME, password=PASSWORD))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description="catalogue benchmark: engine stages and Vendure publish")
     parser.add_argument("--articles", type=int, default=30_000)
-    n = parser.parse_args().articles
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds the loopback shop takes per request")
+    parser.add_argument("--batch-size", type=int, default=50, help="products per publish batch")
+    parser.add_argument(
+        "--no-tracemalloc", action="store_true", help="time without tracemalloc (it slows Python down 2-3x)"
+    )
+    parser.add_argument("--url", help="an already running loopback Vendure (default: start one in a child process)")
+    args = parser.parse_args(argv)
+    n = args.articles
     import great_expectations  # noqa: F401 - import cost (~6-10 s) is paid once per worker, not per run
 
     data = articles(n)
-    tracemalloc.start()
+    if not args.no_tracemalloc:
+        tracemalloc.start()
     timings: dict[str, float] = {}
     t = time.perf_counter()
     groups = group_articles(data, GroupingRules(attributes=("size",)))
@@ -64,14 +174,11 @@ def main() -> None:
     gate = gate_products(products, CatalogueChecks())
     timings["quality gate (GX)"] = time.perf_counter() - t
     own = Ownership()
+    read_articles = {a.key for a in data}
+    read_products = {g.key for g in groups}
     t = time.perf_counter()
     first = plan_catalogue(
-        gate.passed,
-        {},
-        {},
-        ownership=own,
-        read_article_keys={a.key for a in data},
-        read_product_keys={g.key for g in groups},
+        gate.passed, {}, {}, ownership=own, read_article_keys=read_articles, read_product_keys=read_products
     )
     timings["diff, empty store"] = time.perf_counter() - t
     pb = {p.key: BindingView(p.key, p.key, own.product_hash(p), "synced") for p in gate.passed}
@@ -82,23 +189,104 @@ def main() -> None:
     }
     t = time.perf_counter()
     second = plan_catalogue(
-        gate.passed,
-        pb,
-        vb,
-        ownership=own,
-        read_article_keys={a.key for a in data},
-        read_product_keys={g.key for g in groups},
+        gate.passed, pb, vb, ownership=own, read_article_keys=read_articles, read_product_keys=read_products
     )
     timings["diff, all bound (re-run)"] = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1]
-    print(f"{n} articles -> {len(products)} products; {len(gate.rejected)} refused")
-    print(
-        f"first run: {len(first.writes)} products to write; re-run: {len(second.writes)} to write, "
-        f"{len(second.unchanged)} unchanged"
-    )
+    engine_peak = tracemalloc.get_traced_memory()[1]
+    del pb, vb, second
+    variants = sum(len(p.variants) for p in gate.passed)
+    print(f"{n} articles -> {len(products)} products ({variants} variants); {len(gate.rejected)} refused")
+    print(f"first run: {len(first.writes)} products to write")
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:6.2f} s")
-    print(f"  engine total                 {sum(timings.values()):6.2f} s, peak traced memory {peak / 2**20:.0f} MiB")
+    print(f"  engine total                 {sum(timings.values()):6.2f} s, peak traced memory {mib(engine_peak)}")
+
+    with loopback(args.url, latency=args.latency) as shop_server:
+        meter = ShopMeter(shop_server)
+        out = Published()
+        sink = vendure(shop_server.url)
+        with meter.phase("publish", lambda: [sink.client]) as first_run:
+            publish(sink, first.writes, own, args.batch_size, out)
+        sink.close()
+        published, published_variants, refused_first = len(out.products), len(out.variants), len(out.errors)
+        held_first = shop_server.stats()["store"]
+        rerun_sink = vendure(shop_server.url)  # a new run: a new connection
+        with meter.phase("re-run", lambda: [rerun_sink.client]) as rerun:
+            again = plan_catalogue(
+                gate.passed,
+                out.products,
+                out.variants,
+                ownership=own,
+                read_article_keys=read_articles,
+                read_product_keys=read_products,
+            )
+            publish(rerun_sink, again.writes, own, args.batch_size, Published())
+        rerun_sink.close()
+        changed, families = changed_articles(data, 0.01)
+        update_sink = vendure(shop_server.url)
+        with meter.phase("update run", lambda: [update_sink.client]) as update_run:
+            _, passed, changed_keys, changed_products = build(changed)
+            update = plan_catalogue(
+                passed,
+                out.products,
+                out.variants,
+                ownership=own,
+                read_article_keys=changed_keys,
+                read_product_keys=changed_products,
+            )
+            publish(update_sink, update.writes, own, args.batch_size, out)
+        update_sink.close()
+        store = shop_server.stats()["store"]
+    rss = peak_rss_mib()
+    tracemalloc.stop()
+    print(
+        f"shop side: Vendure on 127.0.0.1, {args.latency * 1000:.0f} ms per request, batches of {args.batch_size}; "
+        f"the shop holds {held_first['products']} products, {held_first['variants']} variants after the publish"
+    )
+    print(f"  {first_run.line(published)}")
+    print(f"    {published} products published, {published_variants} variants, {refused_first} refused")
+    print(f"  {rerun.line()}")
+    print(f"    {len(again.writes)} products to write, {len(again.unchanged)} unchanged")
+    print(f"  {update_run.line()}")
+    print(
+        f"    {len(families)} families changed: {len(update.updates)} products to update, "
+        f"{len(update.creates)} to create; {len(out.errors)} refused in all; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(update_run.fields.items()))
+    )
+    phases = (first_run, rerun, update_run)
+    refused = sum(p.invalid + p.bad_input for p in phases)
+    print(f"  documents refused by the schema: {refused}")
+    stages = timings["group + map"] + timings["quality gate (GX)"] + timings["diff, empty store"]
+    print(
+        f"first run in all (group + map, gate, diff, publish): engine {stages + first_run.engine:.2f} s, "
+        f"shop {first_run.shop:.2f} s, wall {stages + first_run.wall:.2f} s"
+    )
+    print(
+        f"peak memory: traced {mib(engine_peak)} (engine stages), {mib(first_run.peak_traced)} (publish), "
+        f"{mib(update_run.peak_traced)} (update run); ru_maxrss {rss:.0f} MiB (whole process)"
+    )
+    for sample in [r for p in phases for r in p.refused]:
+        print(f"REFUSED ({sample['kind']}): {sample['errors']}\n{sample['document'][:2000]}")
+    return {
+        "articles": n,
+        "products": len(products),
+        "passed": len(gate.passed),
+        "variants": variants,
+        "timings": timings,
+        "engine_peak": engine_peak,
+        "publish": first_run,
+        "rerun": rerun,
+        "published": published,
+        "published_variants": published_variants,
+        "store_after_publish": held_first,
+        "errors": out.errors,
+        "rerun_writes": len(again.writes),
+        "update": update_run,
+        "update_writes": len(update.writes),
+        "changed_families": len(families),
+        "store": store,
+        "ru_maxrss_mib": rss,
+    }
 
 
 if __name__ == "__main__":
