@@ -79,8 +79,9 @@ def test_stock_and_prices_send_only_what_changed(shop: LoopbackVendure) -> None:
     phase, _, plan, answers = result["stock"][0]
     assert answers.errors == []
     assert {w.key for w in plan.writes} == expected_keys
-    # per batch: one read of stockAllocated (the sink writes stockOnHand = saleable + allocated), one update
-    assert phase.operations == {"Login": 1, "Stock": batches, "Update": batches}
+    # once: the stock locations (the default one is written explicitly); per batch: one read of
+    # stockAllocated (the sink writes stockOnHand = saleable + allocated), one update
+    assert phase.operations == {"Login": 1, "Locations": 1, "Stock": batches, "Update": batches}
     assert phase.calls == phase.client_calls
     for w in plan.writes:
         levels = variants[w.variant_id]["levels"].values()

@@ -2,9 +2,11 @@
 
 Stock: Vendure sells ``stockOnHand - stockAllocated`` (allocated = its own orders not
 fulfilled yet). The flows compute the *saleable* quantity from the ERP, so the sink writes
-``stockOnHand = saleable + stockAllocated`` (read in the same batch): what the shop can sell is
-then exactly what the ERP says, and fulfilling an order in Vendure (which lowers both numbers)
-changes nothing. A named stock location is written through ``stockLevels``.
+``stockOnHand = saleable + stockAllocated`` (read in the same batch) at one stock location: what
+the shop can sell is then exactly what the ERP says, and fulfilling an order in Vendure (which
+lowers both numbers) changes nothing. Writes go through ``stockLevels`` with an explicit location:
+the feed's named one, or Vendure's default (the channel's first location), never the deprecated
+variant totals, which sum every location.
 
 Prices: one price per variant in the channel's currency, tax-included or not as the channel is
 set up. Vendure has no promotional price with dates on a variant and no customer-group price:
@@ -38,12 +40,12 @@ mutation Update($input: [UpdateProductVariantInput!]!) {
 READ_STOCK = """
 query Stock($ids: [String!]!, $take: Int!) {
   productVariants(options: {filter: {id: {in: $ids}}, take: $take}) {
-    items { id stockOnHand stockAllocated stockLevels { stockLocationId stockOnHand stockAllocated } }
+    items { id stockLevels { stockLocationId stockOnHand stockAllocated } }
   }
 }
 """
 
-LOCATIONS = "query Locations { stockLocations(options: {take: 100}) { items { id name } } }"
+LOCATIONS = "query Locations { stockLocations(options: {take: 100, sort: {id: ASC}}) { items { id name } } }"
 
 
 class VendureValues:
@@ -63,18 +65,22 @@ class VendureValues:
         )
 
     # -- stock ---------------------------------------------------------------------------------
-    def _location_ids(self, names: Sequence[str | None]) -> dict[str | None, str | None]:
-        wanted = {n for n in names if n is not None}
-        if not wanted:
-            return {None: None}
-        found = {row["name"]: row["id"] for row in self.client.query(LOCATIONS)["stockLocations"]["items"]}
-        missing = sorted(wanted - set(found))
-        if missing:
+    def _location_ids(self, names: Sequence[str | None]) -> dict[str | None, str]:
+        """Stock location ids by name; ``None`` is Vendure's default location (the channel's first
+        one, where a plain ``stockOnHand`` write lands). Read once per connector."""
+        found: dict[str, str] | None = getattr(self, "_locations", None)
+        if found is None:
+            rows = self.client.query(LOCATIONS)["stockLocations"]["items"]
+            found = {row["name"]: row["id"] for row in rows}
+            self._locations = found
+            self._default_location = rows[0]["id"] if rows else None
+        missing = sorted({n for n in names if n is not None} - set(found))
+        if missing or self._default_location is None:
             raise Fatal(
-                f"Vendure has no stock location named {', '.join(missing)}.",
+                f"Vendure has no stock location named {', '.join(missing) or '(any)'}.",
                 resolution=f"create it in Vendure or fix [stock.feeds] location (known: {', '.join(sorted(found))}).",
             )
-        return {None: None, **{n: found[n] for n in wanted}}
+        return {None: self._default_location, **{n: found[n] for n in names if n is not None}}
 
     def _current(self, variant_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Current stock numbers of variants, by id (pages of 100 ids, one query each)."""
@@ -87,10 +93,8 @@ class VendureValues:
         return rows
 
     @staticmethod
-    def _allocated(row: dict[str, Any], location_id: str | None) -> tuple[int, int]:
-        """(on hand, allocated) of a variant at a location (None: the variant's totals)."""
-        if location_id is None:
-            return int(row["stockOnHand"]), int(row["stockAllocated"])
+    def _allocated(row: dict[str, Any], location_id: str) -> tuple[int, int]:
+        """(on hand, allocated) of a variant at one stock location (0, 0 where it has no level)."""
         for level in row.get("stockLevels") or []:
             if str(level["stockLocationId"]) == str(location_id):
                 return int(level["stockOnHand"]), int(level["stockAllocated"])
@@ -127,11 +131,10 @@ class VendureValues:
             location_id = location_ids[w.location]
             _, allocated = self._allocated(row, location_id)
             on_hand = w.quantity + allocated
-            data: dict[str, Any] = {"id": w.variant_id}
-            if location_id is None:
-                data["stockOnHand"] = on_hand
-            else:
-                data["stockLevels"] = [{"stockLocationId": location_id, "stockOnHand": on_hand}]
+            data: dict[str, Any] = {
+                "id": w.variant_id,
+                "stockLevels": [{"stockLocationId": location_id, "stockOnHand": on_hand}],
+            }
             inputs.append((w.key, data))
             result.answers[w.key] = {"stockOnHand": on_hand, "stockAllocated": allocated, "saleable": w.quantity}
         self._update(inputs, result)
