@@ -24,7 +24,16 @@ from typing import Any
 
 from connectors.erp.tryton.client import TrytonClient
 
-__all__ = ["add_promotion", "reserve", "seed_demo_stock", "set_group_price", "set_list_price", "set_stock", "ship"]
+__all__ = [
+    "add_promotion",
+    "final_invoice",
+    "reserve",
+    "seed_demo_stock",
+    "set_group_price",
+    "set_list_price",
+    "set_stock",
+    "ship",
+]
 
 CUSTOMER = "Passerelle test customer"
 _LINE_ORDER = (("sequence", "ASC NULLS FIRST"), ("id", "ASC"))
@@ -298,3 +307,25 @@ def _category(client: TrytonClient, path: str) -> int:
         if row["rec_name"].replace(" / ", "/") == path:
             return int(row["id"])
     raise ValueError(f"no Tryton product category {path!r}")
+
+
+def final_invoice(client: TrytonClient, sale_id: int) -> dict[str, Any]:
+    """Ship the sale (:func:`ship`), then its invoice that is no deposit: id, state, total and
+    the amounts of its recall lines (the negative lines that deduct paid deposits).
+
+    Returns ``{"id": None, ...}`` when Tryton has made no final invoice (a deposit still unpaid).
+    """
+    ship(client, sale_id)
+    (sale,) = client.model("sale.sale").read([sale_id], ["invoices", "advance_payment_invoices"])
+    finals = sorted(set(sale["invoices"]) - set(sale["advance_payment_invoices"]))
+    if not finals:
+        return {"id": None, "state": None, "total": None, "recall": []}
+    (invoice,) = client.model("account.invoice").read(
+        finals[-1:], ["id", "state", "total_amount", "lines.quantity", "lines.amount", "lines.origin"]
+    )
+    recall = [
+        line["amount"]
+        for line in invoice["lines."]
+        if line["quantity"] < 0 and str(line.get("origin") or "").startswith("account.invoice.line,")
+    ]
+    return {"id": invoice["id"], "state": invoice["state"], "total": invoice["total_amount"], "recall": recall}

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.erp.tryton.client import TrytonClient
+from connectors.erp.tryton.orders import TrytonOrderSettings
 from connectors.models import Article
 
 __all__ = [
@@ -80,7 +81,9 @@ class TrytonSettings(BaseModel):
     rate_limit: float | None = None
     timeout: float = 120.0
     timezone: str = "Europe/Paris"
-    """Time zone of the ERP's dates (promotion start and end dates), as the company works in it."""
+    """Time zone of the ERP's dates (promotion start and end dates, sale dates), as the company works in it."""
+    orders: TrytonOrderSettings = Field(default_factory=TrytonOrderSettings)
+    """How web orders become sales and payments deposit invoices (``orders.py``)."""
 
     @field_validator("timezone")
     @classmethod

@@ -251,6 +251,21 @@ def setup_sales(setup: dict[str, Any]) -> None:
     la_poste.save()
     Carrier(party=la_poste, carrier_product=service_product, carrier_cost_method="product").save()
 
+    # Service lines of imported web orders (connectors/erp/tryton/orders.py): the order-level
+    # discounts (the connector sets their taxes per VAT rate of the discounted lines) and the
+    # rounding adjustment between the shop's total and Tryton's (VAT 0 %: the line's amount is
+    # the difference itself).
+    for code, name, vat in [("WEB-DISCOUNT", "Web discount", "20"), ("WEB-ADJUST", "Rounding adjustment", "0")]:
+        Template(
+            name=name,
+            code=code,
+            type="service",
+            default_uom=unit,
+            salable=True,
+            list_price=Decimal(0),
+            account_category=setup["categories"][vat],
+        ).save()
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
