@@ -10,11 +10,12 @@ from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
 from connectors.shop.vendure.client import VendureClient
+from connectors.shop.vendure.orders import VendureOrders
 from connectors.shop.vendure.values import VendureValues
 
 
-class VendureShop(VendureCatalogue, VendureValues):
-    """Every capability of the Vendure connector: catalogue, stock and price sink."""
+class VendureShop(VendureCatalogue, VendureValues, VendureOrders):
+    """Every capability of the Vendure connector: catalogue, stock and price sink, order source."""
 
 
 class VendureSettings(BaseModel):
