@@ -15,8 +15,8 @@ from prefect import flow
 
 from connectors.models import ensure_utc
 from deployments.runtime import RunContext, open_context
-from tasks.common import logger, markdown_table, publish_markdown
 from tasks.prices import FLOW, check_prices, extract_prices, plan_changes, send_prices
+from tasks.values import ValueReport, open_quarantine
 
 __all__ = ["PriceSummary", "sync_prices"]
 
@@ -99,11 +99,7 @@ def _run(ctx: RunContext, *, now: datetime, full: bool, keys: list[str] | None) 
             )
             if ctx.store is not None and not ctx.dry_run:
                 ctx.store.set_cursor(ctx.connection, FLOW, "notice-group-prices", str(plan.group_prices_left_out))
-    if ctx.store is not None:
-        summary.quarantine = [
-            {"key": q.record_key, "field": q.field, "reason": q.reason}
-            for q in ctx.store.quarantined(connection=ctx.connection, flow=FLOW)
-        ][:100]
+    summary.quarantine = open_quarantine(ctx, FLOW)
     summary.quarantined = len({q["key"] for q in summary.quarantine})
     if ctx.dry_run:
         summary.would_update = [
@@ -124,49 +120,31 @@ def _run(ctx: RunContext, *, now: datetime, full: bool, keys: list[str] | None) 
 
 
 def _report(summary: PriceSummary) -> None:
-    verb = "would update" if summary.dry_run else "updated"
-    counts = [
-        (verb, len(summary.would_update) if summary.dry_run else summary.updated),
-        ("unchanged", summary.unchanged),
-        ("quarantined", summary.quarantined),
-        ("failed", summary.failed),
-        ("unknown to the shop", summary.unknown_to_shop),
-        ("promotions in force", summary.promotions_in_force),
-        ("group prices not supported by the shop", summary.group_prices_left_out),
-    ]
-    title = f"Price sync for `{summary.connection}`" + (" (dry run: nothing was written)" if summary.dry_run else "")
-    lines = [f"# {title}", "", markdown_table(["", "variant prices"], counts), ""]
-    if not summary.updated and not summary.would_update and not summary.failed:
-        lines.append("Nothing to send: every price is already in the shop.")
-    lines.append(f"Prices at {summary.at}; {summary.read} articles read, {summary.api_calls} shop API calls.")
+    facts = [f"Prices at {summary.at}; {summary.read} articles read, {summary.api_calls} shop API calls."]
     if summary.next_change:
-        lines.append(f"Next promotion start or end: {summary.next_change} (the first run after it moves the price).")
-    for notice in summary.notices:
-        lines += ["", f"**Note:** {notice}"]
-        logger().warning(notice)
-    if summary.snapshots:
-        lines += ["", f"Snapshots: `{summary.snapshots}`"]
-    if summary.unknown:
-        lines += [
-            "",
-            "Not in the shop (publish the catalogue first): " + ", ".join(f"`{k}`" for k in summary.unknown[:30]),
-        ]
-    if summary.would_update:
-        lines += [
-            "",
-            markdown_table(
-                ["variant", "price", "regular price", "currency"],
-                [(w["key"], w["price"], w["regular_price"], w["currency"]) for w in summary.would_update[:100]],
-            ),
-        ]
-    if summary.quarantine:
-        lines += [
-            "",
-            "## Quarantined",
-            "",
-            markdown_table(
-                ["record", "field", "reason"], [(q["key"], q["field"], q["reason"]) for q in summary.quarantine]
-            ),
-        ]
-    publish_markdown(f"prices-{summary.connection}", "\n".join(lines), title)
-    logger().info("prices %s: %s", summary.connection, ", ".join(f"{label} {count}" for label, count in counts))
+        facts.append(f"Next promotion start or end: {summary.next_change} (the first run after it moves the price).")
+    ValueReport(
+        key=f"prices-{summary.connection}",
+        title=f"Price sync for `{summary.connection}`",
+        noun="variant prices",
+        nothing="Nothing to send: every price is already in the shop.",
+        counts=[
+            ("would update" if summary.dry_run else "updated", len(summary.would_update) or summary.updated),
+            ("unchanged", summary.unchanged),
+            ("quarantined", summary.quarantined),
+            ("failed", summary.failed),
+            ("unknown to the shop", summary.unknown_to_shop),
+            ("promotions in force", summary.promotions_in_force),
+            ("group prices not supported by the shop", summary.group_prices_left_out),
+        ],
+        facts=facts,
+        snapshots=summary.snapshots,
+        unknown=summary.unknown,
+        unknown_total=summary.unknown_to_shop,
+        notices=summary.notices,
+        table=(
+            ["variant", "price", "regular price", "currency"],
+            [(w["key"], w["price"], w["regular_price"], w["currency"]) for w in summary.would_update],
+        ),
+        quarantine=summary.quarantine,
+    ).publish(anything_done=bool(summary.updated or summary.would_update or summary.failed), dry_run=summary.dry_run)

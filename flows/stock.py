@@ -13,8 +13,8 @@ from typing import Any
 from prefect import flow
 
 from deployments.runtime import RunContext, open_context
-from tasks.common import logger, markdown_table, publish_markdown
 from tasks.stock import FLOW, check_stock, extract_stock, plan_changes, send_stock
+from tasks.values import ValueReport, open_quarantine
 
 __all__ = ["StockSummary", "sync_stock"]
 
@@ -81,11 +81,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> StockSummary
     summary.drift = plan.drift
     summary.unknown = plan.unknown[:100]
     summary.unknown_to_shop = len(plan.unknown)
-    if ctx.store is not None:
-        summary.quarantine = [
-            {"key": q.record_key, "field": q.field, "reason": q.reason}
-            for q in ctx.store.quarantined(connection=ctx.connection, flow=FLOW)
-        ][:100]
+    summary.quarantine = open_quarantine(ctx, FLOW)
     summary.quarantined = len({q["key"] for q in summary.quarantine})
     if ctx.dry_run:
         summary.would_update = [
@@ -106,48 +102,28 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> StockSummary
 
 
 def _report(summary: StockSummary) -> None:
-    verb = "would update" if summary.dry_run else "updated"
     counts = [
-        (verb, len(summary.would_update) if summary.dry_run else summary.updated),
+        ("would update" if summary.dry_run else "updated", len(summary.would_update) or summary.updated),
         ("unchanged", summary.unchanged),
         ("quarantined", summary.quarantined),
         ("failed", summary.failed),
         ("unknown to the shop", summary.unknown_to_shop),
     ]
     if summary.full:
-        counts.append(("drift repaired" if not summary.dry_run else "drift found", summary.drift))
-    title = f"Stock sync for `{summary.connection}`" + (" (dry run: nothing was written)" if summary.dry_run else "")
-    lines = [f"# {title}", "", markdown_table(["", "variant stock levels"], counts), ""]
-    if not summary.updated and not summary.would_update and not summary.failed:
-        lines.append("Nothing to send: every saleable quantity is already in the shop.")
-    lines.append(
-        f"{summary.levels_read} ERP levels read for {summary.articles} articles, {summary.api_calls} shop API calls."
-    )
-    if summary.snapshots:
-        lines += ["", f"Snapshots: `{summary.snapshots}`"]
-    if summary.unknown:
-        lines += [
-            "",
-            "Not in the shop (publish the catalogue first; stock never creates products): "
-            + ", ".join(f"`{k}`" for k in summary.unknown[:30])
-            + (f" and {summary.unknown_to_shop - 30} more" if summary.unknown_to_shop > 30 else ""),
-        ]
-    if summary.would_update:
-        lines += [
-            "",
-            markdown_table(
-                ["variant", "SKU", "quantity"],
-                [(w["key"], w["sku"], w["quantity"]) for w in summary.would_update[:100]],
-            ),
-        ]
-    if summary.quarantine:
-        lines += [
-            "",
-            "## Quarantined",
-            "",
-            markdown_table(
-                ["record", "field", "reason"], [(q["key"], q["field"], q["reason"]) for q in summary.quarantine]
-            ),
-        ]
-    publish_markdown(f"stock-{summary.connection}", "\n".join(lines), title)
-    logger().info("stock %s: %s", summary.connection, ", ".join(f"{label} {count}" for label, count in counts))
+        counts.append(("drift found" if summary.dry_run else "drift repaired", summary.drift))
+    ValueReport(
+        key=f"stock-{summary.connection}",
+        title=f"Stock sync for `{summary.connection}`",
+        noun="variant stock levels",
+        nothing="Nothing to send: every saleable quantity is already in the shop.",
+        counts=counts,
+        facts=[
+            f"{summary.levels_read} ERP levels read for {summary.articles} articles, "
+            f"{summary.api_calls} shop API calls."
+        ],
+        snapshots=summary.snapshots,
+        unknown=summary.unknown,
+        unknown_total=summary.unknown_to_shop,
+        table=(["variant", "SKU", "quantity"], [(w["key"], w["sku"], w["quantity"]) for w in summary.would_update]),
+        quarantine=summary.quarantine,
+    ).publish(anything_done=bool(summary.updated or summary.would_update or summary.failed), dry_run=summary.dry_run)

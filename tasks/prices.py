@@ -30,6 +30,7 @@ from tasks.common import TASK_OPTIONS, logger
 from tasks.quality import Check, price_decimals, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
+from tasks.values import Sent, record_answer, snapshot
 
 __all__ = [
     "FLOW",
@@ -265,8 +266,7 @@ def plan_prices(
 
 
 def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
-    if not ctx.dry_run and rows:
-        ctx.snapshots.write(run_id=ctx.run_id, flow=FLOW, entity=entity, stage=stage, rows=rows)
+    snapshot(ctx, FLOW, entity, stage, rows)
 
 
 @task(name="extract-prices", **TASK_OPTIONS)
@@ -312,39 +312,9 @@ def plan_changes(
 
 @task(name="send-prices", **TASK_OPTIONS)
 def send_prices(ctx: RunContext, writes: list[PriceWrite]) -> tuple[int, list[RecordError]]:
-    store = ctx.store
-    assert store is not None
+    """Write one batch; record what the shop accepted, quarantine what it refused."""
     shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
     _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, content_hash(write_value(w)), w) for w in writes])
     result = shop.write_prices(writes)
-    failed = {e.key for e in result.errors}
-    done = [w for w in writes if w.key not in failed]
-    store.record_sent(
-        ctx.connection,
-        ENTITY,
-        [
-            {
-                "key": w.key,
-                "shop_id": w.variant_id,
-                "value": write_value(w),
-                "content_hash": content_hash(write_value(w)),
-            }
-            for w in done
-        ],
-        run_id=ctx.run_id,
-    )
-    _snapshot(
-        ctx,
-        "variant",
-        "answered",
-        [SnapshotRow(k, None, v) for k, v in result.answers.items()]
-        + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
-    )
-    if result.errors:
-        store.quarantine(
-            ctx.connection, FLOW, "variant", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
-        )
-        for error in result.errors[:20]:
-            logger().error("refused by the shop: %s", error)
-    store.resolve_quarantine(ctx.connection, FLOW, "variant", [w.key for w in done])
-    return len(done), list(result.errors)
+    sent = [Sent(w.key, w.variant_id, write_value(w)) for w in writes]
+    return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)

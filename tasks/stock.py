@@ -29,6 +29,7 @@ from tasks.common import TASK_OPTIONS, logger
 from tasks.quality import Check, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
+from tasks.values import Sent, record_answer, snapshot
 
 __all__ = [
     "FLOW",
@@ -194,8 +195,7 @@ def plan_stock(
 
 
 def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
-    if not ctx.dry_run and rows:
-        ctx.snapshots.write(run_id=ctx.run_id, flow=FLOW, entity=entity, stage=stage, rows=rows)
+    snapshot(ctx, FLOW, entity, stage, rows)
 
 
 @task(name="extract-stock", **TASK_OPTIONS)
@@ -257,39 +257,8 @@ def send_stock(
     ctx: RunContext, writes: list[StockWrite], targets: dict[str, StockTarget]
 ) -> tuple[int, list[RecordError]]:
     """Write one batch; record what the shop accepted, quarantine what it refused."""
-    store = ctx.store
-    assert store is not None
     shop: StockSink = require(ctx.shop, StockSink, what="receive stock levels")
     _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, content_hash(targets[w.key].value), w) for w in writes])
     result = shop.write_stock(writes)
-    failed = {e.key for e in result.errors}
-    done = [w for w in writes if w.key not in failed]
-    store.record_sent(
-        ctx.connection,
-        ENTITY,
-        [
-            {
-                "key": w.key,
-                "shop_id": w.variant_id,
-                "value": targets[w.key].value,
-                "content_hash": content_hash(targets[w.key].value),
-            }
-            for w in done
-        ],
-        run_id=ctx.run_id,
-    )
-    _snapshot(
-        ctx,
-        "variant",
-        "answered",
-        [SnapshotRow(k, None, v) for k, v in result.answers.items()]
-        + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
-    )
-    if result.errors:
-        store.quarantine(
-            ctx.connection, FLOW, "variant", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
-        )
-        for error in result.errors[:20]:
-            logger().error("refused by the shop: %s", error)
-    store.resolve_quarantine(ctx.connection, FLOW, "variant", [w.key for w in done])
-    return len(done), list(result.errors)
+    sent = [Sent(w.key, w.variant_id, targets[w.key].value) for w in writes]
+    return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)

@@ -1,0 +1,122 @@
+"""What the value syncs (stock, prices) share: snapshots, recording the shop's answer, the summary.
+
+A value sync writes absolute values on existing shop variants; the last value the shop accepted
+is kept in ``sent_value`` so the next run sends only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import BatchResult
+from connectors.errors import RecordError
+from connectors.models import content_hash
+from deployments.runtime import RunContext
+from tasks.common import logger, markdown_table, publish_markdown
+from tasks.snapshots import SnapshotRow
+from tasks.state import QuarantineEntry
+
+__all__ = ["Sent", "ValueReport", "open_quarantine", "record_answer", "snapshot"]
+
+
+def snapshot(ctx: RunContext, flow: str, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
+    """Parquet rows for auditors (never in a dry run)."""
+    if not ctx.dry_run and rows:
+        ctx.snapshots.write(run_id=ctx.run_id, flow=flow, entity=entity, stage=stage, rows=rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One value sent: its state key, the shop id it went to, and the value compared next time."""
+
+    key: str
+    shop_id: str
+    value: dict[str, Any]
+
+
+def record_answer(
+    ctx: RunContext, *, flow: str, entity: str, sent: Sequence[Sent], result: BatchResult
+) -> tuple[int, list[RecordError]]:
+    """Keep what the shop accepted (``sent_value``), quarantine what it refused, snapshot its answer."""
+    store = ctx.store
+    assert store is not None
+    failed = {e.key for e in result.errors}
+    done = [s for s in sent if s.key not in failed]
+    store.record_sent(
+        ctx.connection,
+        entity,
+        [{"key": s.key, "shop_id": s.shop_id, "value": s.value, "content_hash": content_hash(s.value)} for s in done],
+        run_id=ctx.run_id,
+    )
+    snapshot(
+        ctx,
+        flow,
+        "variant",
+        "answered",
+        [SnapshotRow(k, None, v) for k, v in result.answers.items()]
+        + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
+    )
+    if result.errors:
+        store.quarantine(
+            ctx.connection, flow, "variant", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
+        )
+        for error in result.errors[:20]:
+            logger().error("refused by the shop: %s", error)
+    store.resolve_quarantine(ctx.connection, flow, "variant", [s.key for s in done])
+    return len(done), list(result.errors)
+
+
+def open_quarantine(ctx: RunContext, flow: str, limit: int = 100) -> list[dict[str, str]]:
+    """The flow's open quarantine entries (refused by the gate or by the shop), newest first."""
+    if ctx.store is None:
+        return []
+    return [
+        {"key": q.record_key, "field": q.field, "reason": q.reason}
+        for q in ctx.store.quarantined(connection=ctx.connection, flow=flow)
+    ][:limit]
+
+
+@dataclass
+class ValueReport:
+    """The summary artifact of a value sync (one stable key per flow and connection)."""
+
+    key: str
+    title: str
+    noun: str
+    nothing: str
+    counts: list[tuple[str, int]]
+    facts: list[str]
+    snapshots: str = ""
+    unknown: Sequence[str] = ()
+    unknown_total: int = 0
+    notices: Sequence[str] = ()
+    table: tuple[list[str], list[tuple[Any, ...]]] | None = None
+    quarantine: Sequence[dict[str, str]] = ()
+
+    def publish(self, *, anything_done: bool, dry_run: bool) -> None:
+        title = self.title + (" (dry run: nothing was written)" if dry_run else "")
+        lines = [f"# {title}", "", markdown_table(["", self.noun], self.counts), ""]
+        if not anything_done:
+            lines.append(self.nothing)
+        lines += self.facts
+        for notice in self.notices:
+            lines += ["", f"**Note:** {notice}"]
+            logger().warning(notice)
+        if self.snapshots:
+            lines += ["", f"Snapshots: `{self.snapshots}`"]
+        if self.unknown:
+            lines += [
+                "",
+                "Not in the shop (publish the catalogue first; this flow never creates products): "
+                + ", ".join(f"`{k}`" for k in self.unknown[:30])
+                + (f" and {self.unknown_total - 30} more" if self.unknown_total > 30 else ""),
+            ]
+        if self.table and self.table[1]:
+            lines += ["", markdown_table(self.table[0], self.table[1][:100])]
+        if self.quarantine:
+            rows = [(q["key"], q["field"], q["reason"]) for q in self.quarantine]
+            lines += ["", "## Quarantined", "", markdown_table(["record", "field", "reason"], rows)]
+        publish_markdown(self.key, "\n".join(lines), title)
+        logger().info("%s: %s", self.key, ", ".join(f"{label} {count}" for label, count in self.counts))
