@@ -74,14 +74,22 @@ def test_a_batch_vendure_refuses_is_split_down_to_the_culprit(shop) -> None:
     sink, ids = shop
     sink.client.http.stats.calls = 0
     writes = [
-        StockWrite("red", ids["red"], 4),
-        StockWrite("blue", ids["blue"], -5),
-        StockWrite("green", ids["green"], 6),
+        PriceWrite("red", ids["red"], D("8.00"), "EUR", vat_rate=D("20")),
+        PriceWrite("ghost", "999999", D("5.00"), "EUR", vat_rate=D("20")),  # deleted by hand in the shop
+        PriceWrite("green", ids["green"], D("9.00"), "EUR", vat_rate=D("20")),
     ]
-    result = sink.write_stock(writes)
-    # Vendure refuses a negative stock level: only that variant fails, the others are written.
-    assert [e.key for e in result.errors] == ["blue"]
-    assert stock_of(sink, ids["red"])[0] == 4 and stock_of(sink, ids["green"])[0] == 6
+    result = sink.write_prices(writes)
+    # Vendure refuses the whole updateProductVariants call (ENTITY_NOT_FOUND): the batch is split
+    # until the unknown variant is alone; the others are written.
+    assert [e.key for e in result.errors] == ["ghost"]
+    assert sink.client.http.stats.calls == 5  # the whole batch, its two halves, then the half's two
+    prices = {
+        k: sink.client.query("query($id: ID!) { productVariant(id: $id) { price } }", {"id": ids[k]})["productVariant"][
+            "price"
+        ]
+        for k in ("red", "green")
+    }
+    assert prices == {"red": 800, "green": 900}
 
 
 def test_named_stock_location_and_unknown_location(shop) -> None:
