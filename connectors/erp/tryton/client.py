@@ -213,7 +213,7 @@ class TrytonClient:
             return TrytonError(
                 f"Tryton does not know {kind} (called {method}).",
                 kind=kind,
-                resolution="activate the Tryton module that provides it (see docs/connectors/tryton.md).",
+                resolution="activate the Tryton module that provides it (deployments/sandbox/tryton/requirements.txt lists the ones passerelle uses).",
             )
         return TrytonError(
             self.http.redact(f"Tryton {kind} on {method}: {message}"),
