@@ -33,7 +33,7 @@ from connectors.erp.files import FilesSettings
 from connectors.erp.files.catalogue import ArticleColumns
 from connectors.erp.files.connector import FilesConnector
 from connectors.erp.files.prices import GroupPriceColumns, GroupPriceFileSettings, PriceColumns, PriceFileSettings
-from connectors.erp.files.reader import export_rows
+from connectors.erp.files.reader import ExportFormat, export_rows
 from connectors.erp.files.stock import StockColumns, StockFileSettings
 from connectors.erp.files.values import parse_datetime
 from connectors.errors import Fatal
@@ -518,12 +518,12 @@ def test_parse_datetime_refuses_non_dates_naming_the_text(text: str) -> None:
 
 
 def test_export_rows_names_records_like_the_catalogue() -> None:
-    rows = list(export_rows(str(STOCK_CSV), what="stock", record_tag="Stock"))
+    rows = list(export_rows(str(STOCK_CSV), ExportFormat(record_tag="Stock"), what="stock"))
     assert [origin for origin, _ in rows][:4] == [
         "stock_sage_cp1252.csv line 2",
         "stock_sage_cp1252.csv line 3",
         "stock_sage_cp1252.csv line 4",
         "stock_sage_cp1252.csv line 6",
     ]
-    xml = list(export_rows(str(STOCK_XML), what="stock", record_tag="Stock", required=["absent"]))
+    xml = list(export_rows(str(STOCK_XML), ExportFormat(record_tag="Stock"), what="stock", required=["absent"]))
     assert [origin for origin, _ in xml] == [f"stock_windows1252.xml <Stock> #{n}" for n in (1, 2, 3)]

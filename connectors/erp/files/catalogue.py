@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.erp.files.prices import PriceFileSettings
-from connectors.erp.files.reader import pick, read_csv, read_xml
+from connectors.erp.files.reader import ExportFormat, pick, read_csv, read_xml
 from connectors.erp.files.stock import StockFileSettings
 from connectors.erp.files.values import parse_bool, parse_decimal
 from connectors.errors import Fatal, RecordError
@@ -38,16 +38,10 @@ class ArticleColumns(BaseModel):
     currency: str | None = None
 
 
-class FilesSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FilesSettings(ExportFormat):
     path: str | None = None
     """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order.
     Unset for a connection that only reads stock or prices from their own exports."""
-    format: str = "auto"
-    encoding: str = "auto"
-    delimiter: str = ";"
-    decimal_separator: str = ","
-    record_tag: str = "Article"
     currency: str = "EUR"
     columns: ArticleColumns = Field(default_factory=ArticleColumns)
     attributes: dict[str, str] = Field(default_factory=dict)

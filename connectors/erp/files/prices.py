@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.erp.files.reader import export_rows, pick
+from connectors.erp.files.reader import ExportFormat, export_rows, pick
 from connectors.erp.files.values import parse_datetime, parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import Article, GroupPrice, PriceRecord, Promotion
@@ -65,30 +65,19 @@ class GroupPriceColumns(BaseModel):
     min_quantity: str | None = None
 
 
-class GroupPriceFileSettings(BaseModel):
+class GroupPriceFileSettings(ExportFormat):
     """The customer-group price export (``[connections.<name>.erp.prices.group_prices]``)."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str
-    format: str = "auto"
-    encoding: str = "auto"
-    delimiter: str = ";"
-    decimal_separator: str = ","
     record_tag: str = "Tarif"
     columns: GroupPriceColumns = Field(default_factory=GroupPriceColumns)
 
 
-class PriceFileSettings(BaseModel):
+class PriceFileSettings(ExportFormat):
     """Where prices are and how to read them (``[connections.<name>.erp.prices]``)."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str | None = None
     """A price export (file or glob); unset: the article export's price and VAT columns."""
-    format: str = "auto"
-    encoding: str = "auto"
-    delimiter: str = ";"
-    decimal_separator: str = ","
-    record_tag: str = "Article"
     columns: PriceColumns = Field(default_factory=PriceColumns)
     tax_included: bool = False
     """The export's prices (base, promotion, groups) include VAT."""
@@ -155,11 +144,8 @@ class FilesPrices:
             required = [c.key, c.sku, c.price, c.vat_rate, c.currency, *promo_columns]
             for origin, row in export_rows(
                 p.path,
+                p,
                 what="price",
-                fmt=p.format,
-                encoding=p.encoding,
-                delimiter=p.delimiter,
-                record_tag=p.record_tag,
                 required=required,
             ):
                 yield self._price_row(row, origin)
@@ -174,11 +160,8 @@ class FilesPrices:
         required = [a.columns.key, a.columns.price, *promo_columns]
         for origin, row in export_rows(
             a.path,
+            a,
             what="article",
-            fmt=a.format,
-            encoding=a.encoding,
-            delimiter=a.delimiter,
-            record_tag=a.record_tag,
             required=required,
         ):
             article = self._article(row, origin)
@@ -247,11 +230,8 @@ class FilesPrices:
         by_key: dict[str, tuple[list[GroupPrice], list[RecordError]]] = {}
         for origin, row in export_rows(
             g.path,
+            g,
             what="group price",
-            fmt=g.format,
-            encoding=g.encoding,
-            delimiter=g.delimiter,
-            record_tag=g.record_tag,
             required=[c.key, c.sku, c.group, c.price, c.min_quantity],
         ):
             group = pick(row, c.group)

@@ -14,9 +14,23 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from connectors.errors import Fatal
 
-__all__ = ["decode", "export_format", "export_rows", "match_files", "pick", "read_csv", "read_xml"]
+__all__ = ["ExportFormat", "decode", "export_format", "export_rows", "match_files", "pick", "read_csv", "read_xml"]
+
+
+class ExportFormat(BaseModel):
+    """How one kind of export is written; every export settings model (articles, stock, prices,
+    group prices) extends it and sets its own ``record_tag`` default."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: str = "auto"
+    encoding: str = "auto"
+    delimiter: str = ";"
+    decimal_separator: str = ","
+    record_tag: str = "Article"
 
 
 def decode(raw: bytes, encoding: str = "auto") -> str:
@@ -104,12 +118,9 @@ def export_format(file: Path, fmt: str = "auto") -> str:
 
 def export_rows(
     pattern: str,
+    layout: ExportFormat,
     *,
     what: str,
-    fmt: str = "auto",
-    encoding: str = "auto",
-    delimiter: str = ";",
-    record_tag: str,
     required: Sequence[str | None] = (),
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """(origin, row) of every record of every file matching ``pattern``.
@@ -120,12 +131,12 @@ def export_rows(
     XML records may omit empty children, so they are not checked.
     """
     for file in match_files(pattern, what=what):
-        if export_format(file, fmt) == "csv":
-            rows = read_csv(file, encoding=encoding, delimiter=delimiter)
+        if export_format(file, layout.format) == "csv":
+            rows = read_csv(file, encoding=layout.encoding, delimiter=layout.delimiter)
             where = "line "
         else:
-            rows = read_xml(file, record_tag=record_tag, encoding=encoding)
-            where = f"<{record_tag}> #"
+            rows = read_xml(file, record_tag=layout.record_tag, encoding=layout.encoding)
+            where = f"<{layout.record_tag}> #"
         first = True
         for number, row in rows:
             if first and where == "line ":

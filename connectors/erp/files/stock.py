@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.erp.files.reader import export_rows, pick
+from connectors.erp.files.reader import ExportFormat, export_rows, pick
 from connectors.erp.files.values import parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import StockLevel
@@ -43,16 +43,11 @@ class StockColumns(BaseModel):
     reserved: str | None = None
 
 
-class StockFileSettings(BaseModel):
+class StockFileSettings(ExportFormat):
     """Where the stock export is and how to read it (``[connections.<name>.erp.stock]``)."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str
     """A file, or a glob (``exports/stock_*.csv``): every match is read, in name order."""
-    format: str = "auto"
-    encoding: str = "auto"
-    delimiter: str = ";"
-    decimal_separator: str = ","
     record_tag: str = "Stock"
     columns: StockColumns = Field(default_factory=StockColumns)
     default_warehouse: str = "default"
@@ -133,11 +128,8 @@ class FilesStock:
         levels: dict[tuple[str, str], StockLevel] = {}
         rows = export_rows(
             s.path,
+            s,
             what="stock",
-            fmt=s.format,
-            encoding=s.encoding,
-            delimiter=s.delimiter,
-            record_tag=s.record_tag,
             required=required,
         )
         for origin, row in rows:
