@@ -241,9 +241,24 @@ class OrderSink(Protocol):
         """Create the ERP order (customer matched or created, addresses, lines, shipping,
         discounts, taxes), confirmed, with ``order.reference`` and ``order.shop_id`` stored on it
         so :meth:`find_orders` finds it. ``products`` maps ``OrderLine.line_id`` -> ERP article
-        key (from the catalogue bindings). A refusal is a ``RecordError``-carrying exception."""
+        key (from the catalogue bindings); a line missing from it is refused unless the ERP
+        connector has a placeholder article configured. Idempotent: an order already there is
+        returned as it is.
+
+        Raises:
+            Refused: the ERP will not take this order as it is (unknown article, totals too far
+                apart...): the flow quarantines it with ``error``.
+        """
         ...
 
     def record_payment(self, erp: ErpOrderRef, payment: Payment) -> str:
-        """Register a payment of an imported order (a deposit invoice, posted and paid); returns its id."""
+        """Register a settled payment of an imported order (a deposit invoice, posted and paid,
+        or whatever the ERP has for it); returns the id of what was recorded. Idempotent: a
+        payment already recorded returns the same id.
+
+        Raises:
+            Skip: nothing to record for this payment (not settled; an order imported unpaid,
+                whose payment the ERP registers on its final invoice).
+            Retryable: the ERP is not ready yet (the deposit invoice is not there so far).
+        """
         ...

@@ -7,7 +7,9 @@
      │               Prefect retries the task; nothing else is retried.
      ├── Fatal       will not get better by itself: authentication, 4xx, configuration.
      │               The message ends with a "Resolution:" hint for the operator.
-     └── Skip        a deliberate business decision to leave a record alone (not an error).
+     ├── Skip        a deliberate business decision to leave a record alone (not an error).
+     └── Refused     a platform will not take this one record as it is (an order whose article
+                     is unknown, whose totals differ): the flow quarantines it, the others go on.
 
 ``RecordError`` is not an exception of the run: it describes why one record was refused
 (quality gate or platform answer) so it can be quarantined while the others go on.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Fatal", "PasserelleError", "RecordError", "Retryable", "Skip", "is_retryable"]
+__all__ = ["Fatal", "PasserelleError", "RecordError", "Refused", "Retryable", "Skip", "is_retryable"]
 
 
 class PasserelleError(Exception):
@@ -65,3 +67,12 @@ class RecordError:
 
     def __str__(self) -> str:
         return f"{self.key}: {self.field}: {self.reason}"
+
+
+class Refused(PasserelleError):
+    """A platform refuses one record for a reason a person must fix (``error`` says which
+    field and why); the flow quarantines it and goes on with the others."""
+
+    def __init__(self, error: RecordError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -65,7 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import ErpOrderRef
 from connectors.erp.tryton.client import TrytonClient, TrytonError
-from connectors.errors import Fatal, PasserelleError, RecordError, Retryable, Skip
+from connectors.errors import Fatal, RecordError, Refused, Retryable, Skip
 from connectors.models import Address, Order, OrderLine, Payment, currency_quantum, ensure_utc
 
 if TYPE_CHECKING:
@@ -89,12 +89,8 @@ _SEARCH_CHUNK = 500
 K = TypeVar("K", bound=Hashable)
 
 
-class OrderRefused(PasserelleError):
+class OrderRefused(Refused):
     """Tryton cannot take this order as it is: the flow quarantines it with ``error``."""
-
-    def __init__(self, error: RecordError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class TrytonOrderSettings(BaseModel):
