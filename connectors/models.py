@@ -324,6 +324,8 @@ class Order:
     shipping_vat_rate: Decimal | None = None
     discounts: list[Discount] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    cancelled: bool = False
+    """The shop cancelled the order (``state`` is the shop's own word for it)."""
     issues: list[RecordError] = field(default_factory=list)
 
     @property

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, PasserelleError
 
 # Without PREFECT_API_URL a flow starts a temporary Prefect server; its migrations take ~10 s on
 # an idle 2-core machine and Prefect gives up after 20 s: a busy machine needs more room.
@@ -38,10 +39,13 @@ ConfigOption = Annotated[
 ]
 ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Connection name in the configuration.")]
 
+TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%z"]
+
 FLOWS = {
     "catalogue": ("flows.catalogue", "publish_catalogue"),
     "stock": ("flows.stock", "sync_stock"),
     "prices": ("flows.prices", "sync_prices"),
+    "orders": ("flows.orders", "import_orders"),
 }
 
 
@@ -73,7 +77,17 @@ def run(
     config: ConfigOption = None,
     connection: ConnectionOption = None,
     full: Annotated[bool, typer.Option(help="Send everything, even what did not change.")] = False,
-    key: Annotated[list[str] | None, typer.Option("--key", "-k", help="Only these records (repeatable).")] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", "-k", help="Only these records (repeatable); for orders: shop order ids."),
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=TIME_FORMATS, help="Orders: backfill from this time (ISO 8601; no offset: UTC)."),
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=TIME_FORMATS, help="Orders: backfill up to this time, excluded.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would be sent; write nothing.")] = False,
 ) -> None:
     """Run one flow now, in this process (deployments run the same flows on workers)."""
@@ -83,16 +97,28 @@ def run(
 
     module, attr = FLOWS[flow_name]
     flow_fn = getattr(importlib.import_module(module), attr)
+    options: dict[str, Any] = {"connection": connection, "config": config, "dry_run": dry_run}
+    if flow_name == "orders":
+        options.update(since=_aware(since), until=_aware(until), order_ids=key or None)
+    else:
+        options.update(full=full, keys=key or None)
     try:
-        summary = flow_fn(connection=connection, config=config, full=full, keys=key or None, dry_run=dry_run)
-    except Fatal as exc:
+        summary = flow_fn(**options)
+    except PasserelleError as exc:
         _fail(exc)
     print_summary(summary)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time typed without an offset is UTC (the shop's clock is read in UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def print_summary(summary: dict[str, Any]) -> None:
     if "products" in summary:
         _print_catalogue(summary)
+    elif "already_imported" in summary:
+        _print_orders(summary)
     else:
         _print_values(summary)
     for entry in summary.get("quarantine", [])[:15]:
@@ -116,6 +142,25 @@ def _print_catalogue(summary: dict[str, Any]) -> None:
     typer.echo(
         f"  {summary['read']} articles read -> {summary['products']} products; {summary['api_calls']} shop API calls"
     )
+
+
+def _print_orders(summary: dict[str, Any]) -> None:
+    if summary.get("dry_run"):
+        typer.echo("DRY RUN: nothing was written to the ERP or the state store.")
+    if summary.get("busy"):
+        typer.echo(f"  {summary['busy']}")
+    labels = ["imported", "reconciled", "already_imported", "waiting", "skipped", "quarantined", "failed"]
+    typer.echo("  " + ", ".join(f"{label.replace('_', ' ')} {summary[label]}" for label in labels))
+    typer.echo(
+        f"  {summary['read']} orders read, {summary['payments_recorded']} payments recorded; "
+        f"{summary['api_calls_shop']} shop and {summary['api_calls_erp']} ERP API calls"
+    )
+    for order in summary.get("orders", [])[:30]:
+        erp = f" -> {order['erp']}" if order["erp"] else ""
+        detail = f" ({order['detail']})" if order["detail"] else ""
+        typer.echo(f"  {order['order']}: {order['status']}{erp}, {order['total']}{detail}")
+    for note in dict.fromkeys(summary.get("notes", [])):
+        typer.echo(f"  note: {note}")
 
 
 def _print_values(summary: dict[str, Any]) -> None:

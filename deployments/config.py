@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -22,6 +23,7 @@ from connectors.errors import Fatal
 __all__ = [
     "CatalogueSettings",
     "ConnectionSettings",
+    "OrderSettings",
     "PasserelleConfig",
     "PriceSettings",
     "SnapshotSettings",
@@ -165,6 +167,38 @@ class PriceSettings(_Model):
     batch_size: int = Field(default=100, ge=1)
 
 
+ImportRule = Literal["paid", "authorized", "always", "never"]
+
+
+class OrderSettings(_Model):
+    """Which web orders go to the ERP, and when (``[connections.<name>.orders]``)."""
+
+    import_when: ImportRule = "paid"
+    """``paid``: once settled payments cover the total; ``authorized``: once authorised (card
+    held, not captured) or settled payments cover it; ``always``: as soon as it is placed (bank
+    transfer, cash on delivery); ``never``: not imported."""
+    rules: dict[str, ImportRule] = Field(default_factory=dict)
+    """Shop payment method code -> rule, when it is not ``import_when``
+    (``"bank-transfer" = "always"``)."""
+    start: datetime | None = None
+    """Where the first run starts reading (aware time); default: ``first_run_hours`` back."""
+    first_run_hours: int = Field(default=24, ge=0)
+    overlap_minutes: int = Field(default=10, ge=0)
+    """Each window starts this much before the previous one ended: an order the shop wrote with a
+    time in the past (long transaction, clock skew) is still read; re-reading is harmless."""
+    follow_days: int = Field(default=30, ge=1)
+    """How long orders waiting for payment, quarantined or with a payment still to record are
+    re-read by id, counted from their last change in the shop."""
+    batch_size: int = Field(default=25, ge=1)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("orders.start needs a time zone (2026-11-01T00:00:00+01:00 or ...Z)")
+        return value
+
+
 class ConnectorSettings(BaseModel):
     """``type`` picks the connector; the other keys are that connector's own settings."""
 
@@ -181,6 +215,7 @@ class ConnectionSettings(_Model):
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
     stock: StockSettings = Field(default_factory=StockSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
+    orders: OrderSettings = Field(default_factory=OrderSettings)
 
 
 class PasserelleConfig(_Model):

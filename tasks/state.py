@@ -12,6 +12,12 @@ the database to the latest revision when it opens it.
   kept open until the record passes or an operator discards it.
 - ``sent_value``: the last value sent per (connection, entity, key) for value syncs (a stock
   level per variant and location, the prices of a variant), so a run sends only what changed.
+- ``order_import``: one row per (connection, shop order id): ``claimed`` before the ERP is
+  written, ``imported`` after (with the ERP's reference), so a run killed in between reconciles
+  instead of importing twice; also ``waiting`` (not paid yet), ``quarantined`` and ``skipped``.
+  ``follow`` marks the orders the next runs re-read by id (a payment settled later moves no
+  modification time in some shops).
+- ``lease``: one run at a time per (flow, connection), whatever started it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,8 @@ from sqlmodel import Field, Session, SQLModel, select
 from connectors.errors import RecordError
 
 __all__ = [
+    "OrderImport",
+    "OrderState",
     "Binding",
     "BindingState",
     "Cursor",
@@ -152,6 +160,57 @@ class SentValue(SQLModel, table=True):
     @property
     def payload(self) -> Any:
         return json.loads(self.value)
+
+
+class OrderState:
+    WAITING = "waiting"
+    """Read, not importable yet by the import rules (not paid): re-read until it is."""
+    CLAIMED = "claimed"
+    """Being written to the ERP (or cut off while it was): reconciled by the next run."""
+    IMPORTED = "imported"
+    QUARANTINED = "quarantined"
+    SKIPPED = "skipped"
+    """Never to be imported (cancelled before import, a payment method set to ``never``)."""
+
+
+class OrderImport(SQLModel, table=True):
+    __tablename__ = "order_import"
+    __table_args__ = (sa.UniqueConstraint("connection", "shop_order_id", name="uq_order_import"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    shop_order_id: str = Field(max_length=255)
+    reference: str | None = Field(default=None, max_length=255)
+    state: str = Field(max_length=20)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    erp_id: str | None = Field(default=None, max_length=255)
+    erp_reference: str | None = Field(default=None, max_length=255)
+    erp_total: str | None = Field(default=None, max_length=40)
+    shop_total: str | None = Field(default=None, max_length=40)
+    currency: str | None = Field(default=None, max_length=3)
+    order_hash: str | None = Field(default=None, max_length=64)
+    payments: str | None = Field(default=None, sa_type=sa.Text)
+    """JSON object: payment key -> id of what the ERP recorded for it."""
+    follow: bool = False
+    attempts: int = 0
+    run_id: str | None = Field(default=None, max_length=64)
+    shop_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    imported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def recorded_payments(self) -> dict[str, str]:
+        return dict(json.loads(self.payments)) if self.payments else {}
+
+
+class Lease(SQLModel, table=True):
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +489,113 @@ class StateStore:
                 .values(status="discarded", resolved_at=utcnow())
             )
             return result.rowcount or 0
+
+    # -- order imports -----------------------------------------------------------------------
+    def order_imports(self, connection: str, shop_ids: Iterable[str]) -> dict[str, OrderImport]:
+        """Import rows of these shop order ids (those that have one)."""
+        ids = list(dict.fromkeys(shop_ids))
+        result: dict[str, OrderImport] = {}
+        with self.session() as s:
+            for i in range(0, len(ids), _BATCH):
+                stmt = select(OrderImport).where(
+                    OrderImport.connection == connection,
+                    OrderImport.shop_order_id.in_(ids[i : i + _BATCH]),  # type: ignore[attr-defined]
+                )
+                result.update({r.shop_order_id: r for r in s.exec(stmt)})
+        return result
+
+    def followed_orders(self, connection: str, *, changed_after: datetime, limit: int = 5000) -> list[OrderImport]:
+        """Orders the next run re-reads by id (waiting for payment, claimed, quarantined, imported
+        with a payment still to record), last changed in the shop after ``changed_after``."""
+        with self.session() as s:
+            stmt = (
+                select(OrderImport)
+                .where(
+                    OrderImport.connection == connection,
+                    OrderImport.follow == True,  # noqa: E712 - SQL expression
+                    sa.or_(
+                        OrderImport.shop_changed_at >= changed_after,  # type: ignore[arg-type,operator]
+                        OrderImport.shop_changed_at.is_(None),  # type: ignore[union-attr]
+                        OrderImport.state == OrderState.CLAIMED,  # type: ignore[arg-type]
+                    ),
+                )
+                .order_by(OrderImport.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+            return list(s.exec(stmt))
+
+    def save_order_import(self, connection: str, shop_order_id: str, **values: Any) -> None:
+        """Insert or update the import row of one order; columns not given keep their value."""
+        if isinstance(values.get("payments"), dict):
+            values["payments"] = json.dumps(values["payments"], sort_keys=True)
+        now = utcnow()
+        table = OrderImport.__table__  # type: ignore[attr-defined]
+        row = {"connection": connection, "shop_order_id": shop_order_id, "updated_at": now, **values}
+        stmt = self._insert(table).values(created_at=now, **row)
+        update = {c: getattr(stmt.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
+        stmt = stmt.on_conflict_do_update(index_elements=["connection", "shop_order_id"], set_=update)
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def claim_order(self, connection: str, shop_order_id: str, *, run_id: str, **values: Any) -> bool:
+        """Mark the order ``claimed`` before the ERP is written; False when it is imported already
+        (nothing to write). A claimed row left by a cut-off run is claimed again: the caller
+        reconciles it with the ERP first."""
+        now = utcnow()
+        table = OrderImport.__table__  # type: ignore[attr-defined]
+        row = {
+            "connection": connection,
+            "shop_order_id": shop_order_id,
+            "state": OrderState.CLAIMED,
+            "follow": True,
+            "run_id": run_id,
+            "claimed_at": now,
+            "updated_at": now,
+            **values,
+        }
+        stmt = self._insert(table).values(created_at=now, attempts=1, **row)
+        update = {c: getattr(stmt.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
+        update["attempts"] = table.c.attempts + 1
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["connection", "shop_order_id"],
+            set_=update,
+            where=table.c.state != OrderState.IMPORTED,
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def bindings_by_shop_id(self, connection: str, entity: str, shop_ids: Iterable[str]) -> dict[str, Binding]:
+        """Bindings of one entity by shop id (the reverse lookup of web order lines)."""
+        ids = list(dict.fromkeys(shop_ids))
+        result: dict[str, Binding] = {}
+        with self.session() as s:
+            stmt = select(Binding).where(Binding.connection == connection, Binding.entity == entity)
+            for i in range(0, len(ids), _BATCH):
+                rows = s.exec(stmt.where(Binding.shop_id.in_(ids[i : i + _BATCH])))  # type: ignore[union-attr]
+                result.update({b.shop_id: b for b in rows if b.shop_id})
+        return result
+
+    # -- leases ------------------------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, *, ttl: timedelta) -> bool:
+        """Take (or renew) the lease ``name`` for ``ttl``; False while another holder has it
+        and it has not expired."""
+        now = utcnow()
+        table = Lease.__table__  # type: ignore[attr-defined]
+        stmt = self._insert(table).values(name=name, holder=holder, expires_at=now + ttl)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
+            where=sa.or_(table.c.holder == holder, table.c.expires_at < now),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+            current = conn.execute(sa.select(table.c.holder).where(table.c.name == name)).scalar_one()
+        return bool(current == holder)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        table = Lease.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(table).where(table.c.name == name, table.c.holder == holder))
 
     def _insert(self, table: sa.Table) -> Any:
         if self.engine.dialect.name == "postgresql":

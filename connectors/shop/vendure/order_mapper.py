@@ -356,6 +356,7 @@ def map_order(payload: Mapping[str, Any]) -> Order:
         shipping_vat_rate=shipping_rate,
         discounts=discounts,
         payments=_payments(payload, issues),
+        cancelled=payload["state"] == "Cancelled",
     )
     _check_totals(order, issues)
     order.issues = issues.items

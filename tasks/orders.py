@@ -1,0 +1,530 @@
+"""Order import rules and tasks: shop orders -> ERP orders, exactly once.
+
+Pure rules first (which orders to import now, the quality gate, the read window, the line
+bindings), then the Prefect tasks that read the shop and write the ERP.
+
+Exactly once. Before the ERP is written, the order's ``order_import`` row is ``claimed``
+(unique on connection + shop order id); after, it is ``imported`` with the ERP's reference. A
+run cut off between the two leaves a claim: the next attempt (a Prefect retry or the next run)
+first asks the ERP for an order carrying the shop's id (``OrderSink.find_orders``) and adopts
+it. The ERP sink is idempotent on that id as well. Never the shop's human reference: a shop can
+make two orders from one cart with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from prefect import task
+
+from connectors.base import ErpOrderRef, OrderSink, OrderSource
+from connectors.errors import RecordError, Refused, Skip
+from connectors.models import Order, Payment, content_hash, ensure_utc, to_jsonable
+from connectors.registry import require
+from deployments.config import OrderSettings
+from deployments.runtime import RunContext
+from tasks.common import TASK_OPTIONS, logger
+from tasks.quality import Check, run_checks
+from tasks.snapshots import SnapshotRow
+from tasks.state import OrderImport, OrderState, QuarantineEntry, utcnow
+from tasks.values import snapshot
+
+__all__ = [
+    "ENTITY",
+    "FLOW",
+    "Decision",
+    "Outcome",
+    "Window",
+    "gate_orders",
+    "import_decision",
+    "import_one",
+    "line_articles",
+    "order_checks",
+    "payment_key",
+    "plan_window",
+    "read_orders",
+    "record_payments",
+]
+
+FLOW = "import-orders"
+ENTITY = "order"
+CANCELLED_AFTER_IMPORT = "cancelled in the shop after it was imported"
+_RANK = {"never": 0, "paid": 1, "authorized": 2, "always": 3}
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+# -- which orders, when -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Literal["import", "wait", "skip"]
+    reason: str
+
+
+def import_decision(order: Order, settings: OrderSettings) -> Decision:
+    """Import now, wait (re-read later), or never, by the rule of the order's payment methods.
+
+    The rule of each live payment's method (``rules``, else ``import_when``); ``never`` on any of
+    them wins, otherwise the most permissive one applies (a gift card settled and a bank
+    transfer pending: the transfer's ``always``). An order with nothing to pay is paid.
+    """
+    if order.cancelled:
+        return Decision("skip", f"cancelled in the shop ({order.state}) before it was imported")
+    live = [p for p in order.payments if p.state not in ("declined", "cancelled")]
+    named = [(p.method, settings.rules.get(p.method, settings.import_when)) for p in live]
+    for method, rule in named:
+        if rule == "never":
+            return Decision("skip", f"payment method {method!r} is set to never import")
+    rules = [rule for _, rule in named] or [settings.import_when]
+    rule = max(rules, key=_RANK.__getitem__)
+    if rule == "never":
+        return Decision("skip", "import_when is never and no payment method rule says otherwise")
+    if rule == "always":
+        return Decision("import", "imported as soon as placed (rule: always)")
+    settled = order.paid_amount
+    held = settled + sum((p.amount for p in live if p.state == "authorized"), Decimal(0))
+    covered, word = (settled, "paid") if rule == "paid" else (held, "authorised")
+    if order.total_tax_included <= 0 or covered >= order.total_tax_included:
+        return Decision("import", f"{word} ({covered} of {order.total_tax_included} {order.currency})")
+    return Decision(
+        "wait", f"waiting until {word}: {covered} of {order.total_tax_included} {order.currency} so far (rule: {rule})"
+    )
+
+
+def payment_key(payment: Payment) -> str:
+    """What identifies one payment across runs (its transaction id, else its method, amount, time)."""
+    if payment.transaction_id:
+        return f"{payment.method}:{payment.transaction_id}"
+    paid = ensure_utc(payment.paid_at).isoformat() if payment.paid_at else "-"
+    return f"{payment.method}:{payment.amount}:{paid}"
+
+
+def import_hash(order: Order) -> str:
+    """Hash of what the ERP received (lines, amounts, customer, addresses), not of states or
+    payments: a different hash after the import means the order was edited in the shop."""
+    return content_hash(
+        {
+            "lines": order.lines,
+            "total": order.total_tax_included,
+            "shipping": order.shipping_price_tax_included,
+            "discounts": order.discounts,
+            "customer": order.customer,
+            "billing": order.billing,
+            "shipping_address": order.shipping,
+        }
+    )
+
+
+# -- read window ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    since: datetime | None
+    until: datetime | None
+    incremental: bool
+    """True when the window continues from the cursor (the cursor moves after it)."""
+
+
+def plan_window(
+    cursor: datetime | None,
+    now: datetime,
+    settings: OrderSettings,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Window:
+    """The half-open window ``[since, until)`` of this run, in UTC.
+
+    With ``since``/``until`` (a backfill) that window, and the cursor stays where it is.
+    Otherwise from the cursor minus the overlap (first run: ``start``, else ``first_run_hours``
+    back) to now.
+    """
+    if since is not None or until is not None:
+        return Window(
+            ensure_utc(since) if since else None, ensure_utc(until) if until else ensure_utc(now), incremental=False
+        )
+    now = ensure_utc(now)
+    if cursor is not None:
+        start = ensure_utc(cursor) - timedelta(minutes=settings.overlap_minutes)
+    elif settings.start is not None:
+        start = ensure_utc(settings.start)
+    else:
+        start = now - timedelta(hours=settings.first_run_hours)
+    return Window(start, now, incremental=True)
+
+
+# -- quality gate -----------------------------------------------------------------------------
+
+
+def order_checks() -> list[Check]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Check(
+            "email",
+            "customer.email",
+            lambda: gxe.ExpectColumnValuesToMatchRegex(column="email", regex=_EMAIL),
+            lambda r: f"customer e-mail {r['email']!r} is not an address",
+        ),
+        Check(
+            "has_lines",
+            "lines",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="line_count", min_value=1),
+            lambda r: "the order has no lines",
+        ),
+        Check(
+            "quantities",
+            "lines.quantity",
+            lambda: gxe.ExpectColumnValuesToBeInSet(column="bad_quantity", value_set=[""]),
+            lambda r: f"{r['bad_quantity']}: a quantity must be a whole number of at least 1",
+        ),
+        Check(
+            "vat_rates",
+            "lines.vat_rate",
+            lambda: gxe.ExpectColumnValuesToBeInSet(column="no_vat", value_set=[""]),
+            lambda r: f"{r['no_vat']} has no VAT rate",
+        ),
+        Check(
+            "currency",
+            "currency",
+            lambda: gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$"),
+            lambda r: f"currency {r['currency']!r} is not an ISO 4217 code",
+        ),
+        Check(
+            "total",
+            "total_tax_included",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="total", min_value=0),
+            lambda r: f"total {r['total']} is negative",
+        ),
+        Check(
+            "billing_address",
+            "billing",
+            lambda: gxe.ExpectColumnValuesToBeInSet(column="billing_problem", value_set=[""]),
+            lambda r: str(r["billing_problem"]),
+        ),
+        Check(
+            "shipping_address",
+            "shipping",
+            lambda: gxe.ExpectColumnValuesToBeInSet(column="shipping_problem", value_set=[""]),
+            lambda r: str(r["shipping_problem"]),
+        ),
+    ]
+
+
+def _address_problem(order: Order, which: str) -> str:
+    address = order.billing if which == "billing" else order.shipping
+    if address is None:
+        if which == "shipping" and not order.shipping_method:
+            return ""  # nothing to ship (a service, a download)
+        if which == "billing" and order.shipping is not None:
+            return ""  # invoiced to the delivery address
+        return f"no {which} address"
+    missing = [name for name in ("street", "postal_code", "city", "country") if not getattr(address, name)]
+    if missing:
+        return f"{which} address without {', '.join(missing)}"
+    if not re.fullmatch(r"[A-Z]{2}", address.country):
+        return f"{which} country {address.country!r} is not an ISO 3166 code"
+    return ""
+
+
+def _gate_row(order: Order) -> dict[str, Any]:
+    bad_quantity = [
+        f"lines[{i}] ({line.sku or line.name}) quantity {line.quantity}"
+        for i, line in enumerate(order.lines)
+        if line.quantity < 1 or line.quantity != line.quantity.to_integral_value()
+    ]
+    no_vat = [f"lines[{i}] ({line.sku or line.name})" for i, line in enumerate(order.lines) if line.vat_rate is None]
+    return {
+        "key": order.shop_id,
+        "email": order.customer.email or "",
+        "line_count": len(order.lines),
+        "bad_quantity": "; ".join(bad_quantity),
+        "no_vat": "; ".join(no_vat),
+        "currency": order.currency,
+        "total": float(order.total_tax_included),  # GX compares numbers; the Decimal stays in the order
+        "billing_problem": _address_problem(order, "billing"),
+        "shipping_problem": _address_problem(order, "shipping"),
+    }
+
+
+def gate_orders(orders: Sequence[Order]) -> tuple[list[Order], dict[str, list[RecordError]]]:
+    """Great Expectations on every order read, plus what the shop connector could not read
+    (``Order.issues``): refused orders by shop id, with every reason."""
+    failures = run_checks("orders", [_gate_row(o) for o in orders], order_checks())
+    refused: dict[str, list[RecordError]] = {}
+    for order in orders:
+        if order.issues:
+            refused.setdefault(order.shop_id, []).extend(order.issues)
+    for index, errors in failures.items():
+        shop_id = orders[index].shop_id
+        refused.setdefault(shop_id, []).extend(
+            RecordError(shop_id, e.field, f"order {orders[index].reference}: {e.reason}", check=e.check) for e in errors
+        )
+    return [o for o in orders if o.shop_id not in refused], refused
+
+
+def line_articles(order: Order, variant_keys: Mapping[str, str]) -> dict[str, str]:
+    """``OrderLine.line_id`` -> ERP article key through the catalogue bindings (shop variant id
+    -> ERP key); unbound lines are left out (the ERP sink refuses them or uses its placeholder)."""
+    return {
+        line.line_id: variant_keys[line.variant_id]
+        for line in order.lines
+        if line.variant_id is not None and line.variant_id in variant_keys
+    }
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+
+def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
+    snapshot(ctx, FLOW, entity, stage, rows)
+
+
+@task(name="read-orders", **TASK_OPTIONS)
+def read_orders(
+    ctx: RunContext, window: Window | None, order_ids: Sequence[str], follow_ids: Sequence[str]
+) -> list[Order]:
+    """Orders of the window (oldest first), then those asked by id and those followed, each once
+    (the newest read wins)."""
+    source: OrderSource = require(ctx.shop, OrderSource, what="read orders")
+    orders: dict[str, Order] = {}
+    if window is not None:
+        for order in source.iter_orders(window.since, window.until):
+            orders[order.shop_id] = order
+    extra = [i for i in dict.fromkeys([*order_ids, *follow_ids]) if i not in orders]
+    if extra:
+        for order in source.get_orders(extra):
+            orders[order.shop_id] = order
+    found = list(orders.values())
+    _snapshot(ctx, ENTITY, "read", [SnapshotRow(o.shop_id, content_hash(o), to_jsonable(o)) for o in found])
+    logger().info("read %d orders (%d by id)", len(found), len(extra))
+    return found
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one order in this run."""
+
+    shop_id: str
+    reference: str
+    result: Literal["imported", "reconciled", "already", "quarantined", "failed"]
+    erp: ErpOrderRef | None = None
+    errors: list[RecordError] = field(default_factory=list)
+    payments: list[str] = field(default_factory=list)
+    """Payments recorded in the ERP in this run (ERP ids)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _ref(row: OrderImport) -> ErpOrderRef:
+    return ErpOrderRef(
+        erp_id=row.erp_id or "",
+        reference=row.erp_reference or "",
+        total_tax_included=Decimal(row.erp_total or "0"),
+    )
+
+
+def _still_followed(order: Order, recorded: Mapping[str, str]) -> bool:
+    """Keep re-reading an imported order while money may still arrive or be left to record."""
+    if order.cancelled:
+        return False
+    for payment in order.payments:
+        if payment.state in ("authorized", "pending"):
+            return True
+        if payment.state == "settled" and payment_key(payment) not in recorded:
+            return True
+    return False
+
+
+def _quarantine(ctx: RunContext, order: Order, errors: Sequence[RecordError]) -> None:
+    store = ctx.store
+    assert store is not None
+    payload = {"reference": order.reference, "total_tax_included": str(order.total_tax_included)}
+    store.quarantine(ctx.connection, FLOW, ENTITY, [QuarantineEntry(e, payload) for e in errors], run_id=ctx.run_id)
+    store.save_order_import(
+        ctx.connection,
+        order.shop_id,
+        reference=order.reference,
+        state=OrderState.QUARANTINED,
+        reason="; ".join(e.reason for e in errors)[:2000],
+        follow=True,
+        run_id=ctx.run_id,
+        shop_changed_at=order.updated_at,
+        shop_total=str(order.total_tax_included),
+        currency=order.currency,
+    )
+    _snapshot(
+        ctx,
+        ENTITY,
+        "rejected",
+        [SnapshotRow(order.shop_id, None, {"field": e.field, "reason": e.reason}) for e in errors],
+    )
+    for error in errors:
+        logger().warning("order %s quarantined: %s", order.reference, error)
+
+
+def quarantine_orders(ctx: RunContext, orders: Iterable[Order], refused: Mapping[str, list[RecordError]]) -> None:
+    """Quarantine the orders the gate refused (an order already imported is only reported)."""
+    for order in orders:
+        if order.shop_id in refused:
+            _quarantine(ctx, order, refused[order.shop_id])
+
+
+def set_waiting(ctx: RunContext, order: Order, decision: Decision) -> None:
+    """Remember an order that is not importable yet, so later runs re-read it by id."""
+    assert ctx.store is not None
+    ctx.store.save_order_import(
+        ctx.connection,
+        order.shop_id,
+        reference=order.reference,
+        state=OrderState.WAITING if decision.action == "wait" else OrderState.SKIPPED,
+        reason=decision.reason,
+        follow=decision.action == "wait",
+        run_id=ctx.run_id,
+        shop_changed_at=order.updated_at,
+        shop_total=str(order.total_tax_included),
+        currency=order.currency,
+    )
+
+
+@task(name="import-order", **TASK_OPTIONS)
+def import_one(ctx: RunContext, order: Order, products: dict[str, str]) -> Outcome:
+    """Claim, reconcile, write the ERP order, complete the claim, then record settled payments.
+
+    A ``Refused`` order is quarantined (re-read by later runs, imported once it passes).
+    A ``Retryable`` error is retried by Prefect from the claim: the reconciliation makes it safe.
+    """
+    store = ctx.store
+    assert store is not None
+    sink: OrderSink = require(ctx.erp, OrderSink, what="receive orders")
+    outcome = Outcome(order.shop_id, order.reference, "imported")
+    row = store.order_imports(ctx.connection, [order.shop_id]).get(order.shop_id)
+    erp: ErpOrderRef | None = None
+    if row is not None and row.state == OrderState.IMPORTED:
+        outcome.result = "already"
+        erp = _ref(row)
+    elif row is not None and row.state == OrderState.CLAIMED:
+        # A run (or a try) was cut off after claiming: the ERP may have the order already.
+        erp = sink.find_orders([order.shop_id]).get(order.shop_id)
+        if erp is not None:
+            outcome.result = "reconciled"
+            logger().warning(
+                "order %s was in the ERP already (%s) from a run cut off before it recorded it: adopted",
+                order.reference,
+                erp.reference,
+            )
+    if erp is None:
+        claimed = store.claim_order(
+            ctx.connection,
+            order.shop_id,
+            run_id=ctx.run_id,
+            reference=order.reference,
+            shop_changed_at=order.updated_at,
+            shop_total=str(order.total_tax_included),
+            currency=order.currency,
+        )
+        if not claimed:  # imported meanwhile by another run
+            row = store.order_imports(ctx.connection, [order.shop_id])[order.shop_id]
+            outcome.result, erp = "already", _ref(row)
+    if erp is None:
+        _snapshot(
+            ctx,
+            ENTITY,
+            "sent",
+            [SnapshotRow(order.shop_id, content_hash(order), {"products": products, **to_jsonable(order)})],
+        )
+        try:
+            erp = sink.import_order(order, products)
+        except Refused as refused:
+            _quarantine(ctx, order, [refused.error])
+            outcome.result = "quarantined"
+            outcome.errors.append(refused.error)
+            return outcome
+    outcome.erp = erp
+    outcome.notes += [str(issue) for issue in order.issues]
+    if outcome.result != "already":
+        store.save_order_import(
+            ctx.connection,
+            order.shop_id,
+            reference=order.reference,
+            state=OrderState.IMPORTED,
+            reason=None,
+            erp_id=erp.erp_id,
+            erp_reference=erp.reference,
+            erp_total=str(erp.total_tax_included),
+            order_hash=import_hash(order),
+            follow=True,
+            run_id=ctx.run_id,
+            imported_at=utcnow(),
+            shop_changed_at=order.updated_at,
+        )
+        store.resolve_quarantine(ctx.connection, FLOW, ENTITY, [order.shop_id])
+        _snapshot(ctx, ENTITY, "answered", [SnapshotRow(order.shop_id, None, to_jsonable(erp))])
+        logger().info(
+            "order %s -> ERP %s (%s %s)", order.reference, erp.reference, erp.total_tax_included, order.currency
+        )
+    record_payments(ctx, sink, order, erp, outcome)
+    return outcome
+
+
+def record_payments(ctx: RunContext, sink: OrderSink, order: Order, erp: ErpOrderRef, outcome: Outcome) -> None:
+    """Record each settled payment not recorded yet (a deposit invoice in the ERP); a payment the
+    ERP has nothing to record for (``Skip``) is remembered with the reason, said once."""
+    store = ctx.store
+    assert store is not None
+    row = store.order_imports(ctx.connection, [order.shop_id]).get(order.shop_id)
+    recorded = row.recorded_payments if row else {}
+    changed = False
+    for payment in order.payments:
+        key = payment_key(payment)
+        if payment.state != "settled" or key in recorded:
+            continue
+        try:
+            recorded[key] = sink.record_payment(erp, payment)
+            outcome.payments.append(recorded[key])
+            _snapshot(
+                ctx,
+                "payment",
+                "answered",
+                [
+                    SnapshotRow(
+                        f"{order.shop_id}:{key}", None, {"payment": to_jsonable(payment), "erp_id": recorded[key]}
+                    )
+                ],
+            )
+        except Skip as skip:
+            recorded[key] = f"skipped: {skip}"
+            outcome.notes.append(f"payment {key}: {skip}")
+        changed = True
+    follow = _still_followed(order, recorded)
+    previous_hash = row.order_hash if row else None
+    current_hash = import_hash(order)
+    if outcome.result == "already" and previous_hash and previous_hash != current_hash:
+        outcome.notes.append(
+            f"order {order.reference} changed in the shop after it was imported as {erp.reference}: "
+            "the ERP order was not changed (amend it there)"
+        )
+    reason = row.reason if row else None
+    if outcome.result == "already" and order.cancelled and reason != CANCELLED_AFTER_IMPORT:
+        reason = CANCELLED_AFTER_IMPORT
+        changed = True
+        outcome.notes.append(
+            f"order {order.reference} was cancelled in the shop after it was imported as {erp.reference}: "
+            "cancel it in the ERP"
+        )
+    if changed or row is None or row.follow != follow or previous_hash != current_hash:
+        store.save_order_import(
+            ctx.connection,
+            order.shop_id,
+            payments=recorded,
+            reason=reason,
+            follow=follow,
+            order_hash=current_hash,
+            shop_changed_at=order.updated_at,
+        )
