@@ -37,7 +37,8 @@ from tasks.values import ValueReport, open_quarantine
 
 __all__ = ["OrderSummary", "import_orders"]
 
-LEASE_TTL = timedelta(minutes=30)
+LEASE_TTL = timedelta(minutes=10)
+"""A run renews its lease after each batch; a worker killed outright blocks the next runs this long at most."""
 
 
 @dataclass

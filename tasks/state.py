@@ -531,7 +531,8 @@ class StateStore:
         now = utcnow()
         table = OrderImport.__table__  # type: ignore[attr-defined]
         row = {"connection": connection, "shop_order_id": shop_order_id, "updated_at": now, **values}
-        stmt = self._insert(table).values(created_at=now, **row)
+        # A new row needs a state; an existing one keeps every column not given.
+        stmt = self._insert(table).values(created_at=now, **{"state": OrderState.WAITING, **row})
         update = {c: getattr(stmt.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
         stmt = stmt.on_conflict_do_update(index_elements=["connection", "shop_order_id"], set_=update)
         with self.engine.begin() as conn:
@@ -562,7 +563,8 @@ class StateStore:
             where=table.c.state != OrderState.IMPORTED,
         )
         with self.engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            # RETURNING, not rowcount: drivers count a skipped ON CONFLICT update differently.
+            return conn.execute(stmt.returning(table.c.id)).first() is not None
 
     def bindings_by_shop_id(self, connection: str, entity: str, shop_ids: Iterable[str]) -> dict[str, Binding]:
         """Bindings of one entity by shop id (the reverse lookup of web order lines)."""

@@ -52,7 +52,9 @@ def entry(
 
 def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateStore, conn: str) -> None:
     inspector = sa.inspect(store.engine)
-    assert {"binding", "cursor", "quarantine", "sent_value", "alembic_version"} <= set(inspector.get_table_names())
+    assert {"binding", "cursor", "quarantine", "sent_value", "order_import", "lease", "alembic_version"} <= set(
+        inspector.get_table_names()
+    )
     assert store.is_initialised()
     store.upsert_bindings(conn, "product", [{"erp_key": "g:T", "shop_id": "1", "state": BindingState.SYNCED}])
 
@@ -60,7 +62,7 @@ def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateSt
         again = StateStore(store.url)
         again.dispose()
     with store.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0002"]
+        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0003"]
     assert store.bindings(conn, "product")["g:T"].shop_id == "1"  # nothing dropped or recreated
 
 
@@ -286,3 +288,60 @@ def test_sent_values_upsert_by_key_and_survive_reopening(store: StateStore, conn
 
     store.forget_sent(conn, "stock", [f"v{i}@web" for i in range(600)])
     assert len(store.sent_hashes(conn, "stock")) == 600
+
+
+# -- order imports and leases -------------------------------------------------------------------
+def test_order_claim_is_unique_per_shop_order_and_never_reclaims_an_imported_one(store: StateStore, conn: str) -> None:
+    from tasks.state import OrderState
+
+    assert store.claim_order(conn, "17", run_id="run-1", reference="ABC")
+    # A run cut off after claiming leaves the claim: the next run claims it again (and reconciles).
+    assert store.claim_order(conn, "17", run_id="run-2", reference="ABC")
+    row = store.order_imports(conn, ["17"])["17"]
+    assert (row.state, row.attempts, row.run_id, row.follow) == (OrderState.CLAIMED, 2, "run-2", True)
+    store.save_order_import(conn, "17", state=OrderState.IMPORTED, erp_id="5", erp_reference="SO5", follow=False)
+    assert not store.claim_order(conn, "17", run_id="run-3")
+    row = store.order_imports(conn, ["17"])["17"]
+    assert (row.state, row.erp_reference, row.reference, row.attempts) == (OrderState.IMPORTED, "SO5", "ABC", 2)
+    # The same shop order id in another connection is another order.
+    assert store.claim_order(f"{conn}-b", "17", run_id="run-3")
+
+
+def test_recorded_payments_round_trip_and_partial_updates_keep_columns(store: StateStore, conn: str) -> None:
+    from tasks.state import OrderState
+
+    store.save_order_import(conn, "8", reference="R8", state=OrderState.IMPORTED, erp_id="9", follow=True)
+    store.save_order_import(conn, "8", payments={"card:tx-1": "41"})
+    row = store.order_imports(conn, ["8"])["8"]
+    assert row.recorded_payments == {"card:tx-1": "41"}
+    assert (row.reference, row.erp_id, row.follow) == ("R8", "9", True)
+
+
+def test_followed_orders_are_recent_open_ones_and_claims_whatever_their_age(store: StateStore, conn: str) -> None:
+    from tasks.state import OrderState
+
+    now = datetime.now(timezone.utc)
+    store.save_order_import(conn, "1", state=OrderState.WAITING, follow=True, shop_changed_at=now)
+    store.save_order_import(conn, "2", state=OrderState.WAITING, follow=True, shop_changed_at=now - timedelta(days=40))
+    store.save_order_import(conn, "3", state=OrderState.IMPORTED, follow=False, shop_changed_at=now)
+    store.save_order_import(conn, "4", state=OrderState.CLAIMED, follow=True, shop_changed_at=now - timedelta(days=90))
+    followed = store.followed_orders(conn, changed_after=now - timedelta(days=30))
+    assert sorted(r.shop_order_id for r in followed) == ["1", "4"]
+
+
+def test_lease_one_holder_at_a_time_until_it_expires_or_is_released(store: StateStore, conn: str) -> None:
+    name = f"import-orders:{conn}"
+    assert store.acquire_lease(name, "run-a", ttl=timedelta(minutes=30))
+    assert not store.acquire_lease(name, "run-b", ttl=timedelta(minutes=30))
+    assert store.acquire_lease(name, "run-a", ttl=timedelta(minutes=30))  # renewal
+    store.release_lease(name, "run-b")  # not the holder: no effect
+    assert not store.acquire_lease(name, "run-b", ttl=timedelta(minutes=30))
+    store.release_lease(name, "run-a")
+    assert store.acquire_lease(name, "run-b", ttl=timedelta(seconds=-1))  # taken, already expired
+    assert store.acquire_lease(name, "run-c", ttl=timedelta(minutes=5))
+
+
+def test_bindings_by_shop_id(store: StateStore, conn: str) -> None:
+    store.upsert_bindings(conn, "variant", [{"erp_key": "101", "shop_id": "7"}, {"erp_key": "102", "shop_id": "8"}])
+    found = store.bindings_by_shop_id(conn, "variant", ["8", "99"])
+    assert {k: b.erp_key for k, b in found.items()} == {"8": "102"}
