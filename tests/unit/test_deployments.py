@@ -27,7 +27,7 @@ def test_every_deployment_runs_a_flow_with_the_parameters_it_passes() -> None:
         assert deployment["work_pool"]["name"] == "passerelle"
         assert deployment.get("concurrency_limit") == 1, f"{deployment['name']} runs could overlap"
         names.add(deployment["name"])
-    assert {"catalogue-nightly", "stock-every-10-minutes", "prices-hourly"} <= names
+    assert {"catalogue-nightly", "stock-every-10-minutes", "prices-hourly", "orders-every-5-minutes"} <= names
 
 
 def test_cadences_are_the_ones_users_expect() -> None:
@@ -35,6 +35,7 @@ def test_cadences_are_the_ones_users_expect() -> None:
     assert by_name["stock-every-10-minutes"]["schedules"][0]["interval"] == 600
     assert by_name["prices-hourly"]["schedules"][0]["cron"].split()[1] == "*"
     assert by_name["stock-nightly-reconcile"]["parameters"]["full"] is True
+    assert by_name["orders-every-5-minutes"]["schedules"][0]["interval"] == 300
 
 
 def test_no_secret_is_written_in_the_file() -> None:
