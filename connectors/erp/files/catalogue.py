@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.erp.files.orders import OrderExportSettings
 from connectors.erp.files.prices import PriceFileSettings
 from connectors.erp.files.reader import ExportFormat, pick, read_csv, read_xml
 from connectors.erp.files.stock import StockFileSettings
@@ -52,6 +53,8 @@ class FilesSettings(ExportFormat):
     """The stock export (``[connections.<name>.erp.stock]``)."""
     prices: PriceFileSettings | None = None
     """Where prices come from (``[connections.<name>.erp.prices]``)."""
+    orders: OrderExportSettings | None = None
+    """Where web orders are written for the ERP's import (``[connections.<name>.erp.orders]``)."""
 
 
 class FilesCatalogue:

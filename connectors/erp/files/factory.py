@@ -10,7 +10,8 @@ from connectors.registry import Resolver
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
-    """The connector with every export path made absolute against the configuration's folder."""
+    """The connector with every export path, the order outbox and the processed folders made absolute
+    against the configuration's folder."""
     settings = FilesSettings.model_validate(options)
     if settings.path is not None:
         settings.path = resolver.path(settings.path)
@@ -21,4 +22,7 @@ def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
             settings.prices.path = resolver.path(settings.prices.path)
         if settings.prices.group_prices is not None:
             settings.prices.group_prices.path = resolver.path(settings.prices.group_prices.path)
+    if settings.orders is not None:
+        settings.orders.outbox = resolver.path(settings.orders.outbox)
+        settings.orders.processed = [resolver.path(entry) for entry in settings.orders.processed]
     return FilesConnector(settings)
