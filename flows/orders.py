@@ -172,7 +172,9 @@ def _import(
             summary.waiting += 1
         else:
             summary.skipped += 1
-        summary.orders.append(_line(order, decision.action, decision.reason))
+        summary.orders.append(
+            _line(order, "waiting" if decision.action == "wait" else "not to import", decision.reason)
+        )
         if not ctx.dry_run and store is not None and (row is None or row.state != OrderState.SKIPPED):
             set_waiting(ctx, order, decision)
     if ctx.dry_run:
@@ -256,7 +258,7 @@ def _count(summary: OrderSummary, order: Order, outcome: Outcome) -> None:
         summary.failed += 1
     detail = "; ".join([*(e.reason for e in outcome.errors), *outcome.notes])
     if outcome.payments:
-        detail = f"deposit {', '.join(outcome.payments)}" + (f"; {detail}" if detail else "")
+        detail = f"payment recorded as {', '.join(outcome.payments)}" + (f"; {detail}" if detail else "")
     summary.orders.append(_line(order, outcome.result, detail, erp))
 
 

@@ -6,7 +6,10 @@
    change and a discontinued article in Tryton make a third run update one product and archive one;
 4. the stock flow: web warehouse only, minus reservations and a safety stock of 2; after three
    stock moves in Tryton, exactly three variants are written;
-5. the price flow: a promotion in force in Tryton (sale_promotion) changes the shop's price.
+5. the price flow: a promotion in force in Tryton (sale_promotion) changes the shop's price;
+6. the order import: three web orders checked out through Vendure's Shop API (a guest paying by
+   card, the same customer again, a card only authorised) become Tryton sales with their paid
+   deposit invoices; the authorised one waits, and is imported when the payment is captured.
 """
 
 from __future__ import annotations
@@ -82,6 +85,19 @@ safety_stock = 2
 
 [connections.{CONNECTION}.prices]
 groups = ["Wholesale"]             # a Tryton price list; Vendure has no group prices: reported, not sent
+
+[connections.{CONNECTION}.orders]
+import_when = "paid"               # paid | authorized | always | never
+first_run_hours = 24
+overlap_minutes = 10
+[connections.{CONNECTION}.orders.rules]
+"bank-transfer" = "always"         # payment method code -> rule (none in the demo shop)
+
+[connections.{CONNECTION}.erp.orders]
+shop = "vendure"                   # sale reference "vendure:<order id>", customer "vendure:<customer id>"
+warehouse = "WH"
+shipping_product = "SHIP-COLISSIMO"
+total_tolerance = "0.05"           # larger differences quarantine the order
 """
 
 
@@ -122,6 +138,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
         )
         _say(f"  servers up in {time.monotonic() - started:.0f} s; configuration: {config_file}")
         _runs(config_file, tryton)
+        _order_runs(config_file, vendure)
         _epilogue(workdir, config_file)
         if keep_running:
             _say("\nServers keep running; Ctrl-C stops them.", bold=True)
@@ -194,6 +211,32 @@ def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
         client.close()
 
 
+def _order_runs(config_file: Path, vendure: Any) -> None:
+    from connectors.shop.vendure.client import VendureClient
+    from deployments.cli import print_summary
+    from deployments.sandbox import vendure_ops as shop
+    from flows.orders import import_orders
+
+    url = vendure.shop_api_url
+    _say("\nIn Vendure: 3 web orders checked out through the Shop API", bold=True)
+    first = shop.place_order(url, skus_quantities={"TSH-ORG-BLACK-M": 2, "BK-SEW": 1}, email="jeanne@example.com")
+    again = shop.place_order(url, skus_quantities={"MUG-CER": 1}, email="Jeanne@Example.com", first_name="Jeanne")
+    held = shop.place_order(url, skus_quantities={"BK-SEW": 1}, email="paul@example.com", paid=False)
+    for order, what in ((first, "card, paid"), (again, "card, paid, same customer"), (held, "card authorised only")):
+        _say(f"  {order['code']} {int(order['totalWithTax']) / 100:.2f} EUR ({what})", dim=True)
+    _say("Run 8: the 2 paid orders become Tryton sales with paid deposit invoices; the authorised one waits", bold=True)
+    print_summary(import_orders(connection=CONNECTION, config=str(config_file)))
+
+    client = VendureClient(vendure.admin_api_url, username=vendure.username, password=vendure.password)
+    try:
+        shop.settle_payments(client, held["id"])
+    finally:
+        client.close()
+    _say("\nIn Vendure: the authorised payment is captured", bold=True)
+    _say("Run 9: that order is imported with its deposit; the others are not imported twice", bold=True)
+    print_summary(import_orders(connection=CONNECTION, config=str(config_file)))
+
+
 def _change_erp(tryton: Any) -> None:
     from connectors.erp.tryton.client import TrytonClient
 
@@ -215,5 +258,7 @@ def _epilogue(workdir: Path, config_file: Path) -> None:
     _say(f"  snapshots (Parquet, for auditors): {config_file.parent / 'snapshots'}")
     _say(f"  what happened to one SKU:  uv run passerelle audit history variant <key> -c {config_file}")
     _say(f"  refused records:           uv run passerelle quarantine list -c {config_file}")
+    _say(f"  what happened to an order: uv run passerelle audit history order <shop order id> -c {config_file}")
+    _say(f"  import orders now:         uv run passerelle run orders -c {config_file}")
     _say(f"  the runs in the Prefect UI: PREFECT_HOME={prefect_home} uv run prefect server start")
     _say("                              then open http://127.0.0.1:4200 (flow runs, logs, summary artifacts)")

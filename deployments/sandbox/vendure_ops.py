@@ -114,7 +114,15 @@ CREATE_PROMOTION = """mutation CreatePromotion($input: CreatePromotionInput!) {
     ... on ErrorResult { errorCode message }
   }
 }"""
-ADMIN_DOCUMENTS = (CREATE_PROMOTION,)
+ORDER_PAYMENTS = "query OrderPayments($id: ID!) { order(id: $id) { payments { id state } } }"
+SETTLE_PAYMENT = """mutation SettlePayment($id: ID!) {
+  settlePayment(id: $id) {
+    __typename
+    ... on Payment { id state }
+    ... on ErrorResult { errorCode message }
+  }
+}"""
+ADMIN_DOCUMENTS = (CREATE_PROMOTION, ORDER_PAYMENTS, SETTLE_PAYMENT)
 
 
 class ShopError(RuntimeError):
@@ -310,3 +318,18 @@ def create_coupon_promotion(
     if data.get("__typename") != "Promotion":
         raise ShopError(f"createPromotion: {data.get('errorCode')}: {data.get('message')}")
     return dict(data)
+
+
+def settle_payments(client: VendureClient, order_id: str) -> list[str]:
+    """Capture the authorised payments of an order, as the merchant does in Vendure's admin
+    (``settlePayment``); returns the ids of the payments settled."""
+    payments = client.query(ORDER_PAYMENTS, {"id": order_id})["order"]["payments"]
+    settled: list[str] = []
+    for payment in payments:
+        if payment["state"] != "Authorized":
+            continue
+        answer = client.execute(SETTLE_PAYMENT, {"id": payment["id"]})["settlePayment"]
+        if answer.get("__typename") != "Payment" or answer.get("state") != "Settled":
+            raise ShopError(f"settlePayment {payment['id']}: {answer.get('errorCode')}: {answer.get('message')}")
+        settled.append(str(payment["id"]))
+    return settled

@@ -510,6 +510,28 @@ def test_an_unbound_article_refuses_the_order(erp: TrytonConnector, products: di
         erp.import_order(order, {order.lines[0].line_id: "999999", order.lines[1].line_id: str(products["O-BOOK"])})
 
 
+def test_a_placeholder_article_takes_an_unbound_line_when_configured(
+    sandbox: tuple[TrytonSandbox, dict[str, int]], client: TrytonClient, products: dict[str, int]
+) -> None:
+    server, _ = sandbox
+    options = {
+        "url": server.url,
+        "database": server.database,
+        "login": server.login,
+        "password": "env:X",
+        "orders": {"placeholder_product": "O-MUG"},
+    }
+    erp = build(options, _Secrets())
+    order = web_order([("O-TSH-RED-M", 1), ("O-BOOK", 1)])  # the T-shirt (20 %, like the mug) is unbound
+    ref = erp.import_order(order, {order.lines[1].line_id: str(products["O-BOOK"])})
+    row = sale(client, ref)
+    assert row["total_amount"] == order.total_tax_included
+    first = row["lines."][0]
+    assert first["product."]["code"] == "O-MUG" and "O-TSH-RED-M" in first["description"]
+    assert [(e.field, e.check) for e in order.issues] == [("lines[0].sku", "placeholder")]
+    erp.close()
+
+
 def test_a_sale_left_in_draft_by_a_cut_run_is_made_again(
     erp: TrytonConnector, client: TrytonClient, products: dict[str, int]
 ) -> None:

@@ -106,6 +106,12 @@ class TrytonOrderSettings(BaseModel):
     shipping_products: dict[str, str] = Field(default_factory=dict)
     """Shop shipping method name -> service product code, when it is not ``shipping_product``."""
     discount_product: str = "WEB-DISCOUNT"
+    placeholder_product: str | None = None
+    """Code of the product a line gets when its shop variant is bound to no Tryton article (the
+    shop's SKU and name go to the line's description and the sale's comment); None: such an
+    order is refused (quarantined) until the catalogue binds the article. Its customer taxes are
+    the line's: give it the VAT most web articles have (a different rate shows as a total
+    difference, quarantined)."""
     adjustment_product: str = "WEB-ADJUST"
     """Service product of the rounding line (best without VAT: its amount is the difference)."""
     total_tolerance: Decimal = Decimal("0.05")
@@ -262,8 +268,8 @@ class TrytonOrders:
         currency = setup.currencies.get(order.currency.upper())
         if currency is None:
             raise OrderRefused(RecordError(order.shop_id, "currency", f"Tryton has no currency {order.currency}"))
-        goods = self._products(order, products)
         notes: list[str] = []
+        goods = self._products(order, products, setup, notes)
         party = self._party(order, setup, notes)
         values = self._sale_values(order, setup, currency, party, goods, notes)
         try:
@@ -466,22 +472,33 @@ class TrytonOrders:
         values["sequence"] = len(sale["lines"][0][1]) + 1
         return values
 
-    def _products(self, order: Order, products: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    def _products(
+        self, order: Order, products: Mapping[str, str], setup: _Setup, notes: list[str]
+    ) -> dict[str, dict[str, Any]]:
         """The product.product row of each line (one read), or the order is refused."""
+        placeholder = self.settings.orders.placeholder_product
+        found: dict[str, dict[str, Any]] = {}
         for index, line in enumerate(order.lines):
-            if line.line_id not in products:
+            if line.line_id in products:
+                continue
+            if placeholder is None:
                 raise OrderRefused(
                     RecordError(order.shop_id, f"lines[{index}].sku", f"no ERP article bound to SKU {line.sku!r}")
                 )
-        ids = sorted({int(products[line.line_id]) for line in order.lines})
+            found[line.line_id] = setup.products[placeholder]
+            note = f"line {index + 1}: SKU {line.sku!r} ({line.name}) has no Tryton article: {placeholder} used"
+            notes.append(note[0].upper() + note[1:] + ".")
+            order.issues.append(RecordError(order.shop_id, f"lines[{index}].sku", note, check="placeholder"))
+        ids = sorted({int(products[line.line_id]) for line in order.lines if line.line_id in products})
         rows = {
             r["id"]: r
             for r in self.client.model("product.product").search_read(
                 [("id", "in", ids)], _PRODUCT_FIELDS, context={"active_test": False}
             )
         }
-        found: dict[str, dict[str, Any]] = {}
         for index, line in enumerate(order.lines):
+            if line.line_id not in products:
+                continue
             row = rows.get(int(products[line.line_id]))
             if row is None or not row.get("active", True):
                 raise OrderRefused(
@@ -719,13 +736,14 @@ class TrytonOrders:
             )
         codes = sorted(
             {opts.shipping_product, opts.discount_product, opts.adjustment_product, *opts.shipping_products.values()}
+            | ({opts.placeholder_product} if opts.placeholder_product else set())
         )
         rows = client.model("product.product").search_read([("code", "in", codes)], _PRODUCT_FIELDS)
         products = {r["code"]: r for r in rows}
         missing = [c for c in codes if c not in products]
         if missing:
             raise Fatal(
-                f"Tryton has no product with code {', '.join(map(repr, missing))} (shipping, discount, adjustment).",
+                f"Tryton has no product with code {', '.join(map(repr, missing))} (shipping, discount, adjustment, placeholder).",
                 resolution="create these salable service products or set the orders.*_product codes of the "
                 "Tryton connection.",
             )
