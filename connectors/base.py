@@ -14,10 +14,28 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from connectors.errors import RecordError
-from connectors.models import Article, GroupPrice, Order, Payment, PriceRecord, Product, Promotion, ShopRef, StockLevel
+from connectors.models import (
+    Article,
+    GroupPrice,
+    InvoiceDocument,
+    Order,
+    OrderStatus,
+    Payment,
+    PriceRecord,
+    Product,
+    Promotion,
+    Shipment,
+    ShopRef,
+    StockLevel,
+)
 
 __all__ = [
     "BatchResult",
+    "DocumentLinkSink",
+    "InvoiceSource",
+    "StatusSink",
+    "StatusSource",
+    "StatusWrite",
     "CatalogueSink",
     "CatalogueSource",
     "Closeable",
@@ -261,4 +279,83 @@ class OrderSink(Protocol):
                 whose payment the ERP registers on its final invoice).
             Retryable: the ERP is not ready yet (the deposit invoice is not there so far).
         """
+        ...
+
+
+# -- status feedback and invoices (ERP -> shop) -------------------------------------------------
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    """An ERP that tells what became of the web orders imported into it."""
+
+    platform: str
+
+    def iter_statuses(
+        self, since: datetime | None, shop_order_ids: Sequence[str] | None = None
+    ) -> Iterator[OrderStatus]:
+        """Statuses of imported web orders whose ERP documents (order, shipments, invoices)
+        changed at or after ``since`` (aware UTC; None: all), or of these shop orders only;
+        oldest change first. Orders not imported from the shop are left out."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusWrite:
+    """Move one shop order to ``status``, with its new shipments; ``notify``: the shop tells the customer."""
+
+    shop_order_id: str
+    status: str
+    shipments: tuple[Shipment, ...] = ()
+    notify: bool = True
+
+
+@runtime_checkable
+class StatusSink(Protocol):
+    """A shop whose orders follow the ERP's statuses."""
+
+    platform: str
+
+    def read_statuses(self, shop_order_ids: Sequence[str]) -> dict[str, str]:
+        """The canonical status of these shop orders now (``ORDER_STATUSES`` or ``"open"``);
+        unknown ids are left out. The flow never moves an order backwards from what this says."""
+        ...
+
+    def write_statuses(self, writes: Sequence[StatusWrite]) -> BatchResult:
+        """Apply the writes (shipments with carrier and tracking first, then the status);
+        idempotent: a shipment already there (same tracking number) is not added again.
+        A refused order is a RecordError, the others are written."""
+        ...
+
+
+@runtime_checkable
+class InvoiceSource(Protocol):
+    """An ERP that issues the invoices and credit notes of imported web orders."""
+
+    platform: str
+
+    def iter_invoices(
+        self, since: datetime | None, shop_order_ids: Sequence[str] | None = None
+    ) -> Iterator[InvoiceDocument]:
+        """Posted invoices and credit notes of imported web orders, posted at or after ``since``."""
+        ...
+
+    def render_pdf(self, invoice: InvoiceDocument) -> bytes:
+        """The document as the customer gets it (PDF bytes).
+
+        Raises:
+            Refused: the ERP cannot render it (the reason says why).
+        """
+        ...
+
+
+@runtime_checkable
+class DocumentLinkSink(Protocol):
+    """A shop that can show the customer a link on their order (a public note, a document field)."""
+
+    platform: str
+
+    def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
+        """Show ``title`` -> ``url`` to the customer on the order; idempotent on ``key`` (a link
+        already there with that key is not added again, its id is returned)."""
         ...

@@ -335,6 +335,66 @@ class Order:
         return paid - sum((p.amount for p in self.payments if p.state == "refunded"), Decimal(0))
 
 
+# -- status feedback and invoices (ERP -> shop) -------------------------------------------------
+
+ORDER_STATUSES = ("processing", "shipped", "delivered", "cancelled", "refunded")
+"""Canonical order statuses sent back to the shop, in the order an order goes through them
+(``cancelled`` and ``refunded`` end it from any earlier status)."""
+
+
+@dataclass(slots=True)
+class ShipmentLine:
+    """A quantity of one ordered article in a shipment (``sku`` as the shop knows it)."""
+
+    sku: str
+    quantity: Decimal
+
+
+@dataclass(slots=True)
+class Shipment:
+    """One parcel the ERP shipped for an order."""
+
+    erp_id: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    lines: list[ShipmentLine] = field(default_factory=list)
+    """What the parcel holds; empty: everything not shipped yet."""
+
+
+@dataclass(slots=True)
+class OrderStatus:
+    """What the ERP says of one imported web order now.
+
+    ``shop_order_id`` is the shop's id, read back from the ERP document's shop reference;
+    ``status`` one of :data:`ORDER_STATUSES`; ``changed_at`` when the ERP last changed it (aware UTC).
+    """
+
+    shop_order_id: str
+    erp_reference: str
+    status: str
+    changed_at: datetime
+    shipments: list[Shipment] = field(default_factory=list)
+    issues: list[RecordError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class InvoiceDocument:
+    """A posted invoice or credit note of an imported web order, to put in the customer's space."""
+
+    erp_id: str
+    number: str
+    kind: str
+    """``invoice`` or ``credit_note``."""
+    shop_order_id: str
+    posted_at: datetime
+    currency: str
+    total_tax_included: Decimal
+    issues: list[RecordError] = field(default_factory=list)
+
+
 def to_jsonable(value: Any) -> Any:
     """JSON-safe copy of canonical records: Decimal and datetimes as strings, tuples as lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
