@@ -13,11 +13,28 @@ once per shop order id, so reading twice is harmless, while missing one is not.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["MARGIN", "local_bounds", "possible_instants", "to_utc", "within"]
+from pydantic import AfterValidator
+
+__all__ = ["MARGIN", "TimeZoneName", "known_zone", "local_bounds", "possible_instants", "to_utc", "within"]
 
 MARGIN = timedelta(hours=3)
 """More than any DST shift (1 h; 2 h in a few zones' history)."""
+
+
+def known_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone (settings validation)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (expected a name such as 'Europe/Paris')") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]
+"""A settings field holding an IANA time zone name, checked when the configuration is read."""
 
 
 def to_utc(local: datetime, tz: tzinfo) -> datetime:

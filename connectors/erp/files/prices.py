@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.erp.files.reader import ExportFormat, export_rows, pick
 from connectors.erp.files.values import parse_datetime, parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import Article, GroupPrice, PriceRecord, Promotion
+from connectors.timezones import TimeZoneName
 
 if TYPE_CHECKING:
     from connectors.erp.files.catalogue import FilesSettings
@@ -81,18 +82,9 @@ class PriceFileSettings(ExportFormat):
     columns: PriceColumns = Field(default_factory=PriceColumns)
     tax_included: bool = False
     """The export's prices (base, promotion, groups) include VAT."""
-    timezone: str = "Europe/Paris"
+    timezone: TimeZoneName = "Europe/Paris"
     """Time zone of the promotion dates and times written without an offset."""
     group_prices: GroupPriceFileSettings | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (expected a name such as 'Europe/Paris')") from None
-        return value
 
     @model_validator(mode="after")
     def _base_columns_need_a_file(self) -> PriceFileSettings:

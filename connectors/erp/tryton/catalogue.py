@@ -14,13 +14,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.erp.tryton.client import TrytonClient
 from connectors.erp.tryton.orders import TrytonOrderSettings
 from connectors.models import Article
+from connectors.timezones import TimeZoneName
 
 __all__ = [
     "PRODUCT_DOMAIN",
@@ -80,19 +80,10 @@ class TrytonSettings(BaseModel):
     page_size: int = 500
     rate_limit: float | None = None
     timeout: float = 120.0
-    timezone: str = "Europe/Paris"
+    timezone: TimeZoneName = "Europe/Paris"
     """Time zone of the ERP's dates (promotion start and end dates, sale dates), as the company works in it."""
     orders: TrytonOrderSettings = Field(default_factory=TrytonOrderSettings)
     """How web orders become sales and payments deposit invoices (``orders.py``)."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (expected a name such as 'Europe/Paris')") from None
-        return value
 
 
 # The articles of the catalogue, and so of stock and prices: salable goods. Services (the
