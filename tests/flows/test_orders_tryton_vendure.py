@@ -24,6 +24,7 @@ from deployments.sandbox import vendure_ops as shop_ops
 from flows.catalogue import publish_catalogue
 from flows.orders import import_orders
 from tasks.state import OrderState, StateStore
+from tests.fixtures.catalogues import web_catalogue
 from tests.flows.helpers import shop_variants, tryton_erp, vendure_client, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
@@ -33,44 +34,13 @@ TAX_RATES = "{ taxRates(options: {take: 100}) { items { id value category { name
 UPDATE_TAX_RATE = "mutation R($input: UpdateTaxRateInput!) { updateTaxRate(input: $input) { id value } }"
 
 
-def catalogue() -> dict[str, Any]:
-    def simple(code: str, price: str, vat: str) -> dict[str, Any]:
-        return {
-            "code": code,
-            "name": code.title(),
-            "list_price": price,
-            "vat": vat,
-            "categories": ["Web"],
-            "attribute_set": None,
-            "weight": "0.5",
-            "weight_uom": "kg",
-            "products": [{"suffix_code": "", "attributes": {}, "cost_price": "1.00"}],
-        }
-
-    tshirt = {
-        "code": "F-TSH",
-        "name": "Flow T-shirt",
-        "list_price": "19.90",
-        "vat": "20",
-        "categories": ["Web"],
-        "attribute_set": "Apparel",
-        "weight": "0.2",
-        "weight_uom": "kg",
-        "products": [
-            {"suffix_code": "-RED-M", "attributes": {"colour": "red", "size": "M"}, "cost_price": "7.50"},
-            {"suffix_code": "-BLUE-L", "attributes": {"colour": "blue", "size": "L"}, "cost_price": "7.50"},
-        ],
-    }
-    return {"templates": [tshirt, simple("F-BOOK", "29.90", "5.5"), simple("F-MUG", "12.00", "20")]}
-
-
 @pytest.fixture(scope="module")
 def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from deployments.sandbox.tryton import TrytonSandbox
 
     sandbox = TrytonSandbox(admin_password=PASSWORD, workdir=tmp_path_factory.mktemp("tryton-orders-flow"))
     sandbox.start()
-    sandbox.seed(catalogue(), mode="orm")
+    sandbox.seed(web_catalogue("F"), mode="orm")
     os.environ["TEST_TRYTON_PASSWORD"] = sandbox.password
     try:
         yield sandbox

@@ -25,6 +25,7 @@ from connectors.errors import Skip
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment
 from deployments.sandbox import tryton_ops as ops
 from deployments.sandbox.tryton import TrytonSandbox
+from tests.fixtures.catalogues import web_catalogue
 
 pytestmark = pytest.mark.integration
 
@@ -37,37 +38,6 @@ PRICES = {
     "O-MUG": ("12.00", "20"),
 }
 SHIPPING = (Decimal("4.90"), Decimal("20"))
-
-
-def catalogue() -> dict[str, Any]:
-    def simple(code: str, price: str, vat: str) -> dict[str, Any]:
-        return {
-            "code": code,
-            "name": code,
-            "list_price": price,
-            "vat": vat,
-            "categories": ["Web"],
-            "attribute_set": None,
-            "weight": "0.5",
-            "weight_uom": "kg",
-            "products": [{"suffix_code": "", "attributes": {}, "cost_price": "1.00"}],
-        }
-
-    tshirt = {
-        "code": "O-TSH",
-        "name": "Basic T-shirt",
-        "list_price": "19.90",
-        "vat": "20",
-        "categories": ["Web"],
-        "attribute_set": "Apparel",
-        "weight": "0.2",
-        "weight_uom": "kg",
-        "products": [
-            {"suffix_code": "-RED-M", "attributes": {"colour": "red", "size": "M"}, "cost_price": "7.50"},
-            {"suffix_code": "-BLUE-L", "attributes": {"colour": "blue", "size": "L"}, "cost_price": "7.50"},
-        ],
-    }
-    return {"templates": [tshirt, simple("O-BOOK", "29.90", "5.5"), simple("O-MUG", "12.00", "20")]}
 
 
 class _Secrets:
@@ -83,7 +53,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrytonSa
     erp = TrytonSandbox(admin_password=PASSWORD, workdir=tmp_path_factory.mktemp("tryton-orders"))
     erp.start()
     try:
-        summary = erp.seed(catalogue(), mode="orm")
+        summary = erp.seed(web_catalogue("O"), mode="orm")
         yield erp, {code: int(i) for code, i in summary["products"].items()}
     finally:
         erp.stop()
