@@ -46,6 +46,8 @@ FLOWS = {
     "stock": ("flows.stock", "sync_stock"),
     "prices": ("flows.prices", "sync_prices"),
     "orders": ("flows.orders", "import_orders"),
+    "feedback": ("flows.feedback", "feedback_status"),
+    "invoices": ("flows.invoices", "upload_invoices"),
 }
 
 
@@ -79,11 +81,15 @@ def run(
     full: Annotated[bool, typer.Option(help="Send everything, even what did not change.")] = False,
     key: Annotated[
         list[str] | None,
-        typer.Option("--key", "-k", help="Only these records (repeatable); for orders: shop order ids."),
+        typer.Option(
+            "--key", "-k", help="Only these records (repeatable); for orders, feedback, invoices: shop order ids."
+        ),
     ] = None,
     since: Annotated[
         datetime | None,
-        typer.Option(formats=TIME_FORMATS, help="Orders: backfill from this time (ISO 8601; no offset: UTC)."),
+        typer.Option(
+            formats=TIME_FORMATS, help="Orders, feedback, invoices: backfill from this time (ISO 8601; no offset: UTC)."
+        ),
     ] = None,
     until: Annotated[
         datetime | None, typer.Option(formats=TIME_FORMATS, help="Orders: backfill up to this time, excluded.")
@@ -100,6 +106,8 @@ def run(
     options: dict[str, Any] = {"connection": connection, "config": config, "dry_run": dry_run}
     if flow_name == "orders":
         options.update(since=_aware(since), until=_aware(until), order_ids=key or None)
+    elif flow_name in ("feedback", "invoices"):
+        options.update(since=_aware(since), order_ids=key or None)
     else:
         options.update(full=full, keys=key or None)
     try:

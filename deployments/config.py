@@ -23,6 +23,9 @@ from connectors.errors import Fatal
 __all__ = [
     "CatalogueSettings",
     "ConnectionSettings",
+    "DocumentStorageSettings",
+    "FeedbackSettings",
+    "InvoiceSettings",
     "OrderSettings",
     "PasserelleConfig",
     "PriceSettings",
@@ -199,6 +202,76 @@ class OrderSettings(_Model):
         return value
 
 
+class FeedbackSettings(_Model):
+    """ERP order statuses and tracking back to the shop (``[connections.<name>.feedback]``)."""
+
+    statuses: dict[str, bool] = Field(
+        default_factory=lambda: {
+            "processing": True,
+            "shipped": True,
+            "delivered": True,
+            "cancelled": True,
+            "refunded": True,
+        }
+    )
+    """Which ERP statuses are sent to the shop (False: that status stays the shop's business)."""
+    notify: dict[str, bool] = Field(
+        default_factory=lambda: {
+            "processing": False,
+            "shipped": True,
+            "delivered": True,
+            "cancelled": True,
+            "refunded": True,
+        }
+    )
+    """Whether the shop tells the customer, per status."""
+    overwrite_manual: bool = False
+    """Overwrite a status someone set by hand in the shop (one passerelle did not send)."""
+    tracking_urls: dict[str, str] = Field(default_factory=dict)
+    """Carrier -> tracking page with ``{tracking}`` (used when the ERP gives no URL):
+    ``"Colissimo" = "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}"``."""
+    tracking_patterns: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Colissimo": r"^[0-9A-Z]{11,15}$",
+            "Chronopost": r"^[A-Z]{2}[0-9]{9}[A-Z]{2}$|^[0-9A-Z]{13}$",
+            "UPS": r"^1Z[0-9A-Z]{16}$",
+            "DHL": r"^[0-9]{10,11}$|^JJD[0-9]{18,20}$",
+        }
+    )
+    """Carrier -> regular expression a tracking number must match (quality gate)."""
+    start: datetime | None = None
+    first_run_hours: int = Field(default=24, ge=0)
+    overlap_minutes: int = Field(default=10, ge=0)
+    batch_size: int = Field(default=25, ge=1)
+
+
+class DocumentStorageSettings(_Model):
+    """Where invoice PDFs go (an S3 bucket or an S3-compatible service)."""
+
+    bucket: str
+    prefix: str = "invoices/"
+    public_base_url: str | None = None
+    """Links are ``<public_base_url>/<key>`` (a CDN, a public-read bucket); None: pre-signed URLs."""
+    url_expiry_days: int = Field(default=7, ge=1, le=7)
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key: str | None = None
+    """Secret reference (``env:NAME``, ``block:NAME``); None: boto3's credential chain."""
+    secret_key: str | None = None
+
+
+class InvoiceSettings(_Model):
+    """Invoice and credit-note PDFs into the customer's space (``[connections.<name>.invoices]``)."""
+
+    storage: DocumentStorageSettings | None = None
+    title: str = "Invoice {number}"
+    credit_note_title: str = "Credit note {number}"
+    start: datetime | None = None
+    first_run_hours: int = Field(default=24 * 7, ge=0)
+    overlap_minutes: int = Field(default=60, ge=0)
+    batch_size: int = Field(default=20, ge=1)
+
+
 class ConnectorSettings(BaseModel):
     """``type`` picks the connector; the other keys are that connector's own settings."""
 
@@ -216,6 +289,8 @@ class ConnectionSettings(_Model):
     stock: StockSettings = Field(default_factory=StockSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    invoices: InvoiceSettings = Field(default_factory=InvoiceSettings)
 
 
 class PasserelleConfig(_Model):

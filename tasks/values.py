@@ -37,9 +37,10 @@ class Sent:
 
 
 def record_answer(
-    ctx: RunContext, *, flow: str, entity: str, sent: Sequence[Sent], result: BatchResult
+    ctx: RunContext, *, flow: str, entity: str, sent: Sequence[Sent], result: BatchResult, record: str = "variant"
 ) -> tuple[int, list[RecordError]]:
-    """Keep what the shop accepted (``sent_value``), quarantine what it refused, snapshot its answer."""
+    """Keep what the shop accepted (``sent_value`` rows of ``entity``), quarantine what it refused,
+    snapshot its answer; ``record`` names the shop records (snapshot and quarantine entity)."""
     store = ctx.store
     assert store is not None
     failed = {e.key for e in result.errors}
@@ -53,18 +54,16 @@ def record_answer(
     snapshot(
         ctx,
         flow,
-        "variant",
+        record,
         "answered",
         [SnapshotRow(k, None, v) for k, v in result.answers.items()]
         + [SnapshotRow(e.key, None, {"error": e.reason, "field": e.field}) for e in result.errors],
     )
     if result.errors:
-        store.quarantine(
-            ctx.connection, flow, "variant", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
-        )
+        store.quarantine(ctx.connection, flow, record, [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id)
         for error in result.errors[:20]:
             logger().error("refused by the shop: %s", error)
-    store.resolve_quarantine(ctx.connection, flow, "variant", [s.key for s in done])
+    store.resolve_quarantine(ctx.connection, flow, record, [s.key for s in done])
     return len(done), list(result.errors)
 
 
