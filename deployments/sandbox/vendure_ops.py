@@ -333,3 +333,30 @@ def settle_payments(client: VendureClient, order_id: str) -> list[str]:
             raise ShopError(f"settlePayment {payment['id']}: {answer.get('errorCode')}: {answer.get('message')}")
         settled.append(str(payment["id"]))
     return settled
+
+
+# -- what the customer sees of an order (status feedback, issue 5) ------------------------------
+CUSTOMER_ORDER = """query CustomerOrder($code: String!) {
+  orderByCode(code: $code) {
+    id code state
+    fulfillments { id state method trackingCode }
+    history { items { type data } }
+  }
+}"""
+FEEDBACK_SHOP_DOCUMENTS = (CUSTOMER_ORDER,)
+
+
+def customer_order(shop_api_url: str, code: str, *, token: str | None = None) -> dict[str, Any]:
+    """The order ``code`` as the customer's account shows it through the Shop API: state, fulfillments
+    (carrier and tracking code), and the history Vendure makes public to the customer (public notes,
+    never private ones). ``token``: the customer's session from :func:`place_order` (a guest's order
+    is also readable by code for a while after it is placed). Raises :class:`ShopError` when unknown."""
+    session = ShopSession(shop_api_url)
+    session.token = token
+    try:
+        order = session(CUSTOMER_ORDER, {"code": code})["orderByCode"]
+    finally:
+        session.close()
+    if order is None:
+        raise ShopError(f"the Shop API shows no order {code}")
+    return dict(order)

@@ -10,12 +10,14 @@ from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
 from connectors.shop.vendure.client import VendureClient
+from connectors.shop.vendure.feedback import VendureFeedback
 from connectors.shop.vendure.orders import VendureOrders
 from connectors.shop.vendure.values import VendureValues
 
 
-class VendureShop(VendureCatalogue, VendureValues, VendureOrders):
-    """Every capability of the Vendure connector: catalogue, stock and price sink, order source."""
+class VendureShop(VendureCatalogue, VendureValues, VendureOrders, VendureFeedback):
+    """Every capability of the Vendure connector: catalogue, stock and price sink, order source,
+    status and document link sink."""
 
 
 class VendureSettings(BaseModel):
