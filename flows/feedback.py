@@ -42,6 +42,8 @@ class FeedbackSummary:
     snapshots: str = ""
     writes: list[dict[str, Any]] = field(default_factory=list)
     left: list[dict[str, str]] = field(default_factory=list)
+    by_hand: list[str] = field(default_factory=list)
+    """What the merchant must settle by hand (refunds after a cancellation)."""
     quarantine: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,9 +127,12 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> Fe
         size = settings.batch_size
         for first in range(0, len(plan.writes), size):
             batch = plan.writes[first : first + size]
-            done, errors = send_statuses(ctx, batch, {w.shop_order_id: plan.statuses[w.shop_order_id] for w in batch})
+            done, errors, by_hand = send_statuses(
+                ctx, batch, {w.shop_order_id: plan.statuses[w.shop_order_id] for w in batch}
+            )
             summary.updated += done
             summary.failed += len(errors)
+            summary.by_hand += by_hand
         if incremental and store is not None:
             store.set_cursor(ctx.connection, FLOW, ENTITY, now.isoformat())
             summary.cursor = now.isoformat()
@@ -168,6 +173,7 @@ def _report(summary: FeedbackSummary) -> None:
             ["order", "ERP", "status", "tracking", "notify"],
             [(w["order"], w["erp"], w["status"], w["tracking"], w["notify"]) for w in summary.writes],
         ),
-        notices=[f"order {x['order']}: {x['status']} not sent: {x['why']}" for x in summary.left[:20]],
+        notices=summary.by_hand
+        + [f"order {x['order']}: {x['status']} not sent: {x['why']}" for x in summary.left[:20]],
         quarantine=summary.quarantine,
     ).publish(anything_done=bool(summary.updated or summary.writes or summary.failed), dry_run=summary.dry_run)
