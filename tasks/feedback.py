@@ -234,10 +234,27 @@ def plan_feedback(ctx: RunContext, statuses: list[OrderStatus]) -> StatusPlan:
 @task(name="send-statuses", **TASK_OPTIONS)
 def send_statuses(
     ctx: RunContext, writes: list[StatusWrite], statuses: dict[str, OrderStatus]
-) -> tuple[int, list[RecordError]]:
-    """Write one batch; keep what the shop accepted, quarantine what it refused."""
+) -> tuple[int, list[RecordError], list[str]]:
+    """Write one batch; keep what the shop accepted, quarantine what it refused. Returns the
+    count written, the refusals, and what the merchant must settle by hand (money to refund,
+    authorised payments to void after a cancellation)."""
     sink: StatusSink = require(ctx.shop, StatusSink, what="receive order statuses")
     _snapshot(ctx, "sent", [SnapshotRow(w.shop_order_id, None, to_jsonable(w)) for w in writes])
     result = sink.write_statuses(writes)
     sent = [Sent(w.shop_order_id, w.shop_order_id, status_value(statuses[w.shop_order_id])) for w in writes]
-    return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result, record="order")
+    done, errors = record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result, record="order")
+    return done, errors, settle_by_hand(result.answers, statuses)
+
+
+def settle_by_hand(answers: Mapping[str, Any], statuses: Mapping[str, OrderStatus]) -> list[str]:
+    """Notes for the merchant from the shop's answers: passerelle never moves money itself."""
+    notes = []
+    for key, answer in answers.items():
+        if not isinstance(answer, Mapping):
+            continue
+        erp = statuses[key].erp_reference if key in statuses else "?"
+        if answer.get("refund_due"):
+            notes.append(f"order {key} (ERP {erp}) cancelled: refund {answer['refund_due']} to the customer by hand")
+        if answer.get("authorized_payments"):
+            notes.append(f"order {key} (ERP {erp}) cancelled: void its authorised payment(s) by hand")
+    return notes
