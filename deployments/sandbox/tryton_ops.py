@@ -17,6 +17,9 @@ action ends up in the database:
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -26,13 +29,19 @@ from connectors.erp.tryton.client import TrytonClient
 
 __all__ = [
     "add_promotion",
+    "cancel_sale",
+    "credit_invoice",
+    "ensure_libreoffice",
     "final_invoice",
+    "invoice_report_extension",
     "reserve",
+    "return_sale",
     "seed_demo_stock",
     "set_group_price",
     "set_list_price",
     "set_stock",
     "ship",
+    "ship_with_tracking",
 ]
 
 CUSTOMER = "Passerelle test customer"
@@ -329,3 +338,233 @@ def final_invoice(client: TrytonClient, sale_id: int) -> dict[str, Any]:
         if line["quantity"] < 0 and str(line.get("origin") or "").startswith("account.invoice.line,")
     ]
     return {"id": invoice["id"], "state": invoice["state"], "total": invoice["total_amount"], "recall": recall}
+
+
+# -- status feedback and invoices (issue 5) ---------------------------------------------------------
+
+PACKAGE_TYPE = "Parcel"
+LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
+
+
+def ship_with_tracking(
+    client: TrytonClient,
+    sale_id: int,
+    tracking_number: str | None,
+    *,
+    carrier: str | None = None,
+    on: str = "package",
+    quantities: Mapping[str, int | Decimal] | None = None,
+    done: bool = True,
+) -> list[int]:
+    """Ship the sale's waiting shipments with a carrier's tracking number, as a warehouse user does.
+
+    ``on="package"``: the outgoing moves go into one package (type "Parcel", created once) whose
+    ``shipping_reference`` is the tracking number, as stock_package_shipping's carrier services
+    write it; ``on="shipment"``: the shipment's own ``shipping_reference``. ``carrier``: the name
+    of the carrier's party to put on the shipments (a carrier of the sale's shipping product is
+    created when there is none by that name); default: the sale's. ``quantities``: SKU -> quantity
+    to ship now, less than ordered (Tryton makes a backorder shipment for the rest). ``done=False``
+    stops at Tryton's "shipped" state (handed over to the carrier), else the shipments are done.
+
+    Returns:
+        The ids of the shipments shipped.
+    """
+    if on not in ("package", "shipment"):
+        raise ValueError(f"on must be 'package' or 'shipment', not {on!r}")
+    (sale,) = client.model("sale.sale").read([sale_id], ["shipments", "carrier"])
+    shipments = client.model("stock.shipment.out")
+    rows = shipments.read(sale["shipments"], ["state", "company", "inventory_moves.product.code"])
+    ids = [int(r["id"]) for r in rows if r["state"] not in ("shipped", "done", "cancelled")]
+    if not ids:
+        return []
+    values: dict[str, Any] = {}
+    if carrier is not None:
+        values["carrier"] = _carrier_named(client, carrier, sale["carrier"])
+    if tracking_number is not None and on == "shipment":
+        values["shipping_reference"] = tracking_number
+    if values:
+        shipments.write(ids, values)
+    if quantities:
+        moves = client.model("stock.move")
+        for row in rows:
+            for move in row.get("inventory_moves.") or []:
+                code = (move.get("product.") or {}).get("code")
+                if code in quantities:
+                    moves.write([move["id"]], {"quantity": float(quantities[code])})
+    shipments.assign_force(ids)
+    shipments.pick(ids)
+    if tracking_number is not None and on == "package":
+        package_type = _package_type(client)
+        packages = []
+        for row in shipments.read(ids, ["company", "outgoing_moves", "outgoing_moves.quantity"]):
+            moves_ids = [m["id"] for m in row.get("outgoing_moves.") or [] if m.get("quantity")]
+            packages.append(
+                {
+                    "company": row["company"],
+                    "type": package_type,
+                    "shipment": f"stock.shipment.out,{row['id']}",
+                    "moves": [["add", moves_ids]],
+                    "shipping_reference": tracking_number,
+                }
+            )
+        client.model("stock.package").create(packages)
+    shipments.pack(ids)
+    if done:
+        shipments.do(ids)
+    else:
+        shipments.ship(ids)
+    return ids
+
+
+def cancel_sale(client: TrytonClient, sale_id: int) -> None:
+    """Cancel a processed sale as Tryton has it: cancel its shipments and unposted invoices not done,
+    then handle the sale's exceptions by ignoring them (Sale > Handle Shipment / Invoice Exception).
+    """
+    sales = client.model("sale.sale")
+    (sale,) = sales.read([sale_id], ["shipments", "invoices", "advance_payment_invoices"])
+    shipments = client.model("stock.shipment.out")
+    open_shipments = [
+        int(r["id"]) for r in shipments.read(sale["shipments"], ["state"]) if r["state"] not in ("done", "cancelled")
+    ]
+    if open_shipments:
+        shipments.cancel(open_shipments)
+    invoices = client.model("account.invoice")
+    invoice_ids = sorted(set(sale["invoices"]) | set(sale.get("advance_payment_invoices") or []))
+    drafts = [int(r["id"]) for r in invoices.read(invoice_ids, ["state"]) if r["state"] in ("draft", "validated")]
+    if drafts:
+        invoices.cancel(drafts)
+    for wizard, domain, ignore, recreate, state in (
+        ("sale.handle.shipment.exception", "domain_moves", "ignore_moves", "recreate_moves", "shipment_state"),
+        ("sale.handle.invoice.exception", "domain_invoices", "ignore_invoices", "recreate_invoices", "invoice_state"),
+    ):
+        (row,) = sales.read([sale_id], [state])
+        if row[state] != "exception":
+            continue
+        context = {"active_model": "sale.sale", "active_id": sale_id, "active_ids": [sale_id]}
+        session, _, _ = client.call(f"wizard.{wizard}.create", context=context)
+        try:
+            view = client.call(f"wizard.{wizard}.execute", session, {}, "ask", context=context).get("view") or {}
+            found = (view.get("defaults") or {}).get(domain) or []
+            answer = {"ask": {domain: found, ignore: found, recreate: []}}
+            client.call(f"wizard.{wizard}.execute", session, answer, "handle", context=context)
+        finally:
+            client.call(f"wizard.{wizard}.delete", session, context=context)
+
+
+def credit_invoice(client: TrytonClient, invoice_id: int) -> int:
+    """Credit a posted customer invoice with Tryton's Credit wizard and post the credit note; its id.
+
+    The wizard refunds (reconciles) only an invoice not paid yet; a paid one is credited without.
+    """
+    context = {"active_model": "account.invoice", "active_id": invoice_id, "active_ids": [invoice_id]}
+    wizard = "wizard.account.invoice.credit"
+    session, _, _ = client.call(f"{wizard}.create", context=context)
+    try:
+        view = client.call(f"{wizard}.execute", session, {}, "start", context=context).get("view") or {}
+        defaults = view.get("defaults") or {}
+        start = {"with_refund": bool(defaults.get("with_refund")), "invoice_date": None}
+        result = client.call(f"{wizard}.execute", session, {"start": start}, "credit", context=context)
+    finally:
+        client.call(f"{wizard}.delete", session, context=context)
+    (credit_id,) = result["actions"][0][1]["res_id"]
+    invoices = client.model("account.invoice")
+    (row,) = invoices.read([credit_id], ["state"])
+    if row["state"] in ("draft", "validated"):
+        invoices.post([credit_id])
+    return int(credit_id)
+
+
+def return_sale(client: TrytonClient, sale_id: int) -> dict[str, int]:
+    """Sale > Return on the whole sale: the return sale (negative quantities, ``origin`` = the
+    sale), quoted and confirmed, and its credit note posted.
+
+    Returns:
+        ``{"sale": return sale id, "credit_note": its posted credit note id}``.
+    """
+    context = {"active_model": "sale.sale", "active_id": sale_id, "active_ids": [sale_id]}
+    wizard = "wizard.sale.return_sale"
+    session, _, _ = client.call(f"{wizard}.create", context=context)
+    try:
+        client.call(f"{wizard}.execute", session, {}, "start", context=context)
+        result = client.call(f"{wizard}.execute", session, {"start": {}}, "return_", context=context)
+    finally:
+        client.call(f"{wizard}.delete", session, context=context)
+    (returned,) = result["actions"][0][1]["res_id"]
+    sales = client.model("sale.sale")
+    sales.quote([returned])
+    sales.confirm([returned])  # processed at once: the credit note (draft) and the return shipment
+    (row,) = sales.read([returned], ["invoices"])
+    (credit_id,) = row["invoices"]
+    client.model("account.invoice").post([credit_id])
+    return {"sale": int(returned), "credit_note": int(credit_id)}
+
+
+def invoice_report_extension(client: TrytonClient, extension: str) -> str:
+    """Set the output format of Tryton's invoice report ("pdf", or "" for the template's ODT),
+    as an administrator does once (Administration > User Interface > Actions > Reports > Invoice).
+
+    Tryton converts with LibreOffice on its server when the invoice is posted and keeps that
+    document: set it before posting. Returns the previous extension.
+    """
+    reports = client.model("ir.action.report")
+    (report,) = reports.search_read([("report_name", "=", "account.invoice")], ["id", "extension"])
+    if (report["extension"] or "") != extension:
+        reports.write([report["id"]], {"extension": extension})
+    return report["extension"] or ""
+
+
+def ensure_libreoffice(*, install: bool = True, timeout: float = 1800) -> str | None:
+    """The ``soffice`` binary Tryton converts reports with (path), installed when missing.
+
+    Installs the Debian package ``libreoffice-writer-nogui`` with apt-get (no recommends) when
+    ``install`` and this process is root on a system with apt-get; ~32 s measured on this 2-core
+    machine. Returns None when it is not there and cannot be installed.
+    """
+    found = shutil.which("soffice")
+    if found or not install or not shutil.which("apt-get") or os.geteuid() != 0:
+        return found
+    command = [
+        "apt-get",
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "-o",
+        "DPkg::Lock::Timeout=600",
+        LIBREOFFICE_PACKAGE,
+    ]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, timeout=timeout, check=False)
+        if result.returncode != 0:  # stale package lists: refresh them once
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=timeout, check=False)
+            subprocess.run(command, env=env, capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return shutil.which("soffice")
+
+
+def _package_type(client: TrytonClient) -> int:
+    types = client.model("stock.package.type")
+    rows = types.search_read([("name", "=", PACKAGE_TYPE)], ["id"])
+    if rows:
+        return int(rows[0]["id"])
+    (created,) = types.create([{"name": PACKAGE_TYPE}])
+    return int(created)
+
+
+def _carrier_named(client: TrytonClient, name: str, sale_carrier: int | None) -> int:
+    """The carrier whose party is ``name``; created (party, same shipping product as the sale's
+    carrier) when there is none."""
+    carriers = client.model("carrier")
+    rows = carriers.search_read([("party.name", "=", name)], ["id"])
+    if rows:
+        return int(rows[0]["id"])
+    template = carriers.read([sale_carrier], ["carrier_product"])[0] if sale_carrier else None
+    if template is None:
+        template = carriers.search_read([], ["carrier_product"], limit=1)[0]
+    (party,) = client.model("party.party").create([{"name": name}])
+    (created,) = carriers.create(
+        [{"party": party, "carrier_product": template["carrier_product"], "carrier_cost_method": "product"}]
+    )
+    return int(created)
