@@ -17,7 +17,7 @@ from prefect import flow
 
 from connectors.models import ensure_utc
 from deployments.runtime import RunContext, open_context
-from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, send_statuses
+from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, record_in_shop, send_statuses
 from tasks.snapshots import SnapshotRow
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine, snapshot
@@ -123,7 +123,9 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> Fe
         }
         for w in plan.writes
     ]
+    summary.unchanged += len(plan.in_shop)
     if not ctx.dry_run:
+        record_in_shop(ctx, plan.in_shop)
         size = settings.batch_size
         for first in range(0, len(plan.writes), size):
             batch = plan.writes[first : first + size]

@@ -32,6 +32,7 @@ from tasks.values import Sent, record_answer, snapshot
 
 __all__ = [
     "ENTITY",
+    "record_in_shop",
     "FLOW",
     "StatusPlan",
     "feedback_checks",
@@ -134,6 +135,9 @@ class StatusPlan:
     unchanged: int = 0
     left: list[tuple[str, str, str]] = field(default_factory=list)
     """(shop order id, ERP status, why it is not sent)."""
+    in_shop: list[OrderStatus] = field(default_factory=list)
+    """Statuses the shop shows already (nothing to send): recorded as sent, so the next runs do
+    not ask the shop about them again until the ERP changes."""
 
 
 def decide(
@@ -183,7 +187,10 @@ def plan_statuses(
             continue
         go, why = decide(status, shop_now.get(key), last_values.get(key), settings)
         if not go:
-            plan.left.append((key, status.status, why))
+            if shop_now.get(key) == status.status and not status.shipments:
+                plan.in_shop.append(status)
+            else:
+                plan.left.append((key, status.status, why))
             continue
         plan.statuses[key] = status
         plan.writes.append(
@@ -258,3 +265,19 @@ def settle_by_hand(answers: Mapping[str, Any], statuses: Mapping[str, OrderStatu
         if answer.get("authorized_payments"):
             notes.append(f"order {key} (ERP {erp}) cancelled: void its authorised payment(s) by hand")
     return notes
+
+
+def record_in_shop(ctx: RunContext, statuses: Sequence[OrderStatus]) -> None:
+    """Remember statuses the shop shows already, as if sent (see ``StatusPlan.in_shop``)."""
+    if ctx.dry_run or ctx.store is None or not statuses:
+        return
+    rows = [
+        {
+            "key": s.shop_order_id,
+            "shop_id": s.shop_order_id,
+            "value": status_value(s),
+            "content_hash": content_hash(status_value(s)),
+        }
+        for s in statuses
+    ]
+    ctx.store.record_sent(ctx.connection, ENTITY, rows, run_id=ctx.run_id)

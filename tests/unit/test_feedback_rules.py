@@ -109,3 +109,9 @@ def test_pdf_problem() -> None:
     assert "not a PDF" in pdf_problem(b"PK\x03\x04" + body)  # an ODT, not converted
     assert "truncated" in pdf_problem(body[:-8])
     assert "only 17 bytes" in pdf_problem(b"%PDF-1.4\n%%EOF\n\n\n")
+
+
+def test_a_status_the_shop_shows_already_is_recorded_not_sent() -> None:
+    waiting = status("processing", order="4")
+    plan = plan_statuses([waiting], {}, {}, {"4": "processing"}, SETTINGS)
+    assert plan.writes == [] and plan.left == [] and [s.shop_order_id for s in plan.in_shop] == ["4"]
