@@ -127,6 +127,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         _print_catalogue(summary)
     elif "already_imported" in summary:
         _print_orders(summary)
+    elif "left_alone" in summary:
+        _print_feedback(summary)
+    elif "linked_only" in summary:
+        _print_invoices(summary)
     else:
         _print_values(summary)
     for entry in summary.get("quarantine", [])[:15]:
@@ -169,6 +173,34 @@ def _print_orders(summary: dict[str, Any]) -> None:
         typer.echo(f"  {order['order']}: {order['status']}{erp}, {order['total']}{detail}")
     for note in dict.fromkeys(summary.get("notes", [])):
         typer.echo(f"  note: {note}")
+
+
+def _print_feedback(summary: dict[str, Any]) -> None:
+    if summary.get("dry_run"):
+        typer.echo("DRY RUN: nothing was written to the shop or the state store.")
+    labels = ["updated", "unchanged", "left_alone", "quarantined", "failed"]
+    typer.echo("  " + ", ".join(f"{label.replace('_', ' ')} {summary[label]}" for label in labels))
+    typer.echo(f"  {summary['read']} ERP statuses read; {summary['api_calls']} shop API calls")
+    for write in summary.get("writes", [])[:30]:
+        tracking = f" ({write['tracking']})" if write["tracking"] else ""
+        typer.echo(f"  order {write['order']} (ERP {write['erp']}): {write['status']}{tracking}")
+    for note in summary.get("by_hand", []):
+        typer.echo(f"  to do by hand: {note}")
+
+
+def _print_invoices(summary: dict[str, Any]) -> None:
+    if summary.get("dry_run"):
+        typer.echo("DRY RUN: nothing was rendered, uploaded or linked.")
+    labels = ["uploaded", "linked_only", "already_done", "quarantined", "failed"]
+    typer.echo("  " + ", ".join(f"{label.replace('_', ' ')} {summary[label]}" for label in labels))
+    typer.echo(
+        f"  {summary['read']} invoices and credit notes read; {summary['storage_calls']} storage and "
+        f"{summary['api_calls']} shop API calls"
+    )
+    for doc in summary.get("documents", [])[:30]:
+        typer.echo(
+            f"  {doc['kind']} {doc['number']} (order {doc['order']}, {doc['total']}): {doc['status']} {doc['detail']}"
+        )
 
 
 def _print_values(summary: dict[str, Any]) -> None:

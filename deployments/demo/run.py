@@ -9,7 +9,11 @@
 5. the price flow: a promotion in force in Tryton (sale_promotion) changes the shop's price;
 6. the order import: three web orders checked out through Vendure's Shop API (a guest paying by
    card, the same customer again, a card only authorised) become Tryton sales with their paid
-   deposit invoices; the authorised one waits, and is imported when the payment is captured.
+   deposit invoices; the authorised one waits, and is imported when the payment is captured;
+7. the status feedback: the first order shipped in Tryton with a Colissimo tracking number turns
+   "Shipped" in Vendure with that number; and, when LibreOffice is installed (Tryton renders PDFs
+   with it), the invoice PDFs go to an S3 bucket (moto's server on 127.0.0.1) and appear on the
+   customer's order.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
     os.environ["PASSERELLE_DEMO_VENDURE_PASSWORD"] = vendure_password
 
     started = time.monotonic()
+    s3: dict[str, Any] | None = None
     _say("Starting Tryton 8.2 (first run installs it from PyPI, ~1 min) ...", bold=True)
     tryton = TrytonSandbox(workdir=demo_dir / "tryton", admin_password=tryton_password, log_dir=demo_dir / "logs")
     vendure = VendureSandbox(password=vendure_password, log_dir=demo_dir / "logs")
@@ -127,18 +132,22 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
         tryton.template_db()
         tryton.start()
         tryton.seed(demo_catalogue())
+        pdf = _pdf_invoices(tryton)
         _say(f"  Tryton ready at {tryton.url} (database {tryton.database})")
         _say("Starting Vendure 3.7 (first run installs it from npm, ~30 s) ...", bold=True)
         vendure.start()
         _say(f"  Vendure ready at {vendure.admin_api_url}")
         config_file = demo_dir / "passerelle.toml"
+        s3 = _start_s3(demo_dir) if pdf else None
         config_file.write_text(
-            demo_config(tryton_url=tryton.url, database=tryton.database, vendure_url=vendure.admin_api_url),
+            demo_config(tryton_url=tryton.url, database=tryton.database, vendure_url=vendure.admin_api_url)
+            + (_storage_config(s3) if s3 else ""),
             encoding="utf-8",
         )
         _say(f"  servers up in {time.monotonic() - started:.0f} s; configuration: {config_file}")
         _runs(config_file, tryton)
-        _order_runs(config_file, vendure)
+        first = _order_runs(config_file, vendure)
+        _feedback_runs(config_file, tryton, vendure, first, pdf=pdf)
         _epilogue(workdir, config_file)
         if keep_running:
             _say("\nServers keep running; Ctrl-C stops them.", bold=True)
@@ -150,6 +159,8 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
     finally:
         vendure.stop()
         tryton.stop()
+        if s3 is not None:
+            s3["server"].stop()
 
 
 def _runs(config_file: Path, tryton: Any) -> None:
@@ -211,7 +222,7 @@ def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
         client.close()
 
 
-def _order_runs(config_file: Path, vendure: Any) -> None:
+def _order_runs(config_file: Path, vendure: Any) -> dict[str, Any]:
     from connectors.shop.vendure.client import VendureClient
     from deployments.cli import print_summary
     from deployments.sandbox import vendure_ops as shop
@@ -235,6 +246,97 @@ def _order_runs(config_file: Path, vendure: Any) -> None:
     _say("\nIn Vendure: the authorised payment is captured", bold=True)
     _say("Run 9: that order is imported with its deposit; the others are not imported twice", bold=True)
     print_summary(import_orders(connection=CONNECTION, config=str(config_file)))
+    return first
+
+
+def _pdf_invoices(tryton: Any) -> bool:
+    """Tryton renders invoice PDFs with LibreOffice: on when ``soffice`` is installed."""
+    import shutil
+
+    from connectors.erp.tryton.client import TrytonClient
+    from deployments.sandbox import tryton_ops as ops
+
+    if shutil.which("soffice") is None:
+        return False
+    client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
+    try:
+        ops.invoice_report_extension(client, "pdf")
+    finally:
+        client.close()
+    return True
+
+
+def _start_s3(demo_dir: Path) -> dict[str, Any]:
+    """moto's S3 server on 127.0.0.1 with a bucket for the invoice PDFs."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["PASSERELLE_DEMO_S3_KEY"] = "demo"
+    os.environ["PASSERELLE_DEMO_S3_SECRET"] = secrets.token_urlsafe(12)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="eu-west-3",
+        aws_access_key_id="demo",
+        aws_secret_access_key=os.environ["PASSERELLE_DEMO_S3_SECRET"],
+    ).create_bucket(Bucket="demo-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    return {"server": server, "endpoint": endpoint}
+
+
+def _storage_config(s3: dict[str, Any]) -> str:
+    return f"""
+[connections.{CONNECTION}.invoices]
+title = "Facture {{number}}"
+credit_note_title = "Avoir {{number}}"
+
+[connections.{CONNECTION}.invoices.storage]
+bucket = "demo-invoices"
+prefix = "invoices/"
+endpoint_url = "{s3["endpoint"]}"         # moto's S3 server, started by the demo
+region = "eu-west-3"
+access_key = "env:PASSERELLE_DEMO_S3_KEY"
+secret_key = "env:PASSERELLE_DEMO_S3_SECRET"
+"""
+
+
+def _feedback_runs(config_file: Path, tryton: Any, vendure: Any, first: dict[str, Any], *, pdf: bool) -> None:
+    from connectors.erp.tryton.client import TrytonClient
+    from deployments.cli import print_summary
+    from deployments.sandbox import tryton_ops as ops
+    from deployments.sandbox import vendure_ops as shop
+    from flows.feedback import feedback_status
+    from flows.invoices import upload_invoices
+
+    client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
+    try:
+        (sale,) = client.model("sale.sale").search_read([("reference", "=", f"vendure:{first['id']}")], ["id"])
+        ops.ship_with_tracking(client, sale["id"], "6A12345678901", carrier="Colissimo")
+        _say(f"\nIn Tryton: order {first['code']} shipped by Colissimo, tracking number 6A12345678901", bold=True)
+        _say("Run 10: the shop order turns Shipped with the carrier and the tracking number", bold=True)
+        print_summary(feedback_status(connection=CONNECTION, config=str(config_file)))
+        seen = shop.customer_order(vendure.shop_api_url, first["code"], token=first["token"])
+        _say(
+            f"  the customer's page: {seen['state']}, "
+            + ", ".join(f"{f['method']} {f['trackingCode']}" for f in seen.get("fulfillments") or []),
+            dim=True,
+        )
+        if not pdf:
+            _say("\nInvoice PDFs skipped: Tryton renders them with LibreOffice, not installed here", bold=True)
+            _say("  (apt-get install libreoffice-writer-nogui fonts-liberation, then run the demo again)", dim=True)
+            return
+        final = ops.final_invoice(client, sale["id"])
+        client.model("account.invoice").post([final["id"]])
+        _say("\nIn Tryton: the final invoice of that order is posted (its deposit deducted)", bold=True)
+        _say("Run 11: every posted invoice as PDF to S3 (moto on 127.0.0.1), linked on the customer's order", bold=True)
+        print_summary(upload_invoices(connection=CONNECTION, config=str(config_file)))
+        _say("Run 12: nothing new: nothing rendered, uploaded or linked", bold=True)
+        print_summary(upload_invoices(connection=CONNECTION, config=str(config_file)))
+    finally:
+        client.close()
 
 
 def _change_erp(tryton: Any) -> None:
