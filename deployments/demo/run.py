@@ -268,9 +268,12 @@ def _pdf_invoices(tryton: Any) -> bool:
 
 def _start_s3(demo_dir: Path) -> dict[str, Any]:
     """moto's S3 server on 127.0.0.1 with a bucket for the invoice PDFs."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in the demo's output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
