@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.erp.files.feedback import ShipmentExportSettings
+from connectors.erp.files.invoices import InvoiceExportSettings
 from connectors.erp.files.orders import OrderExportSettings
 from connectors.erp.files.prices import PriceFileSettings
 from connectors.erp.files.reader import ExportFormat, pick, read_csv, read_xml
@@ -55,6 +57,10 @@ class FilesSettings(ExportFormat):
     """Where prices come from (``[connections.<name>.erp.prices]``)."""
     orders: OrderExportSettings | None = None
     """Where web orders are written for the ERP's import (``[connections.<name>.erp.orders]``)."""
+    invoices: InvoiceExportSettings | None = None
+    """The invoice PDFs and their index (``[connections.<name>.erp.invoices]``)."""
+    shipments: ShipmentExportSettings | None = None
+    """The shipments export, for order statuses (``[connections.<name>.erp.shipments]``)."""
 
 
 class FilesCatalogue:

@@ -10,8 +10,8 @@ from connectors.registry import Resolver
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
-    """The connector with every export path, the order outbox and the processed folders made absolute
-    against the configuration's folder."""
+    """The connector with every export path, the order outbox, the processed folders and the invoice
+    folder made absolute against the configuration's folder."""
     settings = FilesSettings.model_validate(options)
     if settings.path is not None:
         settings.path = resolver.path(settings.path)
@@ -25,4 +25,10 @@ def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
     if settings.orders is not None:
         settings.orders.outbox = resolver.path(settings.orders.outbox)
         settings.orders.processed = [resolver.path(entry) for entry in settings.orders.processed]
+    if settings.shipments is not None:
+        settings.shipments.path = resolver.path(settings.shipments.path)
+    if settings.invoices is not None:
+        settings.invoices.folder = resolver.path(settings.invoices.folder)
+        if settings.invoices.index is not None:
+            settings.invoices.index = resolver.path(settings.invoices.index)
     return FilesConnector(settings)
