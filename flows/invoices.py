@@ -19,7 +19,7 @@ from connectors.errors import Fatal
 from connectors.models import InvoiceDocument, ensure_utc
 from deployments.runtime import RunContext, open_context
 from tasks.common import logger
-from tasks.invoices import ENTITY, FLOW, document_store, read_invoices, upload_one
+from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine
 
@@ -106,7 +106,7 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> In
     done = state.sent_hashes(ctx.connection, ENTITY) if state else {}
     todo: list[InvoiceDocument] = []
     for invoice in invoices:
-        if invoice.erp_id in done:
+        if done_key(invoice) in done:
             summary.already_done += 1
         else:
             todo.append(invoice)

@@ -29,11 +29,26 @@ from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 from tasks.values import snapshot
 
-__all__ = ["ENTITY", "FLOW", "Uploaded", "document_store", "pdf_checks", "pdf_problem", "read_invoices", "upload_one"]
+__all__ = [
+    "ENTITY",
+    "FLOW",
+    "Uploaded",
+    "document_store",
+    "done_key",
+    "pdf_checks",
+    "pdf_problem",
+    "read_invoices",
+    "upload_one",
+]
 
 FLOW = "upload-invoices"
 ENTITY = "invoice"
 MIN_PDF_BYTES = 200
+
+
+def done_key(invoice: InvoiceDocument) -> str:
+    """What ``sent_value`` keeps per document and order (one invoice may cover two web orders)."""
+    return f"{invoice.erp_id}@{invoice.shop_order_id}"
 
 
 def pdf_problem(content: bytes) -> str:
@@ -123,6 +138,8 @@ def upload_one(ctx: RunContext, invoice: InvoiceDocument, store: DocumentStore) 
     shop: DocumentLinkSink = require(ctx.shop, DocumentLinkSink, what="show documents to customers")
     state = ctx.store
     assert state is not None
+    if invoice.issues:  # what the ERP connector could not read: no guessing on a customer's invoice
+        return _refuse(ctx, invoice, list(invoice.issues))
     try:
         content = source.render_pdf(invoice)
     except Refused as refused:
@@ -131,7 +148,7 @@ def upload_one(ctx: RunContext, invoice: InvoiceDocument, store: DocumentStore) 
         "key": invoice.erp_id,
         "pdf_problem": pdf_problem(content),
         "kind": invoice.kind,
-        "shop_order_id": invoice.shop_order_id,
+        "shop_order_id": invoice.shop_order_id or None,
     }
     failures = run_checks("invoices", [row], pdf_checks())
     if failures:
@@ -161,7 +178,7 @@ def upload_one(ctx: RunContext, invoice: InvoiceDocument, store: DocumentStore) 
     state.record_sent(
         ctx.connection,
         ENTITY,
-        [{"key": invoice.erp_id, "shop_id": link_id, "value": value, "content_hash": stored.sha256}],
+        [{"key": done_key(invoice), "shop_id": link_id, "value": value, "content_hash": stored.sha256}],
         run_id=ctx.run_id,
     )
     state.resolve_quarantine(ctx.connection, FLOW, ENTITY, [invoice.erp_id])
