@@ -1,0 +1,1 @@
+"""PrestaShop 8 webservice connector (order source so far)."""
