@@ -171,6 +171,16 @@ def test_coupon_rounding_cent_goes_to_the_coupon() -> None:
     assert (order.discounts[0].amount, order.discounts[0].amount_tax_included) == (Decimal("5.00"), Decimal("6.00"))
 
 
+def test_unit_price_that_does_not_divide_keeps_the_line_total() -> None:
+    payload = make_order(BASE, 45, "2026-11-23T10:00:00")
+    payload["line_items"][0].update(quantity=3, subtotal="10.00", total="10.00", price=3.3333333)
+    order = map_order({**payload, "total": "10.00"})
+    (line,) = order.lines
+    assert line.unit_price == Decimal("3.333334") and line.discount == Decimal("0.000002")
+    assert line.total == Decimal("10.00") == line.quantity * line.unit_price - line.discount
+    assert order.issues == []
+
+
 def test_refund_becomes_a_refunded_payment() -> None:
     order = map_order(catalogue()[2])
     assert [(p.state, p.amount) for p in order.payments] == [
@@ -294,6 +304,41 @@ def test_plain_http_is_refused_before_sending_the_secret() -> None:
             "http://shop.example.test", consumer_key=KEY, consumer_secret=SECRET, transport=fake.transport
         )
     assert fake.requests == []
+
+
+def test_oauth1_over_plain_http() -> None:
+    fake = FakeWooCommerce(catalogue())
+    client = WooCommerceClient(
+        "http://shop.example.test:8080",
+        consumer_key=KEY,
+        consumer_secret=SECRET,
+        auth="oauth1",
+        transport=fake.transport,
+    )
+    shop = WooCommerceShop(client)
+    assert [o.shop_id for o in shop.iter_orders(at("2026-11-23T08:00:00"), None)] == ["21", "22", "23", "24"]
+    assert [o.shop_id for o in shop.get_orders(["14"])] == ["14"]
+    sent = fake.requests[0].url
+    assert sent.scheme == "http" and "Authorization" not in fake.requests[0].headers
+    assert SECRET not in str(sent) and sent.params["oauth_signature_method"] == "HMAC-SHA256"
+
+
+def test_oauth1_bad_secret_is_fatal_and_basic_over_http_refused() -> None:
+    fake = FakeWooCommerce()
+    wrong = WooCommerceShop(
+        WooCommerceClient(
+            "http://shop.example.test",
+            consumer_key=KEY,
+            consumer_secret="cs_wrong",
+            auth="oauth1",
+            transport=fake.transport,
+        )
+    )
+    with pytest.raises(Fatal, match="Invalid signature") as caught:
+        wrong.get_orders(["14"])
+    assert KEY not in str(caught.value) and "oauth_signature" not in str(caught.value)
+    with pytest.raises(Fatal, match="only over plain HTTP"):
+        WooCommerceClient(SITE, consumer_key=KEY, consumer_secret=SECRET, auth="oauth1", transport=fake.transport)
 
 
 def test_build_resolves_secrets() -> None:

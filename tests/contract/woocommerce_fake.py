@@ -4,7 +4,9 @@ Payloads and rules come from the capture of a real WooCommerce 11.0.1 in
 ``../shared/contracts/woocommerce-11.0`` (orders.json, orders.headers, error_401.json,
 index_wc_v3.json): basic auth required (the captured 401 otherwise), only the query parameters the
 route declares in the index (types and enums checked; anything else is a 400 ``rest_invalid_param``),
-``X-WP-Total``/``X-WP-TotalPages``/``Link`` headers, and the ``modified_after``/``modified_before``
+``X-WP-Total``/``X-WP-TotalPages``/``Link`` headers, over plain HTTP only OAuth 1.0a query
+signatures (checked as ``WC_REST_Authentication::check_oauth_signature`` does: timestamp within
+15 minutes, nonce used once, HMAC-SHA1/SHA256 with ``consumer_secret&``), and the ``modified_after``/``modified_before``
 filters on ``date_modified_gmt`` with ``dates_are_gmt=true`` (on the local ``date_modified`` otherwise:
 the fake site is in Europe/Paris, one hour ahead in November, so a forgotten flag shows).
 """
@@ -13,11 +15,15 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -94,6 +100,7 @@ class FakeWooCommerce:
     def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
         self.orders = list(orders) if orders is not None else load("orders.json")
         self.requests: list[httpx.Request] = []
+        self.nonces: set[str] = set()
         self.fail_with: int | None = None
         """Answer every request with this status (a 5xx outage) while set."""
         self.args = _route_args("/wc/v3/orders")
@@ -104,11 +111,19 @@ class FakeWooCommerce:
         self.requests.append(request)
         if self.fail_with is not None:
             return httpx.Response(self.fail_with, text="<html><body>Service Unavailable</body></html>")
-        if not self._authorised(request):
-            return httpx.Response(401, json=load("error_401.json"))
+        if request.url.scheme == "https":
+            if not self._authorised(request):
+                return httpx.Response(401, json=load("error_401.json"))
+            params = request.url.params
+        else:  # WooCommerce ignores basic auth over plain HTTP
+            refused = self._oauth_refusal(request)
+            if refused is not None:
+                return refused
+            params = httpx.QueryParams(
+                [(k, v) for k, v in request.url.params.multi_items() if not k.startswith("oauth_")]
+            )
         if request.method != "GET" or request.url.path != f"{API}/orders":
             return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
-        params = request.url.params
         for name in params:
             if name not in self.args:
                 return _invalid(name, f"{name} is not a valid parameter.")
@@ -122,6 +137,39 @@ class FakeWooCommerce:
         if not header.startswith("Basic "):
             return False
         return base64.b64decode(header[6:]).decode() == f"{KEY}:{SECRET}"
+
+    def _oauth_refusal(self, request: httpx.Request) -> httpx.Response | None:
+        """None when the OAuth 1.0a signature is WooCommerce-valid, else WooCommerce's 401."""
+        params = dict(request.url.params.multi_items())
+        required = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature", "oauth_signature_method")
+        if any(name not in params for name in required):
+            return httpx.Response(401, json=load("error_401.json"))
+        if params["oauth_consumer_key"] != KEY:
+            return _error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+        if abs(time.time() - int(params["oauth_timestamp"])) > 15 * 60:
+            return _error(401, "woocommerce_rest_authentication_error", "Invalid timestamp.")
+        if params["oauth_nonce"] in self.nonces:
+            return _error(401, "woocommerce_rest_authentication_error", "Invalid nonce - nonce has already been used.")
+        self.nonces.add(params["oauth_nonce"])
+        given = unquote(params.pop("oauth_signature").replace(" ", "+"))
+        algorithm = params["oauth_signature_method"].replace("HMAC-", "").lower()
+        if algorithm not in {"sha1", "sha256"}:
+            return _error(401, "woocommerce_rest_authentication_error", "Invalid signature method.")
+
+        # as the PHP: uksort(strcmp) of $_GET (decoded), normalize_parameters (rawurlencode of names and
+        # values), join_with_equals_sign (rawurlencode of "name=value"), implode("%26")
+        def enc(text: str) -> str:
+            return quote(text, safe="-._~")
+
+        query = "%26".join(enc(f"{enc(k)}={enc(v)}") for k, v in sorted(params.items()))
+        base_uri = quote(f"http://{request.url.netloc.decode()}{request.url.path}", safe="-._~")
+        string_to_sign = f"{request.method}&{base_uri}&{query}"
+        digest = hmac.new(f"{SECRET}&".encode(), string_to_sign.encode(), getattr(hashlib, algorithm)).digest()
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), given):
+            return _error(
+                401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match."
+            )
+        return None
 
     def _list(self, params: httpx.QueryParams) -> httpx.Response:
         statuses = set((params.get("status") or "any").split(","))

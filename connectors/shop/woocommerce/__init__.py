@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +34,8 @@ class WooCommerceSettings(BaseModel):
     """Secret reference: ``env:WC_CONSUMER_KEY`` or ``block:wc-consumer-key``."""
     consumer_secret: str
     """Secret reference: ``env:WC_CONSUMER_SECRET`` or ``block:wc-consumer-secret``."""
+    auth: Literal["basic", "oauth1"] = "basic"
+    """``basic`` over HTTPS; ``oauth1`` (signed query strings) for a shop only reachable over plain HTTP."""
     rate_limit: float | None = None
     timeout: float = 60.0
 
@@ -47,6 +49,11 @@ def build(options: dict[str, Any], resolver: Resolver) -> WooCommerceShop:
             resolution='set consumer_key = "env:WC_CONSUMER_KEY" and consumer_secret = "env:WC_CONSUMER_SECRET".',
         )
     client = WooCommerceClient(
-        settings.url, consumer_key=key, consumer_secret=secret, rate_limit=settings.rate_limit, timeout=settings.timeout
+        settings.url,
+        consumer_key=key,
+        consumer_secret=secret,
+        auth=settings.auth,
+        rate_limit=settings.rate_limit,
+        timeout=settings.timeout,
     )
     return WooCommerceShop(client)

@@ -1,8 +1,9 @@
 """WooCommerce REST API v3 client on :mod:`connectors.http` (auth, pagination, error classification).
 
-Auth: the REST key's consumer key and secret as HTTP basic auth, over HTTPS only. Over plain HTTP
-WooCommerce accepts only OAuth 1.0a signatures (not implemented here): such a URL is refused with a
-``Fatal`` before anything is sent, so the secret never travels in clear.
+Auth: the REST key's consumer key and secret as HTTP basic auth, over HTTPS. Over plain HTTP
+WooCommerce ignores basic auth and accepts only one-legged OAuth 1.0a signatures in the query
+string (``auth="oauth1"``, :class:`OAuth1QueryAuth`: HMAC-SHA256, the secret never travels); basic
+auth on an ``http://`` URL is refused with a ``Fatal`` before anything is sent.
 
 Pagination: WooCommerce answers ``X-WP-Total`` and ``X-WP-TotalPages`` on every list (and a ``Link``
 header with ``rel="next"``); pages are 1-based, ``per_page`` at most 100.
@@ -10,16 +11,21 @@ header with ``rel="next"``); pages are 1-based, ``per_page`` at most 100.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
-from urllib.parse import urlsplit
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from connectors.errors import Fatal
 from connectors.http import HttpClient, HttpError, paginate_pages
 
-__all__ = ["MAX_PER_PAGE", "WooCommerceClient", "api_url"]
+__all__ = ["MAX_PER_PAGE", "OAuth1QueryAuth", "WooCommerceClient", "api_url", "oauth1_signature"]
 
 MAX_PER_PAGE = 100
 """WooCommerce's upper bound for ``per_page``."""
@@ -40,6 +46,55 @@ def api_url(site: str) -> str:
     return base if base.endswith("/wp-json/wc/v3") else f"{base}/wp-json/wc/v3"
 
 
+def _encode(value: str) -> str:
+    """RFC 3986 percent-encoding (PHP's ``rawurlencode``, which WooCommerce uses)."""
+    return quote(value, safe="-._~")
+
+
+def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], consumer_secret: str) -> str:
+    """WooCommerce's OAuth 1.0a signature (HMAC-SHA256) of a request without ``oauth_signature``.
+
+    As ``WC_REST_Authentication::check_oauth_signature``: parameters sorted by name, each name and
+    value percent-encoded, each ``name=value`` percent-encoded again and joined with ``%26`` (RFC
+    5849's base string); base string ``METHOD&enc(url)&params``; key ``consumer_secret&``.
+    """
+    pairs = sorted(params, key=lambda kv: kv[0].encode())
+    query = "%26".join(_encode(f"{_encode(k)}={_encode(v)}") for k, v in pairs)
+    base = f"{method.upper()}&{_encode(url)}&{query}"
+    digest = hmac.new(f"{consumer_secret}&".encode(), base.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+class OAuth1QueryAuth(httpx.Auth):
+    """One-legged OAuth 1.0a in the query string, what WooCommerce requires over plain HTTP."""
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+    ) -> None:
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.clock = clock
+        self.nonce = nonce
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        oauth = {
+            "oauth_consumer_key": self.consumer_key,
+            "oauth_nonce": self.nonce(),
+            "oauth_signature_method": "HMAC-SHA256",
+            "oauth_timestamp": str(int(self.clock())),
+        }
+        params = [*request.url.params.multi_items(), *oauth.items()]
+        url = str(request.url.copy_with(query=None, fragment=None))
+        signature = oauth1_signature(request.method, url, params, self.consumer_secret)
+        request.url = request.url.copy_merge_params({**oauth, "oauth_signature": signature})
+        yield request
+
+
 class WooCommerceClient:
     """GET/list on the WooCommerce REST API with the REST key of the connection.
 
@@ -47,6 +102,7 @@ class WooCommerceClient:
         site: the shop's URL (``https://shop.example.com``), or the API root itself.
         consumer_key: ``ck_...`` of a REST key.
         consumer_secret: ``cs_...`` of the same key.
+        auth: ``"basic"`` (HTTPS) or ``"oauth1"`` (plain HTTP only, where WooCommerce requires it).
         transport: an httpx transport (tests plug their fake WooCommerce here).
     """
 
@@ -62,16 +118,26 @@ class WooCommerceClient:
         rate_limit: float | None = None,
         max_retries: int = 3,
         backoff: float = 0.5,
+        auth: Literal["basic", "oauth1"] = "basic",
         transport: httpx.BaseTransport | None = None,
         verify: bool = True,
     ) -> None:
         base = api_url(site)
-        if urlsplit(base).scheme != "https":
+        https = urlsplit(base).scheme == "https"
+        if auth == "basic" and not https:
             raise Fatal(
                 f"WooCommerce site {base!r} is not HTTPS: over plain HTTP WooCommerce accepts only OAuth 1.0a "
                 "signatures, and basic auth would send the consumer secret in clear.",
-                resolution="use the https:// URL of the shop (OAuth 1.0a over HTTP is not supported by passerelle).",
+                resolution='use the https:// URL of the shop, or auth = "oauth1" if the shop has no HTTPS.',
             )
+        if auth == "oauth1" and https:
+            raise Fatal(
+                f"WooCommerce site {base!r} is HTTPS: WooCommerce checks OAuth 1.0a signatures only over plain HTTP.",
+                resolution='use auth = "basic" (the default) for an https:// shop.',
+            )
+        signer: httpx.Auth | tuple[str, str] = (
+            OAuth1QueryAuth(consumer_key, consumer_secret) if auth == "oauth1" else (consumer_key, consumer_secret)
+        )
         self.http = HttpClient(
             base,
             platform=self.platform,
@@ -80,7 +146,7 @@ class WooCommerceClient:
             rate_limit=rate_limit,
             max_retries=max_retries,
             backoff=backoff,
-            auth=(consumer_key, consumer_secret),
+            auth=signer,
             transport=transport,
             verify=verify,
         )
