@@ -250,15 +250,41 @@ def test_split_windows_have_no_gap_and_no_overlap() -> None:
     assert list(shop.iter_orders(b, a)) == []
 
 
-def test_pagination_across_pages() -> None:
+def _many(count: int, step: timedelta = timedelta(minutes=1)) -> list[dict[str, Any]]:
     start = datetime(2026, 11, 23, 8, 0)
-    orders = [make_order(BASE, 100 + i, (start + timedelta(minutes=i)).isoformat()) for i in range(25)]
-    fake = FakeWooCommerce(list(reversed(orders)))
+    return [make_order(BASE, 100 + i, (start + i * step).isoformat()) for i in range(count)]
+
+
+def test_pagination_across_pages() -> None:
+    fake = FakeWooCommerce(list(reversed(_many(25))))
     shop = shop_on(fake)
     shop.per_page = 10
     got = [o.shop_id for o in shop.iter_orders(None, None)]
     assert got == [str(100 + i) for i in range(25)]
-    assert [(p["page"], p["per_page"]) for p in fake.order_requests()] == [("1", "10"), ("2", "10"), ("3", "10")]
+    sent = [(p.get("modified_after"), p["page"], p["per_page"]) for p in fake.order_requests()]
+    assert sent == [(None, "1", "10"), ("2026-11-23T08:08:59", "1", "10"), ("2026-11-23T08:17:59", "1", "10")]
+
+
+def test_an_order_modified_while_listing_does_not_hide_another() -> None:
+    fake = FakeWooCommerce(_many(25))
+    shop = shop_on(fake)
+    shop.per_page = 10
+
+    def edit_order_100(server: FakeWooCommerce) -> None:
+        order = next(o for o in server.orders if o["id"] == 100)
+        order.update(date_modified_gmt="2026-11-23T09:00:00", date_modified="2026-11-23T10:00:00")
+
+    fake.after_request = edit_order_100
+    got = [o.shop_id for o in shop.iter_orders(at("2026-11-23T08:00:00"), None)]
+    assert got == [str(100 + i) for i in range(1, 25)] + ["100"]
+
+
+def test_a_full_page_within_one_second_falls_back_to_page_numbers() -> None:
+    fake = FakeWooCommerce(_many(25, step=timedelta(0)))
+    shop = shop_on(fake)
+    shop.per_page = 10
+    got = [o.shop_id for o in shop.iter_orders(at("2026-11-23T08:00:00"), at("2026-11-23T08:00:01"))]
+    assert sorted(got) == [str(100 + i) for i in range(25)] and len(got) == 25
 
 
 def test_get_orders_by_id() -> None:

@@ -101,6 +101,8 @@ class FakeWooCommerce:
         self.orders = list(orders) if orders is not None else load("orders.json")
         self.requests: list[httpx.Request] = []
         self.nonces: set[str] = set()
+        self.after_request: Callable[[FakeWooCommerce], None] | None = None
+        """Called after each answer (a shop manager editing an order while the connector lists)."""
         self.fail_with: int | None = None
         """Answer every request with this status (a 5xx outage) while set."""
         self.args = _route_args("/wc/v3/orders")
@@ -108,6 +110,12 @@ class FakeWooCommerce:
 
     # -- the server --------------------------------------------------------------------------
     def handle(self, request: httpx.Request) -> httpx.Response:
+        response = self._answer(request)
+        if self.after_request is not None:
+            self.after_request(self)
+        return response
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if self.fail_with is not None:
             return httpx.Response(self.fail_with, text="<html><body>Service Unavailable</body></html>")

@@ -165,18 +165,20 @@ class WooCommerceClient:
             message = str(exc).split(" Resolution: ", 1)[0]
             raise HttpError(message, status=exc.status, body=exc.body, resolution=resolution) from None
 
+    def page(
+        self, path: str, params: Mapping[str, Any], page: int, *, per_page: int = MAX_PER_PAGE
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of a list route and the number of pages (``X-WP-TotalPages``; None if absent)."""
+        response = self.get(path, {**params, "page": page, "per_page": min(per_page, MAX_PER_PAGE)})
+        items = response.json()
+        if not isinstance(items, list):
+            raise Fatal(
+                f"WooCommerce answered {type(items).__name__} instead of a list on {path}.",
+                resolution="check the site URL and that no plugin rewrites the REST answers.",
+            )
+        pages = response.headers.get("X-WP-TotalPages")
+        return items, int(pages) if pages and pages.isdigit() else None
+
     def list(self, path: str, params: Mapping[str, Any], *, per_page: int = MAX_PER_PAGE) -> Iterator[dict[str, Any]]:
         """Every item of a list route, page after page (``X-WP-TotalPages`` says when to stop)."""
-
-        def fetch(page: int) -> tuple[list[dict[str, Any]], int | None]:
-            response = self.get(path, {**params, "page": page, "per_page": min(per_page, MAX_PER_PAGE)})
-            items = response.json()
-            if not isinstance(items, list):
-                raise Fatal(
-                    f"WooCommerce answered {type(items).__name__} instead of a list on {path}.",
-                    resolution="check the site URL and that no plugin rewrites the REST answers.",
-                )
-            pages = response.headers.get("X-WP-TotalPages")
-            return items, int(pages) if pages and pages.isdigit() else None
-
-        return paginate_pages(fetch)
+        return paginate_pages(lambda page: self.page(path, params, page, per_page=per_page))

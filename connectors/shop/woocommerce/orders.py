@@ -10,10 +10,12 @@ route's enum, see the index), then by id locally (oldest first).
 Statuses: every status of an order out of the checkout (``checkout-draft`` is a cart being paid,
 ``trash``/``auto-draft`` are not orders).
 
-Paging. ``page``/``per_page`` (at most 100), ``X-WP-TotalPages`` says when to stop. Offsets over
-a list sorted by a time that moves can skip an order when another order of an earlier page is
-modified during the listing (it moves to the end): the next run's window, overlapping the cursor,
-and the flow's followed orders cover it; ids seen twice are read once.
+Paging. Page numbers over a list sorted by a time that moves would skip an order whenever an
+order of an earlier page is modified during the listing (it moves to the end, the others move up
+one place). So the window is read by keyset: the first page, then again from the newest
+modification time of that page (one second before it; ids seen twice are kept once, with their
+last answer), until a page is not full. Only when a full page of orders changed within the same
+second does the rest of that window fall back to page numbers (``X-WP-TotalPages``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from connectors.models import Order, ensure_utc
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
-from connectors.shop.woocommerce.order_mapper import map_order
+from connectors.shop.woocommerce.order_mapper import map_order, parse_gmt
 
 __all__ = ["ORDER_STATUSES", "WooCommerceOrders", "window_params"]
 
@@ -70,9 +72,7 @@ class WooCommerceOrders:
         """Orders with ``since <= date_modified_gmt < until`` (aware; None: open end), oldest first."""
         if since is not None and until is not None and ensure_utc(since) >= ensure_utc(until):
             return
-        rows: dict[str, dict[str, Any]] = {}
-        for row in self.client.list("orders", window_params(since, until), per_page=self.per_page):
-            rows[str(row["id"])] = row  # an order listed twice (moved while paging): its last answer
+        rows = self._list(since, until)
         orders = [map_order(row) for row in rows.values()]
         kept = [o for o in orders if _in_window(o, since, until)]
         yield from sorted(kept, key=lambda o: (o.updated_at, len(o.shop_id), o.shop_id))
@@ -87,6 +87,25 @@ class WooCommerceOrders:
             for row in self.client.list("orders", params, per_page=self.per_page):
                 found[str(row["id"])] = row
         return [map_order(found[i]) for i in ids if i in found]
+
+    def _list(self, since: datetime | None, until: datetime | None) -> dict[str, dict[str, Any]]:
+        """Raw orders of the (widened) window by id, read by keyset on ``date_modified_gmt``."""
+        params = window_params(since, until)
+        rows: dict[str, dict[str, Any]] = {}
+        lower: str | None = params.get("modified_after")
+        while True:
+            query = {**params, **({"modified_after": lower} if lower else {})}
+            items, pages = self.client.page("orders", query, 1, per_page=self.per_page)
+            rows.update((str(row["id"]), row) for row in items)  # a re-listed order: its last answer
+            if len(items) < self.per_page or (pages is not None and pages <= 1):
+                return rows
+            newest = max(parse_gmt(row["date_modified_gmt"]) for row in items)
+            following = _gmt(newest - _SECOND)
+            if lower is not None and following <= lower:
+                # a full page changed within one second: page numbers for the rest of the window
+                rows.update((str(row["id"]), row) for row in self.client.list("orders", query, per_page=self.per_page))
+                return rows
+            lower = following
 
     def close(self) -> None:
         self.client.close()
