@@ -32,6 +32,8 @@ ERP_CONNECTORS: dict[str, str] = {
 }
 SHOP_CONNECTORS: dict[str, str] = {
     "vendure": "connectors.shop.vendure.factory:build",
+    "prestashop": "connectors.shop.prestashop.factory:build",
+    "woocommerce": "connectors.shop.woocommerce:build",
 }
 
 
