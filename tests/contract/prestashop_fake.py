@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 
-CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "prestashop-8.2"
+CONTRACT = Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "prestashop-8.2"
+"""Copies of ``shared/contracts/prestashop-8.2`` (tests/fixtures/contracts/README.md)."""
 RESOURCES = (
     "orders",
     "order_details",

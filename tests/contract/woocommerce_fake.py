@@ -27,7 +27,8 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "shared" / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
+"""Copies of ``shared/contracts`` (tests/fixtures/contracts/README.md)."""
 CAPTURE = CONTRACTS / "woocommerce-11.0"
 SITE = "https://shop.example.test"
 API = "/wp-json/wc/v3"
