@@ -33,6 +33,7 @@ __all__ = [
     "StateSettings",
     "StockFeed",
     "StockSettings",
+    "WindowSettings",
     "config_path",
     "load_config",
     "resolve_secret",
@@ -173,7 +174,25 @@ class PriceSettings(_Model):
 ImportRule = Literal["paid", "authorized", "always", "never"]
 
 
-class OrderSettings(_Model):
+class WindowSettings(_Model):
+    """Where the incremental runs of a flow read from (orders, statuses, invoices)."""
+
+    start: datetime | None = None
+    """Where the first run starts reading (aware time); default: ``first_run_hours`` back."""
+    first_run_hours: int = Field(default=24, ge=0)
+    overlap_minutes: int = Field(default=10, ge=0)
+    """Each window starts this much before the previous one ended: a record written with a time in
+    the past (long transaction, clock skew) is still read; re-reading is harmless."""
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("start needs a time zone (2026-11-01T00:00:00+01:00 or ...Z)")
+        return value
+
+
+class OrderSettings(WindowSettings):
     """Which web orders go to the ERP, and when (``[connections.<name>.orders]``)."""
 
     import_when: ImportRule = "paid"
@@ -183,26 +202,13 @@ class OrderSettings(_Model):
     rules: dict[str, ImportRule] = Field(default_factory=dict)
     """Shop payment method code -> rule, when it is not ``import_when``
     (``"bank-transfer" = "always"``)."""
-    start: datetime | None = None
-    """Where the first run starts reading (aware time); default: ``first_run_hours`` back."""
-    first_run_hours: int = Field(default=24, ge=0)
-    overlap_minutes: int = Field(default=10, ge=0)
-    """Each window starts this much before the previous one ended: an order the shop wrote with a
-    time in the past (long transaction, clock skew) is still read; re-reading is harmless."""
     follow_days: int = Field(default=30, ge=1)
     """How long orders waiting for payment, quarantined or with a payment still to record are
     re-read by id, counted from their last change in the shop."""
     batch_size: int = Field(default=25, ge=1)
 
-    @field_validator("start")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("orders.start needs a time zone (2026-11-01T00:00:00+01:00 or ...Z)")
-        return value
 
-
-class FeedbackSettings(_Model):
+class FeedbackSettings(WindowSettings):
     """ERP order statuses and tracking back to the shop (``[connections.<name>.feedback]``)."""
 
     statuses: dict[str, bool] = Field(
@@ -239,9 +245,6 @@ class FeedbackSettings(_Model):
         }
     )
     """Carrier -> regular expression a tracking number must match (quality gate)."""
-    start: datetime | None = None
-    first_run_hours: int = Field(default=24, ge=0)
-    overlap_minutes: int = Field(default=10, ge=0)
     batch_size: int = Field(default=25, ge=1)
 
 
@@ -260,13 +263,12 @@ class DocumentStorageSettings(_Model):
     secret_key: str | None = None
 
 
-class InvoiceSettings(_Model):
+class InvoiceSettings(WindowSettings):
     """Invoice and credit-note PDFs into the customer's space (``[connections.<name>.invoices]``)."""
 
     storage: DocumentStorageSettings | None = None
     title: str = "Invoice {number}"
     credit_note_title: str = "Credit note {number}"
-    start: datetime | None = None
     first_run_hours: int = Field(default=24 * 7, ge=0)
     overlap_minutes: int = Field(default=60, ge=0)
     batch_size: int = Field(default=20, ge=1)

@@ -10,17 +10,17 @@ batches -> cursor -> summary artifact. See ``docs/feedback-and-invoices.md``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prefect import flow
 
-from connectors.models import ensure_utc
 from deployments.runtime import RunContext, open_context
 from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, record_in_shop, send_statuses
 from tasks.snapshots import SnapshotRow
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine, snapshot
+from tasks.windows import plan_window, stored_cursor
 
 __all__ = ["FeedbackSummary", "feedback_status"]
 
@@ -79,16 +79,14 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> Fe
     summary = FeedbackSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     store = ctx.store
     now = utcnow()
-    incremental = since is None and not order_ids
-    start: datetime | None = ensure_utc(since) if since else None
-    if incremental:
-        cursor = store.get_cursor(ctx.connection, FLOW, ENTITY) if store else None
-        if cursor is not None:
-            start = datetime.fromisoformat(cursor) - timedelta(minutes=settings.overlap_minutes)
-        elif settings.start is not None:
-            start = ensure_utc(settings.start)
-        else:
-            start = now - timedelta(hours=settings.first_run_hours)
+    # Shop order ids alone read those orders whatever their time; otherwise a window.
+    window = (
+        None
+        if order_ids and since is None
+        else plan_window(stored_cursor(store, ctx.connection, FLOW, ENTITY), now, settings, since=since)
+    )
+    incremental = window is not None and window.incremental
+    start = window.since if window is not None else None
     summary.since = start.isoformat() if start else None
     statuses = read_statuses(ctx, None if order_ids else start, order_ids)
     if incremental and store is not None:

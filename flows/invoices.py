@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prefect import flow
@@ -22,6 +22,7 @@ from tasks.common import logger
 from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine
+from tasks.windows import plan_window, stored_cursor
 
 __all__ = ["InvoiceSummary", "upload_invoices"]
 
@@ -78,16 +79,14 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> In
     summary = InvoiceSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     state = ctx.store
     now = utcnow()
-    incremental = since is None and not order_ids
-    start: datetime | None = ensure_utc(since) if since else None
-    if incremental:
-        cursor = state.get_cursor(ctx.connection, FLOW, ENTITY) if state else None
-        if cursor is not None:
-            start = datetime.fromisoformat(cursor) - timedelta(minutes=settings.overlap_minutes)
-        elif settings.start is not None:
-            start = ensure_utc(settings.start)
-        else:
-            start = now - timedelta(hours=settings.first_run_hours)
+    # Shop order ids alone read those orders whatever their time; otherwise a window.
+    window = (
+        None
+        if order_ids and since is None
+        else plan_window(stored_cursor(state, ctx.connection, FLOW, ENTITY), now, settings, since=since)
+    )
+    incremental = window is not None and window.incremental
+    start = window.since if window is not None else None
     summary.since = start.isoformat() if start else None
     invoices = read_invoices(ctx, None if order_ids else start, order_ids)
     if incremental and state is not None:

@@ -34,6 +34,7 @@ from tasks.orders import (
 )
 from tasks.state import OrderState, utcnow
 from tasks.values import ValueReport, open_quarantine
+from tasks.windows import stored_cursor
 
 __all__ = ["OrderSummary", "import_orders"]
 
@@ -131,8 +132,7 @@ def _import(
     now = utcnow()
     window: Window | None = None
     if not order_ids:
-        cursor_text = store.get_cursor(ctx.connection, FLOW, ENTITY) if store else None
-        cursor = datetime.fromisoformat(cursor_text) if cursor_text else None
+        cursor = stored_cursor(store, ctx.connection, FLOW, ENTITY)
         window = plan_window(cursor, now, settings, since=since, until=until)
         summary.since = window.since.isoformat() if window.since else None
         summary.until = window.until.isoformat() if window.until else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ from tasks.quality import Check, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import OrderImport, OrderState, QuarantineEntry, utcnow
 from tasks.values import snapshot
+from tasks.windows import Window, plan_window
 
 __all__ = [
     "ENTITY",
@@ -119,45 +119,6 @@ def import_hash(order: Order) -> str:
             "shipping_address": order.shipping,
         }
     )
-
-
-# -- read window ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    since: datetime | None
-    until: datetime | None
-    incremental: bool
-    """True when the window continues from the cursor (the cursor moves after it)."""
-
-
-def plan_window(
-    cursor: datetime | None,
-    now: datetime,
-    settings: OrderSettings,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Window:
-    """The half-open window ``[since, until)`` of this run, in UTC.
-
-    With ``since``/``until`` (a backfill) that window, and the cursor stays where it is.
-    Otherwise from the cursor minus the overlap (first run: ``start``, else ``first_run_hours``
-    back) to now.
-    """
-    if since is not None or until is not None:
-        return Window(
-            ensure_utc(since) if since else None, ensure_utc(until) if until else ensure_utc(now), incremental=False
-        )
-    now = ensure_utc(now)
-    if cursor is not None:
-        start = ensure_utc(cursor) - timedelta(minutes=settings.overlap_minutes)
-    elif settings.start is not None:
-        start = ensure_utc(settings.start)
-    else:
-        start = now - timedelta(hours=settings.first_run_hours)
-    return Window(start, now, incremental=True)
 
 
 # -- quality gate -----------------------------------------------------------------------------
