@@ -31,13 +31,12 @@ from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from connectors.errors import RecordError
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment, currency_quantum
+from connectors.shop.order_checks import OrderIssues, check_totals
 from connectors.timezones import to_utc
 
 __all__ = ["OrderBundle", "StateRules", "map_order", "parse_local", "state_kind"]
 
-_CHECK = "shop"
 _NO_DATE = "0000-00-00 00:00:00"
 
 Record = Mapping[str, Any]
@@ -76,15 +75,6 @@ class OrderBundle:
     payments: Sequence[Record] = ()
     reference_total: Decimal | None = None
     """Σ ``total_paid_tax_incl`` of every order with this reference (None: this order alone)."""
-
-
-class _Issues:
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.items: list[RecordError] = []
-
-    def add(self, field: str, reason: str) -> None:
-        self.items.append(RecordError(self.key, field, reason, _CHECK))
 
 
 # -- small derived fields ---------------------------------------------------------------------
@@ -163,7 +153,7 @@ _PAYMENT_STATE = {
 # -- parts ------------------------------------------------------------------------------------
 
 
-def _customer(bundle: OrderBundle, issues: _Issues) -> Customer:
+def _customer(bundle: OrderBundle, issues: OrderIssues) -> Customer:
     row = bundle.customer or {}
     email = _text(row.get("email"))
     if email is None:
@@ -182,7 +172,7 @@ def _customer(bundle: OrderBundle, issues: _Issues) -> Customer:
     )
 
 
-def _address(row: Record | None, field: str, bundle: OrderBundle, issues: _Issues) -> Address | None:
+def _address(row: Record | None, field: str, bundle: OrderBundle, issues: OrderIssues) -> Address | None:
     if row is None:
         issues.add(field, f"address {bundle.order.get(field)} was not found")
         return None
@@ -301,7 +291,7 @@ def map_order(bundle: OrderBundle, tz: tzinfo, *, language: str = "1", rules: St
     """The canonical order of ``bundle``; what cannot be read goes to ``Order.issues``."""
     rules = rules or StateRules()
     order = bundle.order
-    issues = _Issues(str(order.get("id")))
+    issues = OrderIssues(str(order.get("id")))
     currency = (bundle.currency or "").upper()
     if len(currency) != 3:
         issues.add("currency", f"currency {order.get('id_currency')} has no ISO code")
@@ -349,32 +339,6 @@ def map_order(bundle: OrderBundle, tz: tzinfo, *, language: str = "1", rules: St
         payments=_payments(bundle, kind, currency, quantum, tz),
         cancelled=kind == "cancelled",
     )
-    _check_totals(result, issues)
+    check_totals(result, issues, platform="PrestaShop", labels=("total_paid_tax_excl", "total_paid_tax_incl"))
     result.issues = issues.items
     return result
-
-
-def _check_totals(order: Order, issues: _Issues) -> None:
-    """The canonical parts must add up to PrestaShop's totals (tax-excluded and included)."""
-    for label, parts, total in (
-        (
-            "total_paid_tax_excl",
-            sum((line.total for line in order.lines), Decimal(0))
-            + order.shipping_price
-            - sum((d.amount for d in order.discounts), Decimal(0)),
-            order.total,
-        ),
-        (
-            "total_paid_tax_incl",
-            sum((line.total_tax_included for line in order.lines), Decimal(0))
-            + order.shipping_price_tax_included
-            - sum((d.amount_tax_included for d in order.discounts), Decimal(0)),
-            order.total_tax_included,
-        ),
-    ):
-        if parts != total:
-            issues.add(
-                label,
-                f"lines + shipping - discounts = {parts} {order.currency} but PrestaShop's {label} is {total} "
-                f"{order.currency}",
-            )

@@ -28,7 +28,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from connectors.errors import RecordError
 from connectors.models import (
     Address,
     Customer,
@@ -39,6 +38,7 @@ from connectors.models import (
     ensure_utc,
     from_minor_units,
 )
+from connectors.shop.order_checks import OrderIssues, check_totals
 
 __all__ = ["PAYMENT_STATES", "changed_at", "map_order", "parse_time", "shipping_vat_rate", "split_full_name"]
 
@@ -59,18 +59,6 @@ LINE_PROMOTION = "PROMOTION"
 """Adjustment type of a line-level (item) promotion; the others on a line are order-level."""
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_CHECK = "shop"
-
-
-class _Issues:
-    """RecordErrors of one order, keyed by its shop id."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.items: list[RecordError] = []
-
-    def add(self, field: str, reason: str) -> None:
-        self.items.append(RecordError(self.key, field, reason, _CHECK))
 
 
 # -- small derived fields ---------------------------------------------------------------------
@@ -144,7 +132,7 @@ def shipping_vat_rate(price: int, price_with_tax: int, summary: Sequence[Mapping
 # -- parts of the order -----------------------------------------------------------------------
 
 
-def _customer(payload: Mapping[str, Any], issues: _Issues) -> Customer:
+def _customer(payload: Mapping[str, Any], issues: OrderIssues) -> Customer:
     """A Customer without a User is a guest checkout (``setCustomerForOrder``): ``shop_id`` None."""
     row = payload.get("customer")
     billing = payload.get("billingAddress") or {}
@@ -165,7 +153,7 @@ def _customer(payload: Mapping[str, Any], issues: _Issues) -> Customer:
     )
 
 
-def _address(row: Mapping[str, Any] | None, field: str, customer: Customer, issues: _Issues) -> Address | None:
+def _address(row: Mapping[str, Any] | None, field: str, customer: Customer, issues: OrderIssues) -> Address | None:
     """An OrderAddress (all of it null when never set: None)."""
     if not row or not any(_text(row.get(k)) for k in ("streetLine1", "city", "postalCode", "countryCode")):
         return None
@@ -216,7 +204,7 @@ class _DiscountGroup:
         self.amount_with_tax = 0
 
 
-def _discounts(payload: Mapping[str, Any], issues: _Issues) -> list[Discount]:
+def _discounts(payload: Mapping[str, Any], issues: OrderIssues) -> list[Discount]:
     """Order-level and shipping discounts, per promotion, tax-excluded and included (positive)."""
     currency = payload["currencyCode"]
     coupons = {str(p["id"]): p.get("couponCode") for p in payload.get("promotions") or []}
@@ -275,7 +263,7 @@ def _discounts(payload: Mapping[str, Any], issues: _Issues) -> list[Discount]:
     ]
 
 
-def _payments(payload: Mapping[str, Any], issues: _Issues) -> list[Payment]:
+def _payments(payload: Mapping[str, Any], issues: OrderIssues) -> list[Payment]:
     """Payments, and their settled refunds as ``refunded`` payments (``Order.paid_amount`` subtracts them).
 
     ``paid_at`` of a settled payment is its ``updatedAt``: an authorised payment captured later is
@@ -311,7 +299,7 @@ def _payments(payload: Mapping[str, Any], issues: _Issues) -> list[Payment]:
     return result
 
 
-def _shipping(payload: Mapping[str, Any], issues: _Issues) -> tuple[str | None, int, int, Decimal | None]:
+def _shipping(payload: Mapping[str, Any], issues: OrderIssues) -> tuple[str | None, int, int, Decimal | None]:
     """(method code, price, price with tax, VAT rate) of the shipping lines, before shipping discounts."""
     lines = payload.get("shippingLines") or []
     price = sum(int(s["price"]) for s in lines)
@@ -331,7 +319,7 @@ def _shipping(payload: Mapping[str, Any], issues: _Issues) -> tuple[str | None, 
 def map_order(payload: Mapping[str, Any]) -> Order:
     """One Vendure order -> canonical Order; what cannot be read is in ``Order.issues``."""
     currency = str(payload["currencyCode"])
-    issues = _Issues(str(payload["id"]))
+    issues = OrderIssues(str(payload["id"]))
     customer = _customer(payload, issues)
     lines = [_line(row, currency) for row in payload.get("lines") or []]
     method, shipping, shipping_with_tax, shipping_rate = _shipping(payload, issues)
@@ -358,32 +346,6 @@ def map_order(payload: Mapping[str, Any]) -> Order:
         payments=_payments(payload, issues),
         cancelled=payload["state"] == "Cancelled",
     )
-    _check_totals(order, issues)
+    check_totals(order, issues, platform="Vendure")
     order.issues = issues.items
     return order
-
-
-def _check_totals(order: Order, issues: _Issues) -> None:
-    """The canonical parts must add up to the shop's tax-excluded total (tax-included too)."""
-    for label, parts, total in (
-        (
-            "total",
-            sum((line.total for line in order.lines), Decimal(0))
-            + order.shipping_price
-            - sum((d.amount for d in order.discounts), Decimal(0)),
-            order.total,
-        ),
-        (
-            "total_tax_included",
-            sum((line.total_tax_included for line in order.lines), Decimal(0))
-            + order.shipping_price_tax_included
-            - sum((d.amount_tax_included for d in order.discounts), Decimal(0)),
-            order.total_tax_included,
-        ),
-    ):
-        if parts != total:
-            issues.add(
-                label,
-                f"lines + shipping - discounts = {parts} {order.currency} but Vendure's {label} is {total} "
-                f"{order.currency}",
-            )

@@ -16,7 +16,7 @@ tax-excluded (also with ``prices_include_tax``); a line's ``subtotal`` is before
 - a negative ``fee_lines`` entry (a manual reduction) is a ``Discount`` too; a positive fee has no
   place in the canonical order: a ``RecordError`` in ``Order.issues``;
 - ``Σ lines.total + shipping_price - Σ discounts.amount == total - total_tax`` must hold exactly,
-  tax-included ``== total`` likewise (:func:`_check_totals`; a difference is an issue).
+  tax-included ``== total`` likewise (:func:`connectors.shop.order_checks.check_totals`; a difference is an issue).
 
 Payments: ``pending``/``on-hold`` -> one ``pending`` payment, ``processing``/``completed`` (and
 ``refunded``) -> ``settled`` at ``date_paid_gmt``, ``cancelled`` -> ``cancelled``, ``failed`` ->
@@ -31,8 +31,8 @@ from datetime import datetime, timezone
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
-from connectors.errors import RecordError
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment, currency_quantum
+from connectors.shop.order_checks import OrderIssues, check_totals
 
 __all__ = ["PAYMENT_STATES", "map_order", "money", "parse_gmt"]
 
@@ -49,16 +49,6 @@ PAYMENT_STATES = {
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _UNIT = Decimal("0.000001")
-_CHECK = "shop"
-
-
-class _Issues:
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.items: list[RecordError] = []
-
-    def add(self, field: str, reason: str) -> None:
-        self.items.append(RecordError(self.key, field, reason, _CHECK))
 
 
 def parse_gmt(value: str) -> datetime:
@@ -91,7 +81,7 @@ def _rate(value: Any) -> Decimal | None:
 # -- parts of the order -----------------------------------------------------------------------
 
 
-def _customer(payload: Mapping[str, Any], issues: _Issues) -> Customer:
+def _customer(payload: Mapping[str, Any], issues: OrderIssues) -> Customer:
     """``customer_id`` 0 is a guest checkout; the e-mail is the billing address's."""
     billing = payload.get("billing") or {}
     email = _text(billing.get("email"))
@@ -108,7 +98,7 @@ def _customer(payload: Mapping[str, Any], issues: _Issues) -> Customer:
     )
 
 
-def _address(row: Mapping[str, Any] | None, field: str, issues: _Issues) -> Address | None:
+def _address(row: Mapping[str, Any] | None, field: str, issues: OrderIssues) -> Address | None:
     """A billing/shipping address; None when WooCommerce holds no street, city nor postcode."""
     if not row or not any(_text(row.get(k)) for k in ("address_1", "city", "postcode")):
         return None
@@ -156,7 +146,7 @@ def vat_rate(
     return rate
 
 
-def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: _Issues) -> OrderLine:
+def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: OrderIssues) -> OrderLine:
     """One ``line_items`` entry, before coupons (see the module docstring)."""
     quantity = Decimal(str(row["quantity"]))
     subtotal, subtotal_tax = money(row.get("subtotal")), money(row.get("subtotal_tax"))
@@ -212,7 +202,7 @@ def _discounts(payload: Mapping[str, Any], currency: str) -> list[Discount]:
     return result
 
 
-def _fees(payload: Mapping[str, Any], currency: str, issues: _Issues) -> tuple[Decimal, Decimal]:
+def _fees(payload: Mapping[str, Any], currency: str, issues: OrderIssues) -> tuple[Decimal, Decimal]:
     """Positive fees: an issue each (no place in the canonical order); their sum, for the total check."""
     total = tax = Decimal(0)
     for fee in payload.get("fee_lines") or []:
@@ -224,7 +214,7 @@ def _fees(payload: Mapping[str, Any], currency: str, issues: _Issues) -> tuple[D
 
 
 def _shipping(
-    payload: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: _Issues
+    payload: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: OrderIssues
 ) -> tuple[str | None, Decimal, Decimal, Decimal | None]:
     """(method titles, price, price with tax, VAT rate) of the ``shipping_lines``."""
     lines = payload.get("shipping_lines") or []
@@ -242,7 +232,7 @@ def _shipping(
     return (", ".join(dict.fromkeys(titles)) or None), price, price + tax, rate
 
 
-def _payments(payload: Mapping[str, Any], status: str, total: Decimal, issues: _Issues) -> list[Payment]:
+def _payments(payload: Mapping[str, Any], status: str, total: Decimal, issues: OrderIssues) -> list[Payment]:
     """The order's payment (from its status) and its refunds."""
     state = PAYMENT_STATES.get(status)
     if state is None:
@@ -273,7 +263,7 @@ def map_order(payload: Mapping[str, Any]) -> Order:
     """One WooCommerce order -> canonical Order; what cannot be read is in ``Order.issues``."""
     currency = str(payload["currency"])
     status = str(payload["status"])
-    issues = _Issues(str(payload["id"]))
+    issues = OrderIssues(str(payload["id"]))
     rates = _tax_rates(payload)
     total_tax_included = money(payload.get("total"))
     method, shipping, shipping_with_tax, shipping_rate = _shipping(payload, rates, issues)
@@ -299,34 +289,6 @@ def map_order(payload: Mapping[str, Any]) -> Order:
         payments=_payments(payload, status, total_tax_included, issues),
         cancelled=status == "cancelled",
     )
-    _check_totals(order, fees, fees + fees_tax, issues)
+    check_totals(order, issues, platform="WooCommerce", extra=(fees, fees + fees_tax))
     order.issues = issues.items
     return order
-
-
-def _check_totals(order: Order, fees: Decimal, fees_tax_included: Decimal, issues: _Issues) -> None:
-    """The canonical parts (+ positive fees, already an issue) must add up to WooCommerce's totals."""
-    for label, parts, total in (
-        (
-            "total",
-            sum((line.total for line in order.lines), Decimal(0))
-            + order.shipping_price
-            + fees
-            - sum((d.amount for d in order.discounts), Decimal(0)),
-            order.total,
-        ),
-        (
-            "total_tax_included",
-            sum((line.total_tax_included for line in order.lines), Decimal(0))
-            + order.shipping_price_tax_included
-            + fees_tax_included
-            - sum((d.amount_tax_included for d in order.discounts), Decimal(0)),
-            order.total_tax_included,
-        ),
-    ):
-        if parts != total:
-            issues.add(
-                label,
-                f"lines + shipping - discounts = {parts} {order.currency} but WooCommerce's {label} is {total} "
-                f"{order.currency}",
-            )
