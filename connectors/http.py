@@ -144,6 +144,10 @@ class HttpClient:
         rate_limit: requests per second (None: unlimited).
         max_retries: in-place retries for retryable answers before raising ``Retryable``.
         backoff: first backoff in seconds (doubles each retry, capped by ``max_backoff``).
+        max_retry_after: the longest ``Retry-After`` waited in place (in full: waiting less only earns
+            another 429); a longer one is raised at once as ``Retryable(retry_after=...)`` for the
+            task's retry or the next scheduled run.
+        sleep: how to wait (tests pass a recorder).
         transport: an httpx transport (tests plug ``httpx.MockTransport`` here).
     """
 
@@ -160,6 +164,8 @@ class HttpClient:
         max_retries: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
         auth: httpx.Auth | tuple[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         verify: bool = True,
@@ -174,6 +180,8 @@ class HttpClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self._pause = sleep
         self.stats = CallStats()
         self._client = httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, auth=auth, transport=transport, verify=verify
@@ -240,7 +248,8 @@ class HttpClient:
                 return response
             if status == 429 or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if (status == 429 or idempotent) and attempt < self.max_retries:
+                patient = retry_after is None or retry_after <= self.max_retry_after
+                if (status == 429 or idempotent) and attempt < self.max_retries and patient:
                     attempt += 1
                     self._sleep(attempt, retry_after)
                     continue
@@ -264,8 +273,10 @@ class HttpClient:
 
     def _sleep(self, attempt: int, retry_after: float | None) -> None:
         self.stats.retries += 1
-        delay = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
-        time.sleep(min(delay, self.max_backoff))
+        if retry_after is not None:  # what the platform asked for, in full (bounded by max_retry_after)
+            self._pause(retry_after)
+        else:
+            self._pause(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
 
 
 def _snippet(text: str, limit: int = 300) -> str:
