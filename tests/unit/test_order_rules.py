@@ -13,7 +13,7 @@ from connectors.errors import RecordError
 from connectors.models import Address, Customer, Order, OrderLine, Payment
 from connectors.timezones import local_bounds, possible_instants, to_utc, within
 from deployments.config import OrderSettings
-from tasks.orders import gate_orders, import_decision, import_hash, line_articles, payment_key, plan_window
+from tasks.orders import email_fault, gate_orders, import_decision, import_hash, line_articles, payment_key, plan_window
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
@@ -171,6 +171,22 @@ def test_gate_refuses_each_bad_order_with_its_field_and_lets_the_good_ones_throu
     }
     assert "REF4" in refused["4"][0].reason and "1.5" in refused["4"][0].reason
     assert "'France'" in refused["5"][0].reason
+    # The reason says what is wrong without repeating the address (it reaches logs and artifacts).
+    assert refused["2"][0].reason.endswith("(no @)") and "not-an-email" not in refused["2"][0].reason
+
+
+@pytest.mark.parametrize(
+    ("value", "fault"),
+    [
+        ("", "empty"),
+        ("a b@x.fr", "contains a space"),
+        ("a@@x.fr", "more than one @"),
+        ("@x.fr", "nothing before the @"),
+        ("a@localhost", "no dot in the domain"),
+    ],
+)
+def test_email_fault_names_the_defect(value: str, fault: str) -> None:
+    assert email_fault(value) == fault
 
 
 def test_an_order_without_billing_address_is_invoiced_to_its_delivery_address() -> None:
