@@ -1,4 +1,5 @@
-"""WooCommerce (REST API v3) shop connector: an order source for now.
+"""WooCommerce (REST API v3) shop connector: catalogue, stock and price sink, order source, status
+and document link sink (see docs/woocommerce.md).
 
 ``build`` is the registry entry (``connectors.shop.woocommerce:build``): settings -> client -> shop.
 """
@@ -11,19 +12,35 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.errors import Fatal
 from connectors.registry import Resolver
+from connectors.shop.woocommerce.catalogue import WooCommerceCatalogue
 from connectors.shop.woocommerce.client import WooCommerceClient
+from connectors.shop.woocommerce.feedback import WooCommerceFeedback
 from connectors.shop.woocommerce.orders import WooCommerceOrders
+from connectors.shop.woocommerce.values import WooCommerceValues
 
 __all__ = ["WooCommerceSettings", "WooCommerceShop", "build"]
 
 
-class WooCommerceShop(WooCommerceOrders):
-    """Every capability of the WooCommerce connector so far: the order source."""
+class WooCommerceShop(WooCommerceCatalogue, WooCommerceValues, WooCommerceOrders, WooCommerceFeedback):
+    """Every capability of the WooCommerce connector: catalogue, stock and price sink, order source,
+    status and document link sink."""
 
     platform = "WooCommerce"
 
-    def __init__(self, client: WooCommerceClient) -> None:
+    def __init__(
+        self,
+        client: WooCommerceClient,
+        *,
+        archive_status: Literal["draft", "private"] = "draft",
+        shipped_status: str = "completed",
+        delivered_status: str = "completed",
+        status_map: dict[str, str] | None = None,
+    ) -> None:
         self.client = client
+        self.archive_status = archive_status
+        self.shipped_status = shipped_status
+        self.delivered_status = delivered_status
+        self.status_map = dict(status_map or {})
 
 
 class WooCommerceSettings(BaseModel):
@@ -38,6 +55,15 @@ class WooCommerceSettings(BaseModel):
     """``basic`` over HTTPS; ``oauth1`` (signed query strings) for a shop only reachable over plain HTTP."""
     rate_limit: float | None = None
     timeout: float = 60.0
+    archive_status: Literal["draft", "private"] = "draft"
+    """Status of a product gone from the ERP (never deleted): ``draft`` (hidden) or ``private``."""
+    shipped_status: str = "completed"
+    """WooCommerce status an order moves to when the ERP ships it (``completed`` e-mails the customer)."""
+    delivered_status: str = "completed"
+    """WooCommerce status for a delivered order: ``completed``, or a custom status the shop defines."""
+    status_map: dict[str, str] = {}
+    """Extra WooCommerce status -> canonical status when reading (``{delivered = "delivered"}`` for a
+    shop with a "delivered" custom status); over the built-in map (completed -> shipped, ...)."""
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> WooCommerceShop:
@@ -56,4 +82,10 @@ def build(options: dict[str, Any], resolver: Resolver) -> WooCommerceShop:
         rate_limit=settings.rate_limit,
         timeout=settings.timeout,
     )
-    return WooCommerceShop(client)
+    return WooCommerceShop(
+        client,
+        archive_status=settings.archive_status,
+        shipped_status=settings.shipped_status,
+        delivered_status=settings.delivered_status,
+        status_map=settings.status_map,
+    )

@@ -5,6 +5,12 @@ WooCommerce ignores basic auth and accepts only one-legged OAuth 1.0a signatures
 string (``auth="oauth1"``, :class:`OAuth1QueryAuth`: HMAC-SHA256, the secret never travels); basic
 auth on an ``http://`` URL is refused with a ``Fatal`` before anything is sent.
 
+Writes: ``post`` / ``put`` send a JSON body; the OAuth 1.0a signature covers the query string only
+(WooCommerce signs ``$_GET``, never a JSON body), so writes work with both auths. ``batch`` sends
+``{"create": [...], "update": [...]}`` to a ``.../batch`` route in chunks of 100 items (WooCommerce's
+limit) and returns the answers item by item, in the order sent: a refused item comes back inside
+the 200 as ``{"id": 0, "error": {"code", "message", "data"}}`` (captured), never as an exception.
+
 Pagination: WooCommerce answers ``X-WP-Total`` and ``X-WP-TotalPages`` on every list (and a ``Link``
 header with ``rel="next"``); pages are 1-based, ``per_page`` at most 100.
 """
@@ -16,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -25,10 +31,13 @@ import httpx
 from connectors.errors import Fatal
 from connectors.http import HttpClient, HttpError, paginate_pages
 
-__all__ = ["MAX_PER_PAGE", "OAuth1QueryAuth", "WooCommerceClient", "api_url", "oauth1_signature"]
+__all__ = ["MAX_BATCH", "MAX_PER_PAGE", "OAuth1QueryAuth", "WooCommerceClient", "api_url", "oauth1_signature"]
 
 MAX_PER_PAGE = 100
 """WooCommerce's upper bound for ``per_page``."""
+
+MAX_BATCH = 100
+"""WooCommerce's upper bound for the items of one batch request (``woocommerce_rest_batch_items_limit``)."""
 
 _RESOLUTIONS = {
     401: (
@@ -96,7 +105,7 @@ class OAuth1QueryAuth(httpx.Auth):
 
 
 class WooCommerceClient:
-    """GET/list on the WooCommerce REST API with the REST key of the connection.
+    """GET/list, POST/PUT and batches on the WooCommerce REST API with the REST key of the connection.
 
     Args:
         site: the shop's URL (``https://shop.example.com``), or the API root itself.
@@ -156,8 +165,46 @@ class WooCommerceClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
         """One GET; WooCommerce's own resolutions replace the generic ones for 401/403/404."""
+        return self._send("GET", path, params=params)
+
+    def post(self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> Any:
+        """One POST with a JSON body; the decoded answer. Not retried after a 5xx (it may have applied)."""
+        return self._send("POST", path, params=params, json=dict(body)).json()
+
+    def put(self, path: str, body: Mapping[str, Any]) -> Any:
+        """One PUT with a JSON body (an update: retried like a GET); the decoded answer."""
+        return self._send("PUT", path, json=dict(body)).json()
+
+    def batch(
+        self, path: str, *, create: Sequence[dict[str, Any]] = (), update: Sequence[dict[str, Any]] = ()
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``POST <path>`` (a batch route) in chunks of :data:`MAX_BATCH` items: the created and the
+        updated answers, one per item sent, in order (a refused one carries ``error``)."""
+        created: list[dict[str, Any]] = []
+        updated: list[dict[str, Any]] = []
+        items = [("create", dict(c)) for c in create] + [("update", dict(u)) for u in update]
+        for start in range(0, len(items), MAX_BATCH):
+            chunk = items[start : start + MAX_BATCH]
+            body: dict[str, list[dict[str, Any]]] = {}
+            for kind, item in chunk:
+                body.setdefault(kind, []).append(item)
+            answer = self.post(path, body)
+            for kind, out in (("create", created), ("update", updated)):
+                sent = body.get(kind, [])
+                got = list(answer.get(kind) or []) if isinstance(answer, dict) else []
+                if len(got) != len(sent):
+                    raise Fatal(
+                        f"WooCommerce answered {len(got)} items for {len(sent)} sent to {path} ({kind}).",
+                        resolution="check that no plugin rewrites the REST batch answers.",
+                    )
+                out.extend(got)
+        return created, updated
+
+    def _send(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         try:
-            return self.http.request("GET", path.lstrip("/"), params=dict(params or {}))
+            return self.http.request(method, path.lstrip("/"), params=dict(params or {}), **kwargs)
         except HttpError as exc:
             resolution = _RESOLUTIONS.get(exc.status)
             if resolution is None:

@@ -1,0 +1,327 @@
+"""WooCommerce as a catalogue sink: simple and variable products, global attributes, categories.
+
+A lone article is a ``simple`` product (the product carries SKU, price, EAN...); a group of
+articles that differ by options is a ``variable`` product with global attributes
+(``/products/attributes`` and their terms, found by name or created) and one variation per
+article (``/products/<id>/variations/batch``). Products go through ``/products/batch`` (100 per
+request). WooCommerce answers a refused item inside the 200 (``{"id": 0, "error": {...}}``): that
+product gets a RecordError, its neighbours go on.
+
+Tax classes: the catalogue's taxes mapping names a WooCommerce tax class (``Standard rate``,
+``Reduced rate``...); names resolve through ``/taxes/classes`` (``standard`` is the empty slug on
+a product); an unknown name is a Fatal naming it. Categories: each level of a path is found by
+(name, parent) or created with its ``parent``; the product gets the deepest one.
+
+Archive: ``status: draft`` (never a delete). Adoption after a killed run (:meth:`find_products`):
+simple products by SKU (``?sku=a,b``), variable ones by slug, then their variations by SKU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import BatchResult, ProductWrite
+from connectors.errors import Fatal, RecordError
+from connectors.models import Product, ShopRef
+from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
+from connectors.shop.woocommerce.mapper import (
+    PriceError,
+    is_variable,
+    product_body,
+    split_variant_id,
+    variant_id,
+    variation_body,
+)
+
+__all__ = ["WooCommerceCatalogue", "item_error"]
+
+
+def item_error(answer: dict[str, Any]) -> str | None:
+    """The reason of a refused batch item (``{"id": 0, "error": {"code", "message"}}``), else None."""
+    error = answer.get("error")
+    if not error:
+        return None
+    return f"WooCommerce {error.get('code', 'error')}: {error.get('message', '')}".strip()
+
+
+class WooCommerceCatalogue:
+    """CatalogueSink for the WooCommerce REST API (the REST key needs Read/Write)."""
+
+    client: WooCommerceClient
+    platform = "WooCommerce"
+    archive_status = "draft"
+
+    # -- setup (read once per connector) ---------------------------------------------------------
+    def _tax_classes(self) -> dict[str, str]:
+        """Tax class name -> the slug a product carries (``""`` for the standard class)."""
+        cached: dict[str, str] | None = getattr(self, "_tax_class_cache", None)
+        if cached is None:
+            rows = self.client.get("taxes/classes").json()
+            cached = {row["name"]: ("" if row["slug"] == "standard" else row["slug"]) for row in rows}
+            self._tax_class_cache = cached
+        return cached
+
+    def _tax_class(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        classes = self._tax_classes()
+        if name not in classes:
+            raise Fatal(
+                f"WooCommerce has no tax class named {name!r} (known: {', '.join(sorted(classes))}).",
+                resolution="fix [connections.<n>.catalogue.taxes] to name a class of WooCommerce > Settings > Tax, "
+                "or add the class there.",
+            )
+        return classes[name]
+
+    def _category_ids(self, products: Sequence[Product]) -> dict[tuple[str, ...], int]:
+        """The WooCommerce id of the deepest level of every category path, creating what is missing."""
+        paths = sorted({path for p in products for path in p.categories if path})
+        if not paths:
+            return {}
+        known: dict[tuple[int, str], int] | None = getattr(self, "_category_cache", None)
+        if known is None:
+            known = {
+                (int(row["parent"]), row["name"].casefold()): int(row["id"])
+                for row in self.client.list("products/categories", {"hide_empty": "false"})
+            }
+            self._category_cache = known
+        ids: dict[tuple[str, ...], int] = {}
+        for path in paths:
+            parent = 0
+            for name in path:
+                found = known.get((parent, name.casefold()))
+                if found is None:
+                    body: dict[str, Any] = {"name": name}
+                    if parent:
+                        body["parent"] = parent
+                    found = int(self.client.post("products/categories", body)["id"])
+                    known[(parent, name.casefold())] = found
+                parent = found
+            ids[path] = parent
+        return ids
+
+    def _attribute_ids(self, products: Sequence[Product]) -> dict[str, int]:
+        """Global attribute ids by name (case-insensitive), with every term the variants use."""
+        names = sorted({n for p in products for n in p.option_groups})
+        if not names:
+            return {}
+        known: dict[str, int] | None = getattr(self, "_attribute_cache", None)
+        if known is None:
+            known = {row["name"].casefold(): int(row["id"]) for row in self.client.get("products/attributes").json()}
+            self._attribute_cache = known
+            self._terms: dict[int, set[str]] = {}
+        ids: dict[str, int] = {}
+        for name in names:
+            ident = known.get(name.casefold())
+            if ident is None:
+                ident = int(self.client.post("products/attributes", {"name": name})["id"])
+                known[name.casefold()] = ident
+            ids[name] = ident
+            if ident not in self._terms:
+                rows = self.client.list(f"products/attributes/{ident}/terms", {"hide_empty": "false"})
+                self._terms[ident] = {row["name"].casefold() for row in rows}
+            wanted = {v.options.get(name) or "" for p in products for v in p.variants if name in p.option_groups}
+            for value in sorted(w for w in wanted if w and w.casefold() not in self._terms[ident]):
+                self.client.post(f"products/attributes/{ident}/terms", {"name": value})
+                self._terms[ident].add(value.casefold())
+        return ids
+
+    # -- CatalogueSink -------------------------------------------------------------------------
+    def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
+        """Simple products by SKU (100 per request), variable ones by slug and their variations by SKU."""
+        found: dict[str, ShopRef] = {}
+        simple = [p for p in products if not is_variable(p)]
+        skus = [p.variants[0].sku for p in simple if p.variants and p.variants[0].sku]
+        by_sku: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(skus), MAX_PER_PAGE):
+            chunk = skus[start : start + MAX_PER_PAGE]
+            for row in self.client.list("products", {"sku": ",".join(chunk), "status": "any"}):
+                by_sku[row["sku"]] = row
+        for product in simple:
+            hit = by_sku.get(product.variants[0].sku) if product.variants else None
+            if hit is not None and hit.get("type") == "simple":
+                pid = str(hit["id"])
+                found[product.key] = ShopRef(pid, {product.variants[0].key: variant_id(pid)})
+        for product in products:
+            if not is_variable(product):
+                continue
+            rows = self.client.page("products", {"slug": product.slug, "status": "any"}, 1)[0]
+            parent = next((r for r in rows if r.get("type") == "variable"), None)
+            if parent is None:
+                continue
+            pid = str(parent["id"])
+            variations = {
+                row["sku"]: str(row["id"]) for row in self.client.list(f"products/{pid}/variations", {}) if row["sku"]
+            }
+            found[product.key] = ShopRef(
+                pid, {v.key: variant_id(pid, variations[v.sku]) for v in product.variants if v.sku in variations}
+            )
+        return found
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> BatchResult:
+        result = BatchResult()
+        if not writes:
+            return result
+        products = [w.product for w in writes]
+        tax = {v.tax_category: self._tax_class(v.tax_category) for p in products for v in p.variants}
+        categories = self._category_ids([w.product for w in writes if "categories" in w.product_fields])
+        attributes = self._attribute_ids([p for p in products if is_variable(p)])
+
+        creates: list[tuple[ProductWrite, dict[str, Any]]] = []
+        updates: list[tuple[ProductWrite, dict[str, Any]]] = []
+        variations_only: list[tuple[ProductWrite, str]] = []
+        for write in writes:
+            product = write.product
+            # A simple product carries its one variant: every field when it is (re)bound, the
+            # owned ones when it changed, none otherwise.
+            variant_fields: frozenset[str] = frozenset()
+            if write.ref is None or write.create_variants:
+                variant_fields = _ALL_VARIANT_FIELDS
+            elif write.update_variants:
+                variant_fields = write.variant_fields
+            try:
+                body = product_body(
+                    product,
+                    write.product_fields,
+                    variant_fields=variant_fields,
+                    category_ids=[categories[p] for p in product.categories if p in categories],
+                    attributes=_product_attributes(write, attributes),
+                    tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
+                    product_id=write.ref.product_id if write.ref else None,
+                )
+            except PriceError as exc:
+                result.errors.append(RecordError(product.key, "price", str(exc), "shop"))
+                continue
+            if write.ref is None:
+                creates.append((write, body))
+            elif len(body) > 1:
+                updates.append((write, body))
+            elif is_variable(product):
+                variations_only.append((write, write.ref.product_id))
+            else:
+                result.refs[product.key] = write.ref
+        created, updated = self.client.batch(
+            "products/batch", create=[b for _, b in creates], update=[b for _, b in updates]
+        )
+        parents: list[tuple[ProductWrite, str]] = list(variations_only)
+        for (write, _), answer in [*zip(creates, created, strict=True), *zip(updates, updated, strict=True)]:
+            reason = item_error(answer)
+            if reason is not None:
+                result.errors.append(RecordError(write.product.key, "product", reason, "shop"))
+                continue
+            pid = str(answer["id"])
+            if is_variable(write.product):
+                parents.append((write, pid))
+            else:
+                result.refs[write.product.key] = ShopRef(pid, {write.product.variants[0].key: variant_id(pid)})
+        for write, pid in parents:
+            self._write_variations(write, pid, attributes, tax, result)
+        return result
+
+    def _write_variations(
+        self,
+        write: ProductWrite,
+        pid: str,
+        attributes: dict[str, int],
+        tax: dict[str | None, str | None],
+        result: BatchResult,
+    ) -> None:
+        """Create, update and disable the variations of one variable product (one batch per 100)."""
+        product = write.product
+        by_key = {v.key: v for v in product.variants}
+        keys = [v.key for v in product.variants] if write.ref is None else list(write.create_variants)
+        ids = dict(write.ref.variant_ids) if write.ref is not None else {}
+        creates: list[tuple[str, dict[str, Any]]] = []
+        updates: list[tuple[str, dict[str, Any]]] = []
+        errors: list[RecordError] = []
+        try:
+            for key in keys:
+                v = by_key[key]
+                creates.append(
+                    (
+                        key,
+                        variation_body(
+                            v, _ALL_VARIANT_FIELDS, attribute_ids=attributes, tax_class=tax.get(v.tax_category)
+                        ),
+                    )
+                )
+            for key in write.update_variants if write.ref is not None else []:
+                v = by_key[key]
+                body = variation_body(
+                    v,
+                    write.variant_fields,
+                    attribute_ids=attributes,
+                    tax_class=tax.get(v.tax_category),
+                    variation_id=split_variant_id(ids[key])[1],
+                )
+                if len(body) > 1:
+                    updates.append((key, body))
+        except PriceError as exc:
+            result.errors.append(RecordError(product.key, "price", str(exc), "shop"))
+            return
+        for key, shop_id in write.disable_variants.items():
+            updates.append((key, {"id": int(split_variant_id(shop_id)[1] or 0), "status": "private"}))
+            ids.pop(key, None)
+        if creates or updates:
+            created, updated = self.client.batch(
+                f"products/{pid}/variations/batch", create=[b for _, b in creates], update=[b for _, b in updates]
+            )
+            for (key, _), answer in zip(creates, created, strict=True):
+                reason = item_error(answer)
+                if reason is not None:
+                    errors.append(RecordError(product.key, "variants", f"{by_key[key].sku}: {reason}", "shop"))
+                else:
+                    ids[key] = variant_id(pid, str(answer["id"]))
+            for (key, _), answer in zip(updates, updated, strict=True):
+                reason = item_error(answer)
+                if reason is not None:
+                    errors.append(RecordError(product.key, "variants", f"{key}: {reason}", "shop"))
+        if errors:
+            result.errors.append(errors[0])
+        result.refs[product.key] = ShopRef(pid, ids)
+
+    def archive_products(self, refs: dict[str, ShopRef]) -> BatchResult:
+        """``status: draft`` on each product (its variations go with it); never deleted."""
+        result = BatchResult()
+        keys = list(refs)
+        _, updated = self.client.batch(
+            "products/batch", update=[{"id": int(refs[k].product_id), "status": self.archive_status} for k in keys]
+        )
+        for key, answer in zip(keys, updated, strict=True):
+            reason = item_error(answer)
+            if reason is not None:
+                result.errors.append(RecordError(key, "enabled", reason, "shop"))
+            else:
+                result.refs[key] = refs[key]
+        return result
+
+
+_ALL_VARIANT_FIELDS = frozenset(
+    {"sku", "name", "price", "currency", "options", "ean", "tax_category", "weight", "enabled", "custom_fields"}
+)
+
+
+def _product_attributes(write: ProductWrite, attribute_ids: dict[str, int]) -> list[dict[str, Any]] | None:
+    """A variable product's ``attributes`` (every option value of its variants), when they may change."""
+    product = write.product
+    if not is_variable(product):
+        return None
+    changing = (
+        write.ref is None
+        or write.create_variants
+        or "option_groups" in write.product_fields
+        or ("options" in write.variant_fields and write.update_variants)
+    )
+    if not changing:
+        return None
+    return [
+        {
+            "id": attribute_ids[name],
+            "position": position,
+            "variation": True,
+            "visible": True,
+            "options": sorted({v.options.get(name) or "" for v in product.variants} - {""}),
+        }
+        for position, name in enumerate(product.option_groups)
+    ]

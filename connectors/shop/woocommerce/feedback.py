@@ -1,0 +1,217 @@
+"""WooCommerce as a status sink and a document link sink: what the ERP did with an order, shown in the shop.
+
+Statuses read (:func:`canonical_status`): ``pending`` / ``on-hold`` / ``failed`` -> ``open``,
+``processing`` -> ``processing``, ``completed`` -> ``shipped`` (WooCommerce's last step; a shop
+whose "delivered" custom status means delivered maps it with ``status_map``), ``cancelled``,
+``refunded``.
+
+Writes, per order, after one read of the order and its customer notes:
+1. new shipments (a tracking number not recorded yet) go into the order's ``meta_data``:
+   ``_passerelle_shipments`` (every shipment: ERP id, carrier, tracking number and URL) and
+   ``_passerelle_carrier`` / ``_passerelle_tracking_number`` (the last one, for themes and plugins);
+2. when ``notify``, a customer note (``customer_note: true``: WooCommerce e-mails it) with the
+   carrier, tracking number and URL, its last line ``ref: <key>``;
+3. the status (``PUT /orders/<id>``; ``completed`` e-mails the customer), never backwards.
+Idempotent: a tracking number already in the meta or in a note is not added again.
+
+Documents: a customer note ``title: url`` whose last line is ``ref: <key>``; the notes are read
+first and a key already there returns that note's id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import BatchResult, StatusWrite
+from connectors.errors import Fatal, RecordError, Refused
+from connectors.http import HttpError
+from connectors.models import ORDER_STATUSES, Shipment
+from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
+from connectors.shop.woocommerce.mapper import META_PREFIX
+
+__all__ = ["NOTE_KEY", "STATUS_MAP", "WooCommerceFeedback", "canonical_status", "note_key"]
+
+NOTE_KEY = "ref: "
+"""A note passerelle writes ends with a line ``ref: <key>``: how it is found again."""
+
+STATUS_MAP = {
+    "pending": "open",
+    "on-hold": "open",
+    "failed": "open",
+    "processing": "processing",
+    "completed": "shipped",
+    "cancelled": "cancelled",
+    "refunded": "refunded",
+}
+"""WooCommerce order status -> canonical status (``status_map`` in the settings adds or overrides)."""
+
+_RANK = {s: i for i, s in enumerate(("open", *ORDER_STATUSES))}
+SHIPMENTS_META = f"{META_PREFIX}shipments"
+
+
+def canonical_status(status: str, overrides: dict[str, str] | None = None) -> str:
+    """The canonical status of a WooCommerce order status (unknown custom ones read ``open``)."""
+    return {**STATUS_MAP, **(overrides or {})}.get(status, "open")
+
+
+def note_key(note: str) -> str | None:
+    """The key a passerelle note ends with, else None."""
+    last = note.strip().rsplit("\n", 1)[-1].strip()
+    return last[len(NOTE_KEY) :].strip() if last.startswith(NOTE_KEY) else None
+
+
+def _meta(row: dict[str, Any], key: str) -> Any:
+    for item in row.get("meta_data") or []:
+        if item.get("key") == key:
+            return item.get("value")
+    return None
+
+
+class WooCommerceFeedback:
+    """StatusSink and DocumentLinkSink for the WooCommerce REST API (the REST key needs Read/Write)."""
+
+    client: WooCommerceClient
+    platform = "WooCommerce"
+    status_map: dict[str, str] = {}
+    """WooCommerce status -> canonical, over :data:`STATUS_MAP` (e.g. ``{"delivered": "delivered"}``)."""
+    shipped_status = "completed"
+    """The WooCommerce status an order moves to when the ERP says shipped."""
+    delivered_status = "completed"
+    """The WooCommerce status an order moves to when the ERP says delivered (a custom one if the shop has it)."""
+    tracking_title = "Your order has shipped"
+
+    def _target(self, status: str) -> str | None:
+        return {
+            "processing": "processing",
+            "shipped": self.shipped_status,
+            "delivered": self.delivered_status,
+            "cancelled": "cancelled",
+            "refunded": "refunded",
+        }.get(status)
+
+    def _orders(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        unique = [i for i in dict.fromkeys(str(i) for i in ids) if i.isdigit()]
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), MAX_PER_PAGE):
+            chunk = unique[start : start + MAX_PER_PAGE]
+            for row in self.client.list("orders", {"include": ",".join(chunk)}):
+                rows[str(row["id"])] = row
+        return rows
+
+    def _customer_notes(self, order_id: str) -> list[dict[str, Any]]:
+        return list(self.client.get(f"orders/{order_id}/notes", {"type": "customer"}).json())
+
+    def read_statuses(self, shop_order_ids: Sequence[str]) -> dict[str, str]:
+        """Canonical status of these orders (one request per 100); unknown ids left out."""
+        return {
+            oid: canonical_status(row["status"], self.status_map) for oid, row in self._orders(shop_order_ids).items()
+        }
+
+    def write_statuses(self, writes: Sequence[StatusWrite]) -> BatchResult:
+        """Shipments (meta + customer note), then the status; see the module docstring.
+
+        ``answers[order id]``: ``before`` (canonical status read), ``shipments`` (tracking numbers
+        added), ``notes`` (notes added), ``moved_to`` (WooCommerce status set) or nothing new.
+        """
+        result = BatchResult()
+        merged: dict[str, StatusWrite] = {}
+        for w in writes:
+            earlier = merged.get(w.shop_order_id)
+            shipments = (earlier.shipments if earlier else ()) + w.shipments
+            merged[w.shop_order_id] = StatusWrite(w.shop_order_id, w.status, shipments, w.notify)
+        rows = self._orders(list(merged))
+        for oid, w in merged.items():
+            row = rows.get(oid)
+            if row is None:
+                result.errors.append(RecordError(oid, "order", f"no order {oid} in WooCommerce", "shop"))
+                continue
+            try:
+                result.answers[oid] = self._write_one(row, w)
+            except HttpError as exc:
+                result.errors.append(RecordError(oid, "status", str(exc).split(" Resolution:")[0], "shop"))
+        return result
+
+    def _write_one(self, row: dict[str, Any], w: StatusWrite) -> dict[str, Any]:
+        oid = str(row["id"])
+        before = canonical_status(row["status"], self.status_map)
+        answer: dict[str, Any] = {"before": before}
+        recorded: list[dict[str, Any]] = list(_meta(row, SHIPMENTS_META) or [])
+        notes = self._customer_notes(oid) if w.shipments and w.notify else []
+        noted = {note_key(n["note"]) for n in notes} - {None}
+        known = {s.get("tracking_number") for s in recorded}
+        new: list[Shipment] = [s for s in w.shipments if s.tracking_number and s.tracking_number not in known]
+        if new:
+            recorded += [
+                {
+                    "erp_id": s.erp_id,
+                    "carrier": s.carrier or "",
+                    "tracking_number": s.tracking_number,
+                    "tracking_url": s.tracking_url or "",
+                }
+                for s in new
+            ]
+            last = new[-1]
+            self.client.put(
+                f"orders/{oid}",
+                {
+                    "meta_data": [
+                        {"key": SHIPMENTS_META, "value": recorded},
+                        {"key": f"{META_PREFIX}carrier", "value": last.carrier or ""},
+                        {"key": f"{META_PREFIX}tracking_number", "value": last.tracking_number},
+                    ]
+                },
+            )
+            answer["shipments"] = [s.tracking_number for s in new]
+        if w.notify:
+            for s in w.shipments:
+                key = f"tracking:{s.tracking_number}"
+                if not s.tracking_number or key in noted:
+                    continue
+                lines = [self.tracking_title, f"{s.carrier or ''} {s.tracking_number}".strip()]
+                if s.tracking_url:
+                    lines.append(s.tracking_url)
+                self.client.post(
+                    f"orders/{oid}/notes", {"note": "\n".join([*lines, f"{NOTE_KEY}{key}"]), "customer_note": True}
+                )
+                noted.add(key)
+                answer["notes"] = answer.get("notes", 0) + 1
+        target = self._target(w.status)
+        forward = _RANK.get(w.status, 0) > _RANK.get(before, 0) or w.status in {"cancelled", "refunded"}
+        if target is not None and target != row["status"] and forward and before not in {"cancelled", "refunded"}:
+            self.client.put(f"orders/{oid}", {"status": target})
+            answer["moved_to"] = target
+        return answer
+
+    def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
+        """A customer note ``title: url`` (WooCommerce e-mails it and shows it on the order); returns
+        the note's id. Idempotent on ``key``: the order's customer notes are read first.
+
+        Raises:
+            Refused: no such order, or a key / title / URL on more than one line.
+        """
+        key = key.strip()
+        if not key or any("\n" in part for part in (key, title, url)):
+            raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+        if not str(shop_order_id).isdigit():
+            raise Refused(RecordError(shop_order_id, "order", f"{shop_order_id!r} is not a WooCommerce order id"))
+        try:
+            notes = self._customer_notes(shop_order_id)
+        except HttpError as exc:
+            if exc.status == 404:
+                raise Refused(
+                    RecordError(shop_order_id, "order", f"no order {shop_order_id} in WooCommerce", "shop")
+                ) from None
+            raise
+        for note in notes:
+            if note_key(note["note"]) == key:
+                return str(note["id"])
+        added = self.client.post(
+            f"orders/{shop_order_id}/notes", {"note": f"{title}: {url}\n{NOTE_KEY}{key}", "customer_note": True}
+        )
+        if not added.get("id"):
+            raise Fatal(
+                f"WooCommerce did not return the note added to order {shop_order_id}.",
+                resolution="check the order's notes in WooCommerce; the next run will not add it twice.",
+            )
+        return str(added["id"])
