@@ -6,8 +6,16 @@ ask ``output_format=JSON`` and ``display=full`` (or a ``[f1,f2]`` field list); f
 ``date=1``); ``sort=[date_upd_ASC,id_ASC]``; ``limit=offset,count``. An empty list answers ``[]``
 instead of ``{"orders": []}``.
 
-Errors: 401 -> Fatal naming the permissions the key needs; 5xx, 429, timeouts -> Retryable
-(retried in place first, reads are idempotent); other 4xx -> Fatal (:class:`~connectors.http.HttpError`).
+Writes are XML (:mod:`connectors.shop.prestashop.xml`): ``POST /api/<resource>`` creates,
+``PUT /api/<resource>/<id>`` replaces the whole record (a field left out is emptied, so a PUT
+always sends back the record read first), ``DELETE /api/<resource>/<id>``. A write the server
+refuses with a PrestaShop ``<errors>`` document (400 validation, 404, or the 500 a malformed
+product gets, PHP warning included) raises :class:`WriteRefused`, which the sinks turn into a
+RecordError for that record only.
+
+Errors: 401 -> Fatal naming the permissions the key needs; 5xx without an ``<errors>`` document,
+429, timeouts -> Retryable (reads and PUT/DELETE retried in place first, a POST is not);
+other 4xx -> Fatal (:class:`~connectors.http.HttpError`).
 """
 
 from __future__ import annotations
@@ -18,10 +26,23 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, PasserelleError, Retryable
 from connectors.http import HttpClient
+from connectors.shop.prestashop.xml import answer_id, error_messages, to_xml
 
-__all__ = ["READ_RESOURCES", "PrestaShopClient", "id_filter", "interval_filter", "local_text"]
+__all__ = ["READ_RESOURCES", "PrestaShopClient", "WriteRefused", "id_filter", "interval_filter", "local_text"]
+
+_REFUSALS = (400, 401, 403, 404, 405, 500)
+
+
+class WriteRefused(PasserelleError):
+    """PrestaShop refused one write with an ``<errors>`` document (its messages in ``messages``)."""
+
+    def __init__(self, status: int, messages: list[str]) -> None:
+        super().__init__(f"PrestaShop answered HTTP {status}: " + " / ".join(messages))
+        self.status = status
+        self.messages = messages
+
 
 READ_RESOURCES = (
     "orders",
@@ -101,6 +122,59 @@ class PrestaShopClient:
                 "allowed GET on " + ", ".join(READ_RESOURCES) + "; and the webservice itself must be enabled.",
             )
         return _records(response, resource)
+
+    def create(self, resource: str, record: dict[str, Any], *, params: Mapping[str, str] | None = None) -> str:
+        """POST one record; returns the new id."""
+        response = self._write("POST", resource, record, params)
+        ident = answer_id(response.content)
+        if ident is None:
+            raise Retryable(f"PrestaShop created a {resource} record but its answer carries no id.")
+        return ident
+
+    def update(self, resource: str, ident: str, record: dict[str, Any]) -> None:
+        """PUT the whole record (``record`` holds its ``id``)."""
+        self._write("PUT", f"{resource}/{ident}", {"id": ident, **{k: v for k, v in record.items() if k != "id"}})
+
+    def delete(self, resource: str, ident: str) -> None:
+        response = self.http.request("DELETE", f"{resource}/{ident}", expect=_REFUSALS)
+        self._check(response, resource)
+
+    def _write(
+        self, method: str, path: str, record: dict[str, Any], params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        resource = path.split("/", 1)[0]
+        response = self.http.request(
+            method,
+            path,
+            content=to_xml(resource, record),
+            headers={"Content-Type": "application/xml"},
+            params=dict(params or {}),
+            expect=_REFUSALS,
+        )
+        self._check(response, resource)
+        return response
+
+    def _check(self, response: httpx.Response, resource: str) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        if status == 401:
+            raise Fatal(
+                f"PrestaShop refused the webservice key (HTTP 401) on {resource}.",
+                resolution="allow the key the methods docs/prestashop.md lists for each flow "
+                "(Advanced parameters > Webservice).",
+            )
+        if status == 405 or status == 403:
+            raise Fatal(
+                f"PrestaShop does not allow this write on {resource} (HTTP {status}).",
+                resolution=f"allow the key POST/PUT on {resource} (Advanced parameters > Webservice).",
+            )
+        messages = error_messages(response.content)
+        if messages is None:
+            if status >= 500:
+                raise Retryable(f"PrestaShop: HTTP {status} on a {resource} write (no error document).")
+            messages = [response.text[:300]]
+        raise WriteRefused(status, messages)
 
 
 def _records(response: httpx.Response, resource: str) -> list[dict[str, Any]]:

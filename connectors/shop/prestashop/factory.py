@@ -8,18 +8,35 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.errors import Fatal
 from connectors.registry import Resolver
+from connectors.shop.prestashop.catalogue import PrestaShopCatalogue
 from connectors.shop.prestashop.client import PrestaShopClient
+from connectors.shop.prestashop.common import PrestaShopOptions
+from connectors.shop.prestashop.feedback import PrestaShopFeedback
 from connectors.shop.prestashop.order_mapper import StateRules
 from connectors.shop.prestashop.orders import PrestaShopOrders
+from connectors.shop.prestashop.values import PrestaShopValues
 from connectors.timezones import TimeZoneName
 
 __all__ = ["PrestaShopSettings", "PrestaShopShop", "build"]
 
 
-class PrestaShopShop(PrestaShopOrders):
-    """Every capability of the PrestaShop connector so far: order source."""
+class PrestaShopShop(PrestaShopOrders, PrestaShopCatalogue, PrestaShopValues, PrestaShopFeedback):
+    """Every capability of the PrestaShop connector: order source, catalogue, stock and price sink,
+    status and document link sink (docs/prestashop.md)."""
 
     platform = "PrestaShop"
+
+    def __init__(
+        self,
+        client: PrestaShopClient,
+        *,
+        timezone: str = "Europe/Paris",
+        language: str = "1",
+        states: StateRules | None = None,
+        options: PrestaShopOptions | None = None,
+    ) -> None:
+        super().__init__(client, timezone=timezone, language=language, states=states)
+        self.options = options or PrestaShopOptions()
 
 
 class PrestaShopSettings(BaseModel):
@@ -35,6 +52,31 @@ class PrestaShopSettings(BaseModel):
     cancelled_states: list[int] = [6]
     refunded_states: list[int] = [7]
     error_states: list[int] = [8]
+    home_category: int = 2
+    """Category under which the catalogue's category paths are found or created (Home)."""
+    currency: str = "EUR"
+    """The shop's default currency: prices in another one are refused."""
+    groups: dict[str, int] = {}
+    """Canonical customer-group name (ERP price list) -> PrestaShop group id; unmapped names are
+    looked up by name in Customers > Groups."""
+    paid_states: list[int] = [2]
+    """States read as ``processing`` besides ``processing_state`` (2: payment accepted)."""
+    processing_state: int = 3
+    """State written for ``processing`` (3: processing in progress)."""
+    shipped_state: int = 4
+    """State written for ``shipped`` (4: shipped; its e-mail carries the tracking number)."""
+    delivered_state: int = 5
+    """State written for ``delivered`` (5: delivered)."""
+    cancelled_state: int = 6
+    """State written for ``cancelled`` (6: canceled)."""
+    refunded_state: int = 7
+    """State written for ``refunded`` (7: refunded)."""
+    stock_location_fatal: bool = False
+    """A stock write naming a location (PrestaShop has none) stops the run instead of refusing the record."""
+    contact_id: int = 2
+    """Contact (Customers > Customer service) of the threads holding document links (2: Customer service)."""
+    employee_id: int = 1
+    """Employee the document-link messages are written as (shown as the shop's answer)."""
     rate_limit: float | None = None
     timeout: float = 60.0
 
@@ -50,4 +92,20 @@ def build(options: dict[str, Any], resolver: Resolver) -> PrestaShopShop:
         refunded=frozenset(str(i) for i in settings.refunded_states),
         error=frozenset(str(i) for i in settings.error_states),
     )
-    return PrestaShopShop(client, timezone=settings.timezone, language=str(settings.language), states=states)
+    sink_options = PrestaShopOptions(
+        home_category=str(settings.home_category),
+        currency=settings.currency,
+        groups={name: str(ident) for name, ident in settings.groups.items()},
+        processing_state=str(settings.processing_state),
+        shipped_state=str(settings.shipped_state),
+        delivered_state=str(settings.delivered_state),
+        cancelled_state=str(settings.cancelled_state),
+        refunded_state=str(settings.refunded_state),
+        paid_states=frozenset(str(i) for i in settings.paid_states),
+        location_fatal=settings.stock_location_fatal,
+        contact_id=str(settings.contact_id),
+        employee_id=str(settings.employee_id),
+    )
+    return PrestaShopShop(
+        client, timezone=settings.timezone, language=str(settings.language), states=states, options=sink_options
+    )

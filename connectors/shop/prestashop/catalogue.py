@@ -1,0 +1,412 @@
+"""PrestaShop as a catalogue sink: products, combinations, attribute groups and values, categories.
+
+One canonical product is one PrestaShop product. A product with option groups (or several
+variants) gets one combination per variant, built on ``product_options`` (attribute groups, found
+by name, created when missing) and ``product_option_values`` (the same); a product without gets
+none, and its only variant's fields live on the product.
+
+Prices are tax-excluded; a combination's ``price`` is an *impact* on the product's price: the
+product carries its lowest variant price when it is created and each combination the difference.
+Weights likewise: the product weighs 0 and each combination its own weight (for a simple product,
+the product carries it). References: the variant's SKU (on the product for a simple product, on
+the combination otherwise; a product with combinations carries the canonical product key), which
+is how :meth:`find_products` finds what a run cut off created. The tax rule group is resolved by
+name (``tax_rule_groups``) from the tax mapping; categories are a path of names under Home (id 2),
+created when missing. A PUT replaces the whole record, so an update reads the record first, changes
+the owned fields and sends the rest back as it was (an enriched description survives). Combinations
+cannot be disabled in PrestaShop 8: a variant gone from the ERP gets its stock set to 0 with orders
+refused (``out_of_stock`` 0). Archiving a product sets ``active`` 0; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import BatchResult, ProductWrite
+from connectors.errors import Fatal, RecordError
+from connectors.models import Product, ShopRef, Variant, slugify
+from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
+from connectors.shop.prestashop.common import (
+    PrestaShopOptions,
+    amount,
+    lang,
+    parse_variant_id,
+    refusal,
+    variant_id,
+)
+from connectors.shop.prestashop.xml import language_value, writable
+
+__all__ = ["PrestaShopCatalogue", "product_reference"]
+
+_FILTER_CHUNK = 50
+_UNFILTERABLE = set("[]|,")
+
+
+def product_reference(product: Product) -> str:
+    """The reference that finds a product again: its SKU when simple, its key with combinations."""
+    return product.variants[0].sku if not has_combinations(product) else product.key
+
+
+def has_combinations(product: Product) -> bool:
+    return bool(product.option_groups) or len(product.variants) > 1
+
+
+class PrestaShopCatalogue:
+    """CatalogueSink for the PrestaShop webservice (mixed into the PrestaShop shop connector)."""
+
+    client: PrestaShopClient
+    language: str
+    options: PrestaShopOptions
+    platform = "PrestaShop"
+
+    # -- lookups (read once per connector) -------------------------------------------------------
+    def _lookups(self) -> dict[str, Any]:
+        found: dict[str, Any] | None = getattr(self, "_catalogue_lookups", None)
+        if found is None:
+            taxes = {
+                str(r["name"]): str(r["id"])
+                for r in self.client.get("tax_rule_groups", display=["id", "name", "deleted"])
+                if str(r.get("deleted", "0")) != "1"
+            }
+            categories = {
+                (str(r["id_parent"]), language_value(r["name"], self.language).casefold()): str(r["id"])
+                for r in self.client.get("categories", display=["id", "id_parent", "name"])
+            }
+            groups = {
+                language_value(r["name"], self.language).casefold(): str(r["id"])
+                for r in self.client.get("product_options", display=["id", "name"])
+            }
+            values = {
+                (str(r["id_attribute_group"]), language_value(r["name"], self.language).casefold()): str(r["id"])
+                for r in self.client.get("product_option_values", display=["id", "id_attribute_group", "name"])
+            }
+            found = {"taxes": taxes, "categories": categories, "groups": groups, "values": values}
+            self._catalogue_lookups = found
+        return found
+
+    def _tax_group(self, name: str | None) -> str:
+        taxes = self._lookups()["taxes"]
+        if name is None:
+            return "0"
+        if name not in taxes:
+            raise Fatal(
+                f"PrestaShop has no tax rule group named {name!r} (known: {', '.join(sorted(taxes))}).",
+                resolution="fix connections.<name>.catalogue.taxes.<COUNTRY> to name a group of "
+                "International > Taxes > Tax rules, or create it there.",
+            )
+        return str(taxes[name])
+
+    def _category(self, path: tuple[str, ...]) -> str:
+        """Id of the category at ``path`` under Home, creating the missing levels."""
+        known = self._lookups()["categories"]
+        parent = self.options.home_category
+        for name in path:
+            ident = known.get((parent, name.casefold()))
+            if ident is None:
+                ident = self.client.create(
+                    "categories",
+                    {
+                        "id_parent": parent,
+                        "active": "1",
+                        "name": lang(self.language, name),
+                        "link_rewrite": lang(self.language, slugify(name) or "category"),
+                    },
+                )
+                known[(parent, name.casefold())] = ident
+            parent = ident
+        return parent
+
+    def _option_value(self, group: str, value: str) -> str:
+        """Id of the attribute value ``value`` of the attribute group ``group``, created when missing."""
+        lookups = self._lookups()
+        group_id = lookups["groups"].get(group.casefold())
+        if group_id is None:
+            group_id = self.client.create(
+                "product_options",
+                {
+                    "is_color_group": "0",
+                    "group_type": "select",
+                    "name": lang(self.language, group),
+                    "public_name": lang(self.language, group),
+                },
+            )
+            lookups["groups"][group.casefold()] = group_id
+        value_id = lookups["values"].get((group_id, value.casefold()))
+        if value_id is None:
+            value_id = self.client.create(
+                "product_option_values", {"id_attribute_group": group_id, "name": lang(self.language, value)}
+            )
+            lookups["values"][(group_id, value.casefold())] = value_id
+        return str(value_id)
+
+    # -- CatalogueSink -------------------------------------------------------------------------
+    def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
+        """Products by reference (SKU of a simple product, key of one with combinations) and
+        combinations by reference (SKU): two reads per 50 products."""
+        found: dict[str, ShopRef] = {}
+        for start in range(0, len(products), _FILTER_CHUNK):
+            chunk = [p for p in products[start : start + _FILTER_CHUNK] if p.variants]
+            refs = [r for r in (product_reference(p) for p in chunk) if _filterable(r)]
+            skus = [v.sku for p in chunk if has_combinations(p) for v in p.variants if _filterable(v.sku)]
+            by_ref: dict[str, str] = {}
+            if refs:
+                for row in self.client.get(
+                    "products", display=["id", "reference"], filters={"reference": id_filter(refs)}
+                ):
+                    by_ref.setdefault(str(row["reference"]), str(row["id"]))
+            combos: dict[str, tuple[str, str]] = {}
+            for i in range(0, len(skus), _FILTER_CHUNK):
+                rows = self.client.get(
+                    "combinations",
+                    display=["id", "id_product", "reference"],
+                    filters={"reference": id_filter(skus[i : i + _FILTER_CHUNK])},
+                )
+                for row in rows:
+                    combos.setdefault(str(row["reference"]), (str(row["id_product"]), str(row["id"])))
+            for product in chunk:
+                pid = by_ref.get(product_reference(product))
+                if not has_combinations(product):
+                    if pid is not None:
+                        found[product.key] = ShopRef(pid, {product.variants[0].key: variant_id(pid, 0)})
+                    continue
+                if pid is None:
+                    owners = Counter(combos[v.sku][0] for v in product.variants if v.sku in combos)
+                    if not owners:
+                        continue
+                    pid = owners.most_common(1)[0][0]
+                found[product.key] = ShopRef(
+                    pid,
+                    {
+                        v.key: variant_id(pid, combos[v.sku][1])
+                        for v in product.variants
+                        if v.sku in combos and combos[v.sku][0] == pid
+                    },
+                )
+        return found
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> BatchResult:
+        """One product at a time (PrestaShop has no batch writes): a refused product (or
+        combination) is a RecordError, the others go on."""
+        result = BatchResult()
+        for write in writes:
+            self._write_one(write, result)
+        return result
+
+    def archive_products(self, refs: dict[str, ShopRef]) -> BatchResult:
+        """``active`` 0 on each product (read, change, PUT back)."""
+        result = BatchResult()
+        for key, ref in refs.items():
+            rows = self.client.get("products", filters={"id": id_filter([ref.product_id])})
+            if not rows:
+                result.errors.append(
+                    RecordError(key, "product", f"product {ref.product_id} is not in PrestaShop", "shop")
+                )
+                continue
+            record = writable("products", rows[0])
+            record["active"] = "0"
+            try:
+                self.client.update("products", ref.product_id, record)
+            except WriteRefused as exc:
+                result.errors.append(refusal(key, "enabled", exc))
+                continue
+            result.refs[key] = ref
+        return result
+
+    # -- one product -----------------------------------------------------------------------------
+    def _write_one(self, write: ProductWrite, result: BatchResult) -> None:
+        product = write.product
+        taxes = {v.tax_category for v in product.variants}
+        if len(taxes) > 1:
+            result.errors.append(
+                RecordError(product.key, "tax_category", "PrestaShop holds one tax rule group per product", "shop")
+            )
+            return
+        tax = self._tax_group(next(iter(taxes)) if taxes else None)
+        try:
+            if write.ref is None:
+                pid = self._create_product(write, tax)
+                ids: dict[str, str] = {}
+            else:
+                pid = write.ref.product_id
+                ids = dict(write.ref.variant_ids)
+                self._update_product(write, tax)
+        except WriteRefused as exc:
+            result.errors.append(refusal(product.key, "product", exc))
+            return
+        try:
+            if has_combinations(product):
+                self._write_combinations(write, pid, ids, result)
+            else:
+                ids = {product.variants[0].key: variant_id(pid, 0)}
+        finally:
+            result.refs[product.key] = ShopRef(pid, ids)
+
+    def _write_combinations(self, write: ProductWrite, pid: str, ids: dict[str, str], result: BatchResult) -> None:
+        product = write.product
+        by_key = {v.key: v for v in product.variants}
+        base: Decimal | None = None
+        creates = write.create_variants if write.ref is not None else [v.key for v in product.variants]
+        for i, key in enumerate(creates):
+            base = base if base is not None else self._base_price(pid)
+            try:
+                cid = self._create_combination(pid, product, by_key[key], base, default=write.ref is None and i == 0)
+            except WriteRefused as exc:
+                result.errors.append(refusal(key, "variants", exc))
+                continue
+            ids[key] = variant_id(pid, cid)
+        for key in write.update_variants if write.ref is not None else []:
+            parsed = parse_variant_id(ids.get(key, ""))
+            if parsed is None or parsed[1] == "0":
+                continue
+            base = base if base is not None else self._base_price(pid)
+            try:
+                self._update_combination(parsed[1], product, by_key[key], base, write.variant_fields)
+            except WriteRefused as exc:
+                result.errors.append(refusal(key, "variants", exc))
+        for key, shop_id in write.disable_variants.items():
+            ids.pop(key, None)
+            try:
+                self._disable_combination(shop_id)
+            except WriteRefused as exc:
+                result.errors.append(refusal(key, "enabled", exc))
+
+    def _categories(self, product: Product) -> list[str]:
+        ids: list[str] = []
+        for path in product.categories:
+            leaf = self._category(tuple(path))
+            if leaf not in ids:
+                ids.append(leaf)
+        return ids or [self.options.home_category]
+
+    def _create_product(self, write: ProductWrite, tax: str) -> str:
+        product = write.product
+        combos = has_combinations(product)
+        first = product.variants[0]
+        categories = self._categories(product)
+        record: dict[str, Any] = {
+            "id_category_default": categories[0],
+            "id_tax_rules_group": tax,
+            "reference": product_reference(product),
+            "ean13": "" if combos else first.ean or "",
+            "weight": "0" if combos else amount(first.weight or Decimal(0)),
+            "price": amount(min(v.price for v in product.variants) if combos else first.price),
+            "active": "1" if product.enabled and (combos or first.enabled) else "0",
+            "state": "1",
+            "minimal_quantity": "1",
+            "available_for_order": "1",
+            "show_price": "1",
+            "visibility": "both",
+            "product_type": "combinations" if combos else "standard",
+            "name": lang(self.language, product.name),
+            "link_rewrite": lang(self.language, product.slug),
+        }
+        if "description" in write.product_fields and product.description:
+            record["description"] = lang(self.language, product.description)
+        record["associations"] = {"categories": [{"id": c} for c in categories]}
+        return self.client.create("products", record)
+
+    def _update_product(self, write: ProductWrite, tax: str) -> None:
+        product = write.product
+        assert write.ref is not None
+        simple_key = product.variants[0].key if not has_combinations(product) else None
+        variant_update = simple_key is not None and simple_key in write.update_variants
+        if not write.product_fields and not variant_update:
+            return
+        rows = self.client.get("products", filters={"id": id_filter([write.ref.product_id])})
+        if not rows:
+            raise WriteRefused(404, [f"product {write.ref.product_id} is no longer in PrestaShop (deleted by hand?)"])
+        current = rows[0]
+        record = writable("products", current)
+        fields = write.product_fields
+        if "name" in fields:
+            record["name"] = lang(self.language, product.name, current.get("name"))
+        if "slug" in fields:
+            record["link_rewrite"] = lang(self.language, product.slug, current.get("link_rewrite"))
+        if "description" in fields and product.description is not None:
+            record["description"] = lang(self.language, product.description, current.get("description"))
+        if "categories" in fields:
+            categories = self._categories(product)
+            record["id_category_default"] = categories[0]
+            record["associations"] = {"categories": [{"id": c} for c in categories]}
+        if "enabled" in fields:
+            record["active"] = "1" if product.enabled else "0"
+        if simple_key is not None and (variant_update or fields):
+            variant = product.variants[0]
+            vf = write.variant_fields if variant_update else frozenset()
+            if "sku" in vf:
+                record["reference"] = variant.sku
+            if "ean" in vf:
+                record["ean13"] = variant.ean or ""
+            if "weight" in vf:
+                record["weight"] = amount(variant.weight or Decimal(0))
+            if "price" in vf:
+                record["price"] = amount(variant.price)
+            if "enabled" in vf:
+                record["active"] = "1" if product.enabled and variant.enabled else "0"
+        if fields or (write.variant_fields & {"tax_category"}):
+            record["id_tax_rules_group"] = tax
+        self.client.update("products", write.ref.product_id, record)
+
+    def _base_price(self, product_id: str) -> Decimal:
+        rows = self.client.get("products", display=["id", "price"], filters={"id": id_filter([product_id])})
+        return Decimal(str(rows[0]["price"])) if rows else Decimal(0)
+
+    def _combination_values(self, product: Product, variant: Variant) -> list[dict[str, str]]:
+        return [
+            {"id": self._option_value(name, variant.options[name])}
+            for name in product.option_groups
+            if variant.options.get(name)
+        ]
+
+    def _create_combination(self, pid: str, product: Product, variant: Variant, base: Decimal, *, default: bool) -> str:
+        record: dict[str, Any] = {
+            "id_product": pid,
+            "reference": variant.sku,
+            "ean13": variant.ean or "",
+            "price": amount(variant.price - base),
+            "weight": amount(variant.weight or Decimal(0)),
+            "minimal_quantity": "1",
+            "default_on": "1" if default else "",  # PrestaShop keeps one default: the others are NULL
+            "associations": {"product_option_values": self._combination_values(product, variant)},
+        }
+        return self.client.create("combinations", record)
+
+    def _update_combination(
+        self, cid: str, product: Product, variant: Variant, base: Decimal, fields: frozenset[str]
+    ) -> None:
+        rows = self.client.get("combinations", filters={"id": id_filter([cid])})
+        if not rows:
+            raise WriteRefused(404, [f"combination {cid} is no longer in PrestaShop (deleted by hand?)"])
+        record = writable("combinations", rows[0])
+        if "sku" in fields:
+            record["reference"] = variant.sku
+        if "ean" in fields:
+            record["ean13"] = variant.ean or ""
+        if "price" in fields:
+            record["price"] = amount(variant.price - base)
+        if "weight" in fields:
+            record["weight"] = amount(variant.weight or Decimal(0))
+        if "options" in fields:
+            record["associations"] = {"product_option_values": self._combination_values(product, variant)}
+        self.client.update("combinations", cid, record)
+
+    def _disable_combination(self, shop_id: str) -> None:
+        """No ``active`` on a combination: its stock goes to 0 and orders are refused."""
+        parsed = parse_variant_id(shop_id)
+        if parsed is None:
+            return
+        rows = self.client.get(
+            "stock_availables",
+            filters={"id_product": id_filter([parsed[0]]), "id_product_attribute": id_filter([parsed[1]])},
+        )
+        for row in rows:
+            record = writable("stock_availables", row)
+            record.update(quantity="0", out_of_stock="0")
+            self.client.update("stock_availables", str(row["id"]), record)
+
+
+def _filterable(value: str | None) -> bool:
+    return bool(value) and not (set(value or "") & _UNFILTERABLE)

@@ -1,0 +1,205 @@
+"""PrestaShop as a status sink and a document link sink.
+
+Statuses: an order's ``current_state`` read as a canonical status: the configured cancelled /
+refunded states, then ``delivered_state`` (5), ``shipped_state`` (4), ``processing_state`` (3) and
+the paid states (2, payment accepted) as ``processing``; anything else is ``open``. A write puts the
+tracking numbers of the new shipments on the order's ``order_carriers`` row (PUT
+``tracking_number``) first, then adds an ``order_histories`` row (id_order, id_order_state): that
+is how PrestaShop changes a state, runs its hooks and, with the ``sendemail=1`` query parameter
+(``notify``), e-mails the customer the state's template (the shipped one carries the tracking
+number). Idempotent: a tracking number already on the row is not added again, and no history row
+is added for the state the order is in already.
+
+Document links: a customer-visible message on the order: a ``customer_threads`` row for the order
+(one per order, found again by ``id_order``) and a ``customer_messages`` row in it with ``private`` 0
+from the configured employee: PrestaShop shows these in the customer's account, order details,
+"Messages" (the ``messages`` resource is the legacy cart/order note the front office no longer
+shows). The message is ``title: url`` then a line ``ref: <key>`` that finds it again: a key already
+there is not written twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import BatchResult, StatusWrite
+from connectors.errors import RecordError, Refused
+from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
+from connectors.shop.prestashop.common import PrestaShopOptions, refusal
+from connectors.shop.prestashop.order_mapper import StateRules
+from connectors.shop.prestashop.xml import writable
+
+__all__ = ["NOTE_KEY", "PrestaShopFeedback", "message_key", "message_text"]
+
+NOTE_KEY = "ref: "
+_CHUNK = 50
+
+
+def message_text(title: str, url: str, key: str) -> str:
+    return f"{title}: {url}\n{NOTE_KEY}{key}"
+
+
+def message_key(text: str) -> str | None:
+    last = str(text or "").rsplit("\n", 1)[-1]
+    return last[len(NOTE_KEY) :].strip() or None if last.startswith(NOTE_KEY) else None
+
+
+class PrestaShopFeedback:
+    """StatusSink and DocumentLinkSink for the PrestaShop webservice."""
+
+    client: PrestaShopClient
+    language: str
+    options: PrestaShopOptions
+    states: StateRules
+    platform = "PrestaShop"
+
+    def _canonical(self, state: str) -> str:
+        o = self.options
+        if state in self.states.cancelled or state == o.cancelled_state:
+            return "cancelled"
+        if state in self.states.refunded or state == o.refunded_state:
+            return "refunded"
+        if state == o.delivered_state:
+            return "delivered"
+        if state == o.shipped_state:
+            return "shipped"
+        if state == o.processing_state or state in o.paid_states:
+            return "processing"
+        return "open"
+
+    def _target(self, status: str) -> str | None:
+        o = self.options
+        return {
+            "processing": o.processing_state,
+            "shipped": o.shipped_state,
+            "delivered": o.delivered_state,
+            "cancelled": o.cancelled_state,
+            "refunded": o.refunded_state,
+        }.get(status)
+
+    def _orders(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        unique = [i for i in dict.fromkeys(str(i) for i in ids) if i.isdigit()]
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(unique), _CHUNK):
+            for row in self.client.get(
+                "orders",
+                display=["id", "current_state", "id_customer", "id_lang"],
+                filters={"id": id_filter(unique[start : start + _CHUNK])},
+            ):
+                rows[str(row["id"])] = row
+        return rows
+
+    # -- StatusSink ----------------------------------------------------------------------------------
+    def read_statuses(self, shop_order_ids: Sequence[str]) -> dict[str, str]:
+        return {oid: self._canonical(str(row["current_state"])) for oid, row in self._orders(shop_order_ids).items()}
+
+    def write_statuses(self, writes: Sequence[StatusWrite]) -> BatchResult:
+        result = BatchResult()
+        orders = self._orders([w.shop_order_id for w in writes])
+        carriers: dict[str, list[dict[str, Any]]] = {}
+        ids = list(orders)
+        for start in range(0, len(ids), _CHUNK):
+            for row in self.client.get("order_carriers", filters={"id_order": id_filter(ids[start : start + _CHUNK])}):
+                carriers.setdefault(str(row["id_order"]), []).append(row)
+        for w in writes:
+            oid = w.shop_order_id
+            order = orders.get(oid)
+            if order is None:
+                result.errors.append(RecordError(oid, "order", f"no order {oid} in PrestaShop", "shop"))
+                continue
+            target = self._target(w.status)
+            if target is None:
+                result.errors.append(RecordError(oid, "status", f"no PrestaShop state for {w.status!r}", "shop"))
+                continue
+            answer: dict[str, Any] = {"before": self._canonical(str(order["current_state"]))}
+            try:
+                tracking = self._track(oid, w, carriers.get(oid, []))
+                if tracking:
+                    answer["tracking_number"] = tracking
+                if str(order["current_state"]) != target:
+                    params = {"sendemail": "1"} if w.notify else None
+                    history = self.client.create(
+                        "order_histories", {"id_order": oid, "id_order_state": target}, params=params
+                    )
+                    order["current_state"] = target
+                    answer.update(moved_to=target, history=history, notified=w.notify)
+            except WriteRefused as exc:
+                result.errors.append(refusal(oid, "status", exc))
+                continue
+            result.answers[oid] = answer
+        return result
+
+    def _track(self, oid: str, w: StatusWrite, rows: list[dict[str, Any]]) -> str | None:
+        """Tracking numbers of the shipments on the order's carrier row; the new value or None."""
+        numbers = [s.tracking_number.strip() for s in w.shipments if s.tracking_number and s.tracking_number.strip()]
+        if not numbers:
+            return None
+        if not rows:
+            raise WriteRefused(404, [f"order {oid} has no order_carriers row to hold the tracking number"])
+        row = rows[0]
+        current = [n.strip() for n in str(row.get("tracking_number") or "").split(",") if n.strip()]
+        merged = current + [n for n in numbers if n not in current]
+        if merged == current:
+            return None
+        record = writable("order_carriers", row)
+        record["tracking_number"] = ", ".join(merged)
+        self.client.update("order_carriers", str(row["id"]), record)
+        row["tracking_number"] = record["tracking_number"]
+        return str(record["tracking_number"])
+
+    # -- DocumentLinkSink ------------------------------------------------------------------------------
+    def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
+        """A public customer message ``title: url`` on the order; returns its id (see the module docstring).
+
+        Raises:
+            Refused: no such order, a key / title / URL on more than one line, or PrestaShop refused the message.
+        """
+        key = key.strip()
+        if not key or any("\n" in part for part in (key, title, url)):
+            raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+        order = self._orders([shop_order_id]).get(str(shop_order_id))
+        if order is None:
+            raise Refused(RecordError(shop_order_id, "order", f"no order {shop_order_id} in PrestaShop", "shop"))
+        threads = self.client.get("customer_threads", filters={"id_order": id_filter([str(shop_order_id)])})
+        if threads:
+            messages = self.client.get(
+                "customer_messages", filters={"id_customer_thread": id_filter([str(t["id"]) for t in threads])}
+            )
+            for message in messages:
+                if message_key(str(message.get("message"))) == key:
+                    return str(message["id"])
+        try:
+            if threads:
+                thread = str(threads[0]["id"])
+            else:
+                customers = self.client.get(
+                    "customers", display=["id", "email"], filters={"id": id_filter([str(order["id_customer"])])}
+                )
+                thread = self.client.create(
+                    "customer_threads",
+                    {
+                        "id_lang": str(order.get("id_lang") or self.language),
+                        "id_shop": "1",
+                        "id_customer": str(order["id_customer"]),
+                        "id_order": str(shop_order_id),
+                        "id_product": "0",
+                        "id_contact": self.options.contact_id,
+                        "email": customers[0]["email"] if customers else "",
+                        "token": secrets.token_hex(6),
+                        "status": "closed",
+                    },
+                )
+            return self.client.create(
+                "customer_messages",
+                {
+                    "id_employee": self.options.employee_id,
+                    "id_customer_thread": thread,
+                    "message": message_text(title, url, key),
+                    "private": "0",
+                    "read": "0",
+                },
+            )
+        except WriteRefused as exc:
+            raise Refused(refusal(str(shop_order_id), "document", exc)) from None

@@ -1,0 +1,259 @@
+"""PrestaShop as a stock and price sink.
+
+Stock: one ``stock_availables`` row per (id_product, id_product_attribute) and shop: PrestaShop 8
+has one stock per shop, no stock locations (advanced stock management is gone). A write reads the
+row, sets the absolute ``quantity`` and PUTs the row back (never a delta: a retried write is
+harmless). A write naming a location is refused (a RecordError; a Fatal with
+``stock_location_fatal``).
+
+Prices (tax-excluded, PrestaShop's own convention): the base price is the product's ``price``
+for a product without combinations, the combination's ``price`` *impact* (variant price minus the
+product's price) otherwise. A scheduled promotion is a ``specific_prices`` row for the product /
+combination, group 0 (everyone), ``from``/``to`` in the shop's time zone, holding the fixed price;
+a customer-group price is the same with ``id_group`` (group names mapped by the ``groups`` setting,
+else by the ``groups`` resource's names).
+
+Which ``specific_prices`` rows are passerelle's: those with a fixed ``price`` (not -1),
+``reduction`` 0, ``reduction_type`` amount and ``reduction_tax`` 0, for every currency, country and
+customer, no cart and no catalogue rule. The back office never writes a row with no reduction and a
+tax-excluded reduction flag unless asked to: rows the merchant makes (a percentage or an amount off)
+are never read as ours, never changed, never deleted. Ours are found again by (product,
+combination, group, from quantity, from, to): same price -> nothing sent, other price -> PUT, no
+longer wanted (promotion over or changed, group price gone) -> DELETE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import BatchResult, PriceCapabilities, PriceWrite, StockWrite
+from connectors.errors import Fatal, RecordError
+from connectors.models import ensure_utc
+from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
+from connectors.shop.prestashop.common import PrestaShopOptions, amount, parse_variant_id, refusal
+from connectors.shop.prestashop.xml import language_value, writable
+
+__all__ = ["NO_DATE", "PrestaShopValues", "is_ours"]
+
+NO_DATE = "0000-00-00 00:00:00"
+"""PrestaShop's open end of a specific price."""
+_CHUNK = 50
+
+
+def is_ours(row: dict[str, Any]) -> bool:
+    """A specific_prices row passerelle wrote (see the module docstring)."""
+    return (
+        str(row.get("reduction_type")) == "amount"
+        and Decimal(str(row.get("reduction") or 0)) == 0
+        and str(row.get("reduction_tax")) == "0"
+        and Decimal(str(row.get("price") or -1)) >= 0
+        and all(str(row.get(f) or "0") == "0" for f in ("id_cart", "id_currency", "id_country", "id_customer"))
+        and str(row.get("id_specific_price_rule") or "0") == "0"
+    )
+
+
+def _local(value: datetime | None, tz: tzinfo) -> str:
+    return NO_DATE if value is None else ensure_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class PrestaShopValues:
+    """StockSink and PriceSink for the PrestaShop webservice (mixed into the shop connector)."""
+
+    client: PrestaShopClient
+    language: str
+    options: PrestaShopOptions
+    tz: tzinfo
+    platform = "PrestaShop"
+
+    @property
+    def price_capabilities(self) -> PriceCapabilities:
+        return PriceCapabilities(promotion_dates=True, group_prices=True, prices_include_tax=False)
+
+    # -- stock -------------------------------------------------------------------------------------
+    def _stock_rows(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        products = sorted({p for p, _ in pairs}, key=int)
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(products), _CHUNK):
+            for row in self.client.get(
+                "stock_availables", filters={"id_product": id_filter(products[start : start + _CHUNK])}
+            ):
+                rows.setdefault((str(row["id_product"]), str(row["id_product_attribute"])), row)
+        return rows
+
+    def read_stock(
+        self, variant_ids: Sequence[str], locations: Sequence[str | None]
+    ) -> dict[tuple[str, str | None], int]:
+        if any(loc is not None for loc in locations):
+            raise Fatal(
+                "PrestaShop 8 has one stock per shop: it has no stock location.",
+                resolution="remove location from the [stock.feeds] of this PrestaShop connection.",
+            )
+        parsed = {v: p for v in variant_ids if (p := parse_variant_id(v)) is not None}
+        rows = self._stock_rows(list(parsed.values()))
+        return {(v, None): int(rows[p]["quantity"]) for v, p in parsed.items() if p in rows}
+
+    def write_stock(self, writes: Sequence[StockWrite]) -> BatchResult:
+        result = BatchResult()
+        todo: list[tuple[StockWrite, tuple[str, str]]] = []
+        for w in writes:
+            parsed = parse_variant_id(w.variant_id)
+            if w.location is not None:
+                message = f"PrestaShop 8 has one stock per shop: no location {w.location!r}"
+                if self.options.location_fatal:
+                    raise Fatal(message + ".", resolution="remove location from the [stock.feeds] of this connection.")
+                result.errors.append(RecordError(w.key, "location", message, "shop"))
+            elif parsed is None:
+                result.errors.append(
+                    RecordError(w.key, "variant", f"{w.variant_id!r} is no PrestaShop variant id", "shop")
+                )
+            else:
+                todo.append((w, parsed))
+        rows = self._stock_rows([p for _, p in todo])
+        for w, pair in todo:
+            row = rows.get(pair)
+            if row is None:
+                result.errors.append(
+                    RecordError(
+                        w.key, "variant", f"no stock row for {w.variant_id} in PrestaShop (deleted by hand?)", "shop"
+                    )
+                )
+                continue
+            if int(row["quantity"]) != w.quantity:
+                record = writable("stock_availables", row)
+                record["quantity"] = str(w.quantity)
+                try:
+                    self.client.update("stock_availables", str(row["id"]), record)
+                except WriteRefused as exc:
+                    result.errors.append(refusal(w.key, "quantity", exc))
+                    continue
+            result.answers[w.key] = {"quantity": w.quantity, "stock_available": str(row["id"])}
+        return result
+
+    # -- prices ------------------------------------------------------------------------------------
+    def _group_ids(self, names: set[str]) -> dict[str, str]:
+        mapped = dict(self.options.groups)
+        missing = names - set(mapped)
+        if missing:
+            known = {
+                language_value(r["name"], self.language): str(r["id"])
+                for r in self.client.get("groups", display=["id", "name"])
+            }
+            for name in missing:
+                if name not in known:
+                    raise Fatal(
+                        f"PrestaShop has no customer group named {name!r} (known: {', '.join(sorted(known))}).",
+                        resolution="map it in connections.<name>.shop.groups or create it under Customers > Groups.",
+                    )
+                mapped[name] = known[name]
+        return mapped
+
+    def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
+        """Per variant: the base price (a PUT when it changed), then its specific prices."""
+        result = BatchResult()
+        groups = self._group_ids({g.group for w in writes for g in w.group_prices})
+        for w in writes:
+            parsed = parse_variant_id(w.variant_id)
+            if parsed is None:
+                result.errors.append(
+                    RecordError(w.key, "variant", f"{w.variant_id!r} is no PrestaShop variant id", "shop")
+                )
+                continue
+            if w.currency.upper() != self.options.currency.upper():
+                result.errors.append(
+                    RecordError(
+                        w.key,
+                        "currency",
+                        f"price in {w.currency} but PrestaShop sells in {self.options.currency}",
+                        "shop",
+                    )
+                )
+                continue
+            try:
+                answer = self._write_price(w, parsed, groups)
+            except WriteRefused as exc:
+                result.errors.append(refusal(w.key, "price", exc))
+                continue
+            except LookupError as exc:
+                result.errors.append(RecordError(w.key, "variant", str(exc), "shop"))
+                continue
+            result.answers[w.key] = answer
+        return result
+
+    def _write_price(self, w: PriceWrite, pair: tuple[str, str], groups: dict[str, str]) -> dict[str, Any]:
+        pid, aid = pair
+        base = (w.regular_price if w.regular_price is not None else w.price).quantize(Decimal("0.000001"))
+        if w.converted:
+            base = base.quantize(Decimal("0.01"))
+        products = self.client.get("products", filters={"id": id_filter([pid])})
+        if not products:
+            raise LookupError(f"product {pid} is no longer in PrestaShop (deleted by hand?)")
+        product = products[0]
+        if aid == "0":
+            if Decimal(str(product["price"])) != base:
+                record = writable("products", product)
+                record["price"] = amount(base)
+                self.client.update("products", pid, record)
+        else:
+            combos = self.client.get("combinations", filters={"id": id_filter([aid])})
+            if not combos or str(combos[0]["id_product"]) != pid:
+                raise LookupError(f"combination {aid} of product {pid} is no longer in PrestaShop")
+            impact = base - Decimal(str(product["price"]))
+            if Decimal(str(combos[0]["price"])) != impact:
+                record = writable("combinations", combos[0])
+                record["price"] = amount(impact)
+                self.client.update("combinations", aid, record)
+        wanted: dict[tuple[str, str, str, str], Decimal] = {}
+        if w.promotion is not None:
+            wanted[("0", "1", _local(w.promotion.starts_at, self.tz), _local(w.promotion.ends_at, self.tz))] = (
+                w.promotion.price
+            )
+        for g in w.group_prices:
+            wanted[(groups[g.group], str(int(g.min_quantity)), NO_DATE, NO_DATE)] = g.price
+        existing = [
+            r
+            for r in self.client.get(
+                "specific_prices",
+                filters={"id_product": id_filter([pid]), "id_product_attribute": id_filter([aid])},
+            )
+            if is_ours(r)
+        ]
+        created = updated = deleted = 0
+        for row in existing:
+            ident = (str(row["id_group"]), str(row["from_quantity"]), str(row["from"]), str(row["to"]))
+            price = wanted.pop(ident, None)
+            if price is None:
+                self.client.delete("specific_prices", str(row["id"]))
+                deleted += 1
+            elif Decimal(str(row["price"])) != price.quantize(Decimal("0.000001")):
+                record = writable("specific_prices", row)
+                record["price"] = amount(price)
+                self.client.update("specific_prices", str(row["id"]), record)
+                updated += 1
+        for (group, quantity, start, end), price in wanted.items():
+            self.client.create(
+                "specific_prices",
+                {
+                    "id_shop_group": "0",
+                    "id_shop": "0",
+                    "id_cart": "0",
+                    "id_product": pid,
+                    "id_product_attribute": aid,
+                    "id_currency": "0",
+                    "id_country": "0",
+                    "id_group": group,
+                    "id_customer": "0",
+                    "id_specific_price_rule": "0",
+                    "price": amount(price),
+                    "from_quantity": quantity,
+                    "reduction": "0",
+                    "reduction_tax": "0",
+                    "reduction_type": "amount",
+                    "from": start,
+                    "to": end,
+                },
+            )
+            created += 1
+        return {"price": str(base), "specific_prices": {"created": created, "updated": updated, "deleted": deleted}}
