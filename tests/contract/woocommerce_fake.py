@@ -9,6 +9,16 @@ signatures (checked as ``WC_REST_Authentication::check_oauth_signature`` does: t
 15 minutes, nonce used once, HMAC-SHA1/SHA256 with ``consumer_secret&``), and the ``modified_after``/``modified_before``
 filters on ``date_modified_gmt`` with ``dates_are_gmt=true`` (on the local ``date_modified`` otherwise:
 the fake site is in Europe/Paris, one hour ahead in November, so a forgotten flag shows).
+
+Stateful catalogue and order writes (products.json, products_ID_variations.json,
+products_attributes.json, products_categories.json, taxes_classes.json, orders_ID_notes.json,
+products_batch_create_with_duplicate_sku.json): every route is found in the captured index and
+its declared arguments are enforced: query parameters (above) and JSON bodies (an undeclared
+field, a wrong type or a value out of the enum is the real 400 ``rest_invalid_param``; batch
+items are checked one by one). Batches answer ``{"create": [...], "update": [...]}`` with a
+refused item inside the 200 as the capture shows (a duplicate SKU: ``product_invalid_sku``; an
+unknown id: ``woocommerce_rest_product_invalid_id``). Like the real server, the fake accepts a
+non-numeric ``regular_price`` (and drops it): the connector must refuse it before sending.
 """
 
 from __future__ import annotations
@@ -17,7 +27,9 @@ import base64
 import copy
 import hashlib
 import hmac
+import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -40,8 +52,17 @@ def load(name: str) -> Any:
     return json.loads((CAPTURE / name).read_text(encoding="utf-8"))
 
 
+_INDEX: dict[str, Any] = {}
+
+
+def _index() -> dict[str, Any]:
+    if not _INDEX:
+        _INDEX.update(load("index_wc_v3.json")["routes"])
+    return _INDEX
+
+
 def _route_args(route: str, method: str = "GET") -> dict[str, dict[str, Any]]:
-    index = load("index_wc_v3.json")
+    index = {"routes": _index()}
     for endpoint in index["routes"][route]["endpoints"]:
         if method in endpoint["methods"]:
             return dict(endpoint["args"])
@@ -86,6 +107,120 @@ def _check(name: str, value: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+_HANDLERS = {
+    ("GET", "/wc/v3/orders"): "_list_orders",
+    ("GET", "/wc/v3/orders/(?P<id>[\\d]+)"): "_get_order",
+    ("PUT", "/wc/v3/orders/(?P<id>[\\d]+)"): "_update_order",
+    ("GET", "/wc/v3/orders/(?P<order_id>[\\d]+)/notes"): "_list_notes",
+    ("POST", "/wc/v3/orders/(?P<order_id>[\\d]+)/notes"): "_add_note",
+    ("GET", "/wc/v3/products"): "_list_products",
+    ("GET", "/wc/v3/products/(?P<id>[\\d]+)"): "_get_product",
+    ("POST", "/wc/v3/products/batch"): "_batch_products",
+    ("PUT", "/wc/v3/products/batch"): "_batch_products",
+    ("GET", "/wc/v3/products/(?P<product_id>[\\d]+)/variations"): "_list_variations",
+    ("POST", "/wc/v3/products/(?P<product_id>[\\d]+)/variations/batch"): "_batch_variations",
+    ("PUT", "/wc/v3/products/(?P<product_id>[\\d]+)/variations/batch"): "_batch_variations",
+    ("GET", "/wc/v3/products/attributes"): "_list_attributes",
+    ("POST", "/wc/v3/products/attributes"): "_add_attribute",
+    ("GET", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_list_terms",
+    ("POST", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_add_term",
+    ("GET", "/wc/v3/products/categories"): "_list_categories",
+    ("POST", "/wc/v3/products/categories"): "_add_category",
+    ("GET", "/wc/v3/taxes/classes"): "_list_tax_classes",
+    ("GET", "/wc/v3/data/currencies/current"): "_current_currency",
+}
+"""Routes of the captured index the fake serves; any other route of the index is a 404 here."""
+
+
+def _match(method: str, path: str) -> tuple[str, dict[str, Any], dict[str, str]] | None:
+    """(index route, its arguments for ``method``, path arguments) of a request, as WordPress routes it."""
+    if not path.startswith("/wp-json"):
+        return None
+    local = path[len("/wp-json") :]
+    verb = "PUT" if method == "PATCH" else method
+    for route, spec in _index().items():
+        found = re.fullmatch(route, local)
+        if found is None or (verb, route) not in _HANDLERS:
+            continue
+        for endpoint in spec["endpoints"]:
+            if method in endpoint["methods"]:
+                return route, dict(endpoint["args"]), found.groupdict()
+    return None
+
+
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _check_value(name: str, value: Any, spec: dict[str, Any]) -> str | None:
+    """Why a JSON value does not fit its schema (``rest_validate_value_from_schema``), or None."""
+    kinds = spec.get("type")
+    if kinds is not None:
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if not any(_JSON_TYPES.get(k, lambda v: True)(value) for k in kinds):
+            return f"{name} is not of type {','.join(kinds)}."
+    if "enum" in spec and value not in spec["enum"]:
+        return f"{name} is not one of {', '.join(map(str, spec['enum']))}."
+    if isinstance(value, list) and "items" in spec:
+        for i, item in enumerate(value):
+            reason = _check_value(f"{name}[{i}]", item, spec["items"])
+            if reason:
+                return reason
+    if isinstance(value, dict) and "properties" in spec:
+        for key, item in value.items():
+            prop = spec["properties"].get(key)
+            if prop is None:
+                continue  # WordPress lets unknown properties of an object through
+            reason = _check_value(f"{name}[{key}]", item, prop)
+            if reason:
+                return reason
+    return None
+
+
+def _check_item(item: Any, args: dict[str, Any], path_args: dict[str, str], *, prefix: str = "") -> str | None:
+    if not isinstance(item, dict):
+        return f"{prefix or 'body'} is not of type object."
+    for key, value in item.items():
+        spec = args.get(key)
+        if spec is None or key in path_args:
+            if not (key == "id" and prefix.startswith("update")):
+                return f"{prefix}{key} is not a valid parameter."
+            spec = {"type": "integer"}
+        reason = _check_value(f"{prefix}{key}", value, spec)
+        if reason:
+            return reason
+    missing = [k for k, spec in args.items() if spec.get("required") and k not in item and k not in path_args]
+    if missing and not prefix.startswith("update"):
+        return f"{missing[0]} is a required parameter."
+    return None
+
+
+def _check_body(route: str, body: Any, args: dict[str, Any], path_args: dict[str, str]) -> httpx.Response | None:
+    """The 400 WordPress answers a body that does not fit the route's arguments, or None."""
+    if route.endswith("/batch"):
+        if not isinstance(body, dict) or set(body) - {"create", "update", "delete"}:
+            return _invalid("batch", "only create, update and delete are allowed")
+        if sum(len(v) for v in body.values() if isinstance(v, list)) > 100:
+            return _error(413, "woocommerce_rest_request_entity_too_large", "Unable to accept more than 100 items.")
+        for kind in ("create", "update"):
+            for i, item in enumerate(body.get(kind) or []):
+                reason = _check_item(item, args, path_args, prefix=f"{kind}[{i}].")
+                if reason:
+                    return _invalid(reason.split(" ")[0], reason)
+        return None
+    reason = _check_item(body, args, path_args)
+    if reason:
+        return _invalid(reason.split(" ")[0], reason)
+    return None
+
+
 def make_order(base: dict[str, Any], ident: int, modified_gmt: str, **changes: Any) -> dict[str, Any]:
     """A copy of a captured order with another id and modification time (local time one hour ahead)."""
     order = copy.deepcopy(base)
@@ -108,6 +243,18 @@ class FakeWooCommerce:
         """Answer every request with this status (a 5xx outage) while set."""
         self.args = _route_args("/wc/v3/orders")
         self.transport = httpx.MockTransport(self.handle)
+        self.ids = itertools.count(100)
+        self.currency = "EUR"
+        self.tax_classes: list[dict[str, Any]] = load("taxes_classes.json")
+        self.attributes: dict[int, dict[str, Any]] = {a["id"]: a for a in load("products_attributes.json")}
+        self.terms: dict[int, list[dict[str, Any]]] = {
+            1: [{"id": 20 + i, "name": n, "slug": n.lower(), "description": "", "menu_order": i, "count": 1}
+                for i, n in enumerate(("S", "M", "L"))]
+        }  # fmt: skip
+        self.categories: dict[int, dict[str, Any]] = {c["id"]: c for c in load("products_categories.json")}
+        self.products: dict[int, dict[str, Any]] = {p["id"]: p for p in load("products.json")}
+        self.variations: dict[int, dict[str, Any]] = {v["id"]: v for v in load("products_ID_variations.json")}
+        self.notes: dict[int, list[dict[str, Any]]] = {14: load("orders_ID_notes.json")}
 
     # -- the server --------------------------------------------------------------------------
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -131,15 +278,27 @@ class FakeWooCommerce:
             params = httpx.QueryParams(
                 [(k, v) for k, v in request.url.params.multi_items() if not k.startswith("oauth_")]
             )
-        if request.method != "GET" or request.url.path != f"{API}/orders":
+        found = _match(request.method, request.url.path)
+        if found is None:
             return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
+        route, args, path_args = found
         for name in params:
-            if name not in self.args:
+            if name not in args or name in path_args:
                 return _invalid(name, f"{name} is not a valid parameter.")
-            reason = _check(name, ",".join(params.get_list(name)), self.args[name])
+            reason = _check(name, ",".join(params.get_list(name)), args[name])
             if reason:
                 return _invalid(name, reason)
-        return self._list(params)
+        body: Any = None
+        if request.method in {"POST", "PUT", "PATCH"}:
+            try:
+                body = json.loads(request.content or b"{}")
+            except ValueError:
+                return _error(400, "rest_invalid_json", "Invalid JSON body passed.")
+            refused = _check_body(route, body, args, path_args)
+            if refused is not None:
+                return refused
+        handler = getattr(self, _HANDLERS[(request.method if request.method != "PATCH" else "PUT", route)])
+        return handler(params, body, **path_args)
 
     def _authorised(self, request: httpx.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -219,3 +378,271 @@ class FakeWooCommerce:
     # -- test helpers ------------------------------------------------------------------------
     def order_requests(self) -> list[httpx.QueryParams]:
         return [r.url.params for r in self.requests if r.url.path == f"{API}/orders"]
+
+    def writes(self) -> list[tuple[str, str, Any]]:
+        """(method, path under /wc/v3, JSON body) of every write the fake received."""
+        return [
+            (r.method, r.url.path.removeprefix(API), json.loads(r.content or b"null"))
+            for r in self.requests
+            if r.method != "GET"
+        ]
+
+    def variation_by_sku(self, sku: str) -> dict[str, Any]:
+        return next(v for v in self.variations.values() if v["sku"] == sku)
+
+    def product_by_sku(self, sku: str) -> dict[str, Any]:
+        return next(p for p in self.products.values() if p["sku"] == sku)
+
+    # -- routes ------------------------------------------------------------------------------
+    def _paged(self, path: str, rows: list[dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
+        per_page, page = int(params.get("per_page", 10)), int(params.get("page", 1))
+        total = len(rows)
+        pages = max(1, -(-total // per_page)) if total else 0
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        if page < pages:
+            url = httpx.URL(f"{SITE}{API}/{path}", params=params)
+            headers["Link"] = f'<{url.copy_merge_params({"page": page + 1})}>; rel="next"'
+        return httpx.Response(200, json=rows[(page - 1) * per_page : page * per_page], headers=headers)
+
+    def _list_orders(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return self._list(params)
+
+    def _order(self, ident: str) -> dict[str, Any] | None:
+        return next((o for o in self.orders if str(o["id"]) == ident), None)
+
+    def _no_order(self) -> httpx.Response:
+        return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+
+    def _get_order(self, params: httpx.QueryParams, body: Any, id: str) -> httpx.Response:
+        order = self._order(id)
+        return self._no_order() if order is None else httpx.Response(200, json=order)
+
+    def _update_order(self, params: httpx.QueryParams, body: Any, id: str) -> httpx.Response:
+        order = self._order(id)
+        if order is None:
+            return self._no_order()
+        for meta in body.get("meta_data") or []:
+            rows = order.setdefault("meta_data", [])
+            existing = next((m for m in rows if m["key"] == meta["key"]), None)
+            if existing is not None:
+                existing["value"] = meta.get("value")
+            else:
+                rows.append({"id": next(self.ids), "key": meta["key"], "value": meta.get("value")})
+        if "status" in body and body["status"] != order["status"]:
+            self._note(int(id), f"Order status changed from {order['status']} to {body['status']}.", customer=False)
+            order["status"] = body["status"]
+        return httpx.Response(200, json=order)
+
+    def _note(self, order_id: int, text: str, *, customer: bool) -> dict[str, Any]:
+        note = {"id": next(self.ids), "author": "WooCommerce", "date_created": "2026-11-23T10:00:00",
+                "date_created_gmt": "2026-11-23T09:00:00", "note": text, "customer_note": customer}  # fmt: skip
+        self.notes.setdefault(order_id, []).insert(0, note)
+        return note
+
+    def _list_notes(self, params: httpx.QueryParams, body: Any, order_id: str) -> httpx.Response:
+        if self._order(order_id) is None:
+            return self._no_order()
+        kind = params.get("type", "any")
+        rows = [
+            n for n in self.notes.get(int(order_id), []) if kind == "any" or n["customer_note"] == (kind == "customer")
+        ]
+        return httpx.Response(200, json=rows)
+
+    def _add_note(self, params: httpx.QueryParams, body: Any, order_id: str) -> httpx.Response:
+        if self._order(order_id) is None:
+            return self._no_order()
+        note = self._note(int(order_id), body["note"], customer=bool(body.get("customer_note")))
+        return httpx.Response(201, json=note)
+
+    def _list_products(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        rows = list(self.products.values())
+        status = params.get("status", "any")
+        rows = (
+            [p for p in rows if p["status"] != "trash"]
+            if status == "any"
+            else [p for p in rows if p["status"] == status]
+        )
+        if params.get("sku"):
+            rows = [p for p in rows if p["sku"] in params["sku"].split(",")]
+        if params.get("slug"):
+            rows = [p for p in rows if p["slug"] == params["slug"]]
+        if params.get("type"):
+            rows = [p for p in rows if p["type"] == params["type"]]
+        if params.get("include"):
+            wanted = {int(i) for i in params["include"].split(",")}
+            rows = [p for p in rows if p["id"] in wanted]
+        return self._paged("products", sorted(rows, key=lambda p: -p["id"]), params)
+
+    def _get_product(self, params: httpx.QueryParams, body: Any, id: str) -> httpx.Response:
+        product = self.products.get(int(id))
+        return (
+            httpx.Response(404, json=load("error_404.json")) if product is None else httpx.Response(200, json=product)
+        )
+
+    def _sku_taken(self, sku: str, own: int | None = None) -> int | None:
+        for item in [*self.products.values(), *self.variations.values()]:
+            if sku and item["sku"] == sku and item["id"] != own:
+                return int(item["id"])
+        return None
+
+    def _sku_error(self, sku: str, holder: int) -> dict[str, Any]:
+        captured = load("products_batch_create_with_duplicate_sku.json")["create"][1]
+        error = copy.deepcopy(captured)
+        error["error"]["data"].update(resource_id=holder, unique_sku=f"{sku}-1")
+        return error
+
+    def _apply(self, item: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Fields as WooCommerce stores them (ids resolved to names; a non-numeric price dropped)."""
+        for key, value in changes.items():
+            if key in {"regular_price", "sale_price"}:
+                item[key] = value if value == "" or re.fullmatch(r"\d+(\.\d+)?", value) else ""
+            elif key == "categories":
+                item[key] = [{"id": c["id"], "name": self.categories[c["id"]]["name"],
+                              "slug": self.categories[c["id"]]["slug"]} for c in value if c.get("id") in self.categories]  # fmt: skip
+            elif key == "attributes" and item.get("type") == "variation":
+                item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"],
+                              "slug": self.attributes[a["id"]]["slug"], "option": a["option"]} for a in value]  # fmt: skip
+            elif key == "attributes":
+                item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"], "slug": self.attributes[a["id"]]["slug"],
+                              "position": a.get("position", 0), "visible": a.get("visible", False),
+                              "variation": a.get("variation", False), "options": a.get("options", [])} for a in value]  # fmt: skip
+            elif key == "images":
+                item[key] = [{"id": next(self.ids), "src": i["src"], "name": "", "alt": ""} for i in value]
+            elif key == "meta_data":
+                rows = item.setdefault("meta_data", [])
+                for meta in value:
+                    found = next((m for m in rows if m["key"] == meta["key"]), None)
+                    if found is None:
+                        rows.append({"id": next(self.ids), "key": meta["key"], "value": meta.get("value")})
+                    else:
+                        found["value"] = meta.get("value")
+            else:
+                item[key] = value
+        if item.get("manage_stock") is False:
+            item["stock_quantity"] = None
+        sale = item.get("sale_price") or ""
+        item["price"] = sale if sale else item.get("regular_price", "")
+        item["on_sale"] = bool(sale)
+        if item.get("type") in {"simple", "variation"}:
+            item["purchasable"] = item["price"] != ""  # no price, not for sale (the captured "abc" product)
+
+    def _batch_products(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        answer: dict[str, list[dict[str, Any]]] = {}
+        template = load("products_batch_create_with_duplicate_sku.json")["create"][0]
+        for item in body.get("create") or []:
+            holder = self._sku_taken(item.get("sku", ""))
+            if holder is not None:
+                answer.setdefault("create", []).append(self._sku_error(item["sku"], holder))
+                continue
+            product = copy.deepcopy(template)
+            product.update(id=next(self.ids), sku="", name="", slug="", related_ids=[], categories=[], meta_data=[])
+            self._apply(product, item)
+            product["slug"] = product["slug"] or re.sub(r"[^a-z0-9]+", "-", product["name"].lower()).strip("-")
+            self.products[product["id"]] = product
+            answer.setdefault("create", []).append(product)
+        for item in body.get("update") or []:
+            product = self.products.get(item["id"])
+            if product is None:
+                answer.setdefault("update", []).append({"id": item["id"], "error": {
+                    "code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 400}}})  # fmt: skip
+                continue
+            holder = self._sku_taken(item.get("sku", ""), own=product["id"])
+            if holder is not None:
+                answer.setdefault("update", []).append({**self._sku_error(item["sku"], holder), "id": product["id"]})
+                continue
+            self._apply(product, {k: v for k, v in item.items() if k != "id"})
+            answer.setdefault("update", []).append(product)
+        return httpx.Response(200, json=answer)
+
+    def _list_variations(self, params: httpx.QueryParams, body: Any, product_id: str) -> httpx.Response:
+        if int(product_id) not in self.products:
+            return _error(404, "woocommerce_rest_product_variation_invalid_parent", "Invalid parent ID.")
+        rows = [v for v in self.variations.values() if v["parent_id"] == int(product_id)]
+        if params.get("include"):
+            wanted = {int(i) for i in params["include"].split(",")}
+            rows = [v for v in rows if v["id"] in wanted]
+        if params.get("sku"):
+            rows = [v for v in rows if v["sku"] in params["sku"].split(",")]
+        return self._paged(f"products/{product_id}/variations", sorted(rows, key=lambda v: -v["id"]), params)
+
+    def _batch_variations(self, params: httpx.QueryParams, body: Any, product_id: str) -> httpx.Response:
+        parent = self.products.get(int(product_id))
+        if parent is None or parent["type"] != "variable":
+            return _error(404, "woocommerce_rest_product_variation_invalid_parent", "Invalid parent ID.")
+        answer: dict[str, list[dict[str, Any]]] = {}
+        template = load("products_ID_variations.json")[0]
+        for item in body.get("create") or []:
+            holder = self._sku_taken(item.get("sku", ""))
+            if holder is not None:
+                answer.setdefault("create", []).append(self._sku_error(item["sku"], holder))
+                continue
+            variation = copy.deepcopy(template)
+            variation.update(id=next(self.ids), parent_id=parent["id"], sku="", regular_price="", meta_data=[],
+                             manage_stock=False, stock_quantity=None, attributes=[])  # fmt: skip
+            self._apply(variation, item)
+            variation["name"] = ", ".join(a["option"] for a in variation["attributes"])
+            self.variations[variation["id"]] = variation
+            parent["variations"].append(variation["id"])
+            answer.setdefault("create", []).append(variation)
+        for item in body.get("update") or []:
+            variation = self.variations.get(item["id"])
+            if variation is None or variation["parent_id"] != parent["id"]:
+                answer.setdefault("update", []).append({"id": item["id"], "error": {
+                    "code": "woocommerce_rest_product_variation_invalid_id", "message": "Invalid ID.", "data": {"status": 400}}})  # fmt: skip
+                continue
+            holder = self._sku_taken(item.get("sku", ""), own=variation["id"])
+            if holder is not None:
+                answer.setdefault("update", []).append({**self._sku_error(item["sku"], holder), "id": variation["id"]})
+                continue
+            self._apply(variation, {k: v for k, v in item.items() if k != "id"})
+            answer.setdefault("update", []).append(variation)
+        return httpx.Response(200, json=answer)
+
+    def _list_attributes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return httpx.Response(200, json=list(self.attributes.values()))
+
+    def _add_attribute(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        slug = "pa_" + re.sub(r"[^a-z0-9]+", "-", body.get("slug") or body["name"].lower()).strip("-")
+        if any(a["slug"] == slug for a in self.attributes.values()):
+            return _error(400, "woocommerce_rest_cannot_create", f'Slug "{slug}" is already in use. Change it, please.')
+        attribute = {"id": next(self.ids), "name": body["name"], "slug": slug, "type": "select",
+                     "order_by": "menu_order", "has_archives": False}  # fmt: skip
+        self.attributes[attribute["id"]] = attribute
+        self.terms[attribute["id"]] = []
+        return httpx.Response(201, json=attribute)
+
+    def _list_terms(self, params: httpx.QueryParams, body: Any, attribute_id: str) -> httpx.Response:
+        if int(attribute_id) not in self.attributes:
+            return _error(404, "woocommerce_rest_taxonomy_invalid", "Resource does not exist.")
+        return self._paged(f"products/attributes/{attribute_id}/terms", self.terms[int(attribute_id)], params)
+
+    def _add_term(self, params: httpx.QueryParams, body: Any, attribute_id: str) -> httpx.Response:
+        if int(attribute_id) not in self.attributes:
+            return _error(404, "woocommerce_rest_taxonomy_invalid", "Resource does not exist.")
+        terms = self.terms[int(attribute_id)]
+        if any(t["name"].lower() == body["name"].lower() for t in terms):
+            return _error(400, "term_exists", "A term with the name provided already exists with this parent.")
+        term = {"id": next(self.ids), "name": body["name"], "slug": body["name"].lower(), "description": "",
+                "menu_order": len(terms), "count": 0}  # fmt: skip
+        terms.append(term)
+        return httpx.Response(201, json=term)
+
+    def _list_categories(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return self._paged("products/categories", list(self.categories.values()), params)
+
+    def _add_category(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        parent = int(body.get("parent") or 0)
+        if parent and parent not in self.categories:
+            return _error(400, "woocommerce_rest_term_invalid", "Parent term does not exist.")
+        if any(c["name"].lower() == body["name"].lower() and c["parent"] == parent for c in self.categories.values()):
+            return _error(400, "term_exists", "A term with the name provided already exists with this parent.")
+        category = {**copy.deepcopy(load("products_categories.json")[0]), "id": next(self.ids), "name": body["name"],
+                    "slug": re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-"), "parent": parent, "count": 0}  # fmt: skip
+        self.categories[category["id"]] = category
+        return httpx.Response(201, json=category)
+
+    def _list_tax_classes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return httpx.Response(200, json=self.tax_classes)
+
+    def _current_currency(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return httpx.Response(200, json={"code": self.currency, "name": "Euro", "symbol": "&euro;"})

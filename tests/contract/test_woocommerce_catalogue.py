@@ -1,0 +1,206 @@
+"""WooCommerce as a catalogue sink, against the fake that keeps the rules of a real WooCommerce 11.0
+(captured products, variations, attributes, categories and tax classes; bodies checked against the
+captured index: an undeclared field or a wrong type is the real 400)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from connectors.base import CatalogueSink, ProductWrite
+from connectors.errors import Fatal
+from connectors.http import HttpError
+from connectors.models import Product, ShopRef, Variant
+from connectors.shop.woocommerce import WooCommerceShop
+from connectors.shop.woocommerce.client import WooCommerceClient
+from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS, Ownership
+from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
+
+ALL = frozenset(PRODUCT_FIELDS)
+
+
+def shop(fake: FakeWooCommerce, site: str = SITE, **options: object) -> WooCommerceShop:
+    auth = "oauth1" if site.startswith("http://") else "basic"
+    client = WooCommerceClient(
+        site, consumer_key=KEY, consumer_secret=SECRET, transport=fake.transport, backoff=0.0, auth=auth
+    )
+    return WooCommerceShop(client, **options)  # type: ignore[arg-type]
+
+
+def variant(sku: str, size: str | None = None, price: str = "39.00", tax: str = "Standard rate") -> Variant:
+    return Variant(
+        key=sku, sku=sku, name=f"{sku}", price=Decimal(price), currency="EUR",
+        options={"size": size} if size else {}, ean="3790000010013" if size == "M" else None,
+        vat_rate=Decimal("20"), tax_category=tax, weight=Decimal("0.250"),
+    )  # fmt: skip
+
+
+def polo() -> Product:
+    return Product(
+        key="POLO", name="Polo piqué", slug="polo-pique", option_groups=["size"],
+        variants=[variant("POLO-M", "M"), variant("POLO-XL", "XL")],
+        categories=[("Vêtements", "Polos")], images=("https://cdn.example.test/polo.jpg", "file:///tmp/x.jpg"),
+        description="Piqué cotton",
+    )  # fmt: skip
+
+
+def tea() -> Product:
+    return Product(
+        key="THE", name="Thé vert", slug="the-vert", variants=[variant("THE", price="8.90", tax="Reduced rate")],
+        categories=[("Épicerie", "Thé")],
+    )  # fmt: skip
+
+
+def create(product: Product) -> ProductWrite:
+    return ProductWrite(product, None, ALL, create_variants=[v.key for v in product.variants],
+                        variant_fields=frozenset(VARIANT_FIELDS))  # fmt: skip
+
+
+def test_a_group_becomes_a_variable_product_and_a_lone_article_a_simple_one() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    assert isinstance(sink, CatalogueSink)
+
+    result = sink.write_products([create(polo()), create(tea())])
+
+    assert result.errors == []
+    ref = result.refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+    assert (parent["type"], parent["name"], parent["slug"], parent["status"]) == (
+        "variable", "Polo piqué", "polo-pique", "publish")  # fmt: skip
+    # the captured global attribute "Size" (pa_size) is reused, its missing term XL created
+    assert parent["attributes"][0]["id"] == 1 and parent["attributes"][0]["options"] == ["M", "XL"]
+    assert parent["attributes"][0]["variation"] is True
+    assert "XL" in [t["name"] for t in fake.terms[1]]
+    assert [i["src"] for i in parent["images"]] == ["https://cdn.example.test/polo.jpg"]  # no local file
+    category = fake.categories[parent["categories"][0]["id"]]
+    assert category["name"] == "Polos" and fake.categories[category["parent"]]["name"] == "Vêtements"
+    medium = fake.variation_by_sku("POLO-M")
+    assert ref.variant_ids == {"POLO-M": f"{parent['id']}/{medium['id']}",
+                               "POLO-XL": f"{parent['id']}/{fake.variation_by_sku('POLO-XL')['id']}"}  # fmt: skip
+    assert medium["attributes"] == [{"id": 1, "name": "Size", "slug": "pa_size", "option": "M"}]
+    assert (medium["regular_price"], medium["weight"], medium["global_unique_id"], medium["tax_class"]) == (
+        "39.00", "0.25", "3790000010013", "")  # fmt: skip
+    simple = fake.product_by_sku("THE")
+    assert result.refs["THE"] == ShopRef(str(simple["id"]), {"THE": str(simple["id"])})
+    assert (simple["type"], simple["regular_price"], simple["tax_class"]) == ("simple", "8.90", "reduced-rate")
+    # one batch for both products, one for the variations
+    assert [(m, p) for m, p, _ in fake.writes() if p.endswith("batch")] == [
+        ("POST", "/products/batch"), ("POST", f"/products/{parent['id']}/variations/batch")]  # fmt: skip
+
+
+def test_a_killed_run_adopts_what_it_created_by_sku_and_slug() -> None:
+    fake = FakeWooCommerce()
+    written = shop(fake).write_products([create(polo()), create(tea())]).refs
+    fresh = shop(fake)  # the state store lost the answer
+    assert fresh.find_products([polo(), tea()]) == written
+    assert fresh.find_products([Product("NEW", "New", "new", [variant("NEW")])]) == {}
+
+
+def test_an_update_writes_only_owned_fields_and_keeps_the_shop_description() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    ref = sink.write_products([create(polo())]).refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+    parent["description"] = "Enriched by the merchant"
+    changed = polo()
+    changed.name = "Polo piqué coton"
+    changed.description = "ERP text"
+    changed.variants[0].price = Decimal("35")
+    owned = Ownership()
+    write = ProductWrite(
+        changed, ref, owned.product_fields, update_variants=["POLO-M"], variant_fields=owned.variant_fields
+    )
+
+    assert sink.write_products([write]).errors == []
+
+    assert parent["name"] == "Polo piqué coton" and parent["description"] == "Enriched by the merchant"
+    assert fake.variation_by_sku("POLO-M")["regular_price"] == "35.00"
+    update = [b for _, p, b in fake.writes() if p == "/products/batch"][-1]["update"][0]
+    assert "description" not in update and "slug" not in update
+
+
+def test_a_duplicate_sku_refuses_that_product_only() -> None:
+    fake = FakeWooCommerce()
+    clash = Product("HOODIE", "Hoodie copy", "hoodie-copy", [variant("PEER-HOODIE-S")])  # a captured variation's SKU
+
+    result = shop(fake).write_products([create(clash), create(tea())])
+
+    assert [(e.key, e.field) for e in result.errors] == [("HOODIE", "product")]
+    assert "product_invalid_sku" in result.errors[0].reason
+    assert set(result.refs) == {"THE"}
+
+
+@pytest.mark.parametrize("price", ["12.345", "NaN", "-1"])
+def test_a_price_woocommerce_would_store_as_garbage_is_refused_before_sending(price: str) -> None:
+    fake = FakeWooCommerce()
+    bad = Product("BAD", "Bad", "bad", [variant("BAD", price=price)])
+
+    result = shop(fake).write_products([create(bad), create(tea())])
+
+    assert [(e.key, e.field) for e in result.errors] == [("BAD", "price")]
+    assert all(item.get("sku") != "BAD" for _, _, body in fake.writes() for item in (body or {}).get("create", []))
+    assert set(result.refs) == {"THE"}
+
+
+def test_the_fake_accepts_a_non_numeric_price_like_the_real_server() -> None:
+    """Why the connector validates: the captured WooCommerce took "abc" with a 201 and dropped it."""
+    fake = FakeWooCommerce()
+    client = shop(fake).client
+    created, _ = client.batch("products/batch", create=[{"name": "x", "sku": "X", "regular_price": "abc"}])
+    assert created[0]["regular_price"] == "" and created[0]["purchasable"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"name": "x", "colour": "red"}, "create[0].colour"),
+        ({"name": "x", "regular_price": 39.0}, "create[0].regular_price"),
+        ({"name": "x", "status": "enabled"}, "create[0].status"),
+        ({"name": "x", "categories": [{"id": "15"}]}, "create[0].categories[0][id]"),
+    ],
+)
+def test_the_fake_refuses_undeclared_fields_and_wrong_types(body: dict[str, object], param: str) -> None:
+    fake = FakeWooCommerce()
+    with pytest.raises(HttpError) as refused:
+        shop(fake).client.batch("products/batch", create=[body])
+    assert refused.value.status == 400 and "rest_invalid_param" in refused.value.body and param in refused.value.body
+
+
+def test_an_unknown_tax_class_is_fatal_and_names_it() -> None:
+    fake = FakeWooCommerce()
+    with pytest.raises(Fatal, match="'Taux réduit'.*Reduced rate"):
+        shop(fake).write_products([create(Product("T", "T", "t", [variant("T", tax="Taux réduit")]))])
+    assert fake.writes() == []
+
+
+def test_archive_sets_draft_and_never_deletes() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    refs = sink.write_products([create(tea())]).refs
+    result = sink.archive_products({**refs, "GONE": ShopRef("9999")})
+    assert set(result.refs) == {"THE"} and [e.key for e in result.errors] == ["GONE"]
+    assert fake.product_by_sku("THE")["status"] == "draft"
+    assert all(r.method != "DELETE" for r in fake.requests)
+
+
+def test_writes_work_over_plain_http_with_oauth_signatures() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, site="http://shop.example.test")
+    assert sink.write_products([create(tea())]).errors == []
+    posted = [r for r in fake.requests if r.method == "POST"]
+    assert posted and all("oauth_signature" in r.url.params for r in posted)
+    assert all("Authorization" not in r.headers for r in fake.requests)
+
+
+def test_a_removed_variant_is_disabled_not_deleted() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    ref = sink.write_products([create(polo())]).refs["POLO"]
+    smaller = polo()
+    smaller.variants = smaller.variants[:1]
+    write = ProductWrite(smaller, ref, frozenset(), disable_variants={"POLO-XL": ref.variant_ids["POLO-XL"]})
+    result = sink.write_products([write])
+    assert result.errors == [] and set(result.refs["POLO"].variant_ids) == {"POLO-M"}
+    assert fake.variation_by_sku("POLO-XL")["status"] == "private"
