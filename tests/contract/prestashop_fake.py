@@ -12,15 +12,32 @@ captured 401 answer); only known resources; filter, display and sort fields must
 resource's ``schema_synopsis``; a date interval filter needs ``date=1``; ``limit`` is ``count`` or
 ``offset,count``; JSON only with ``output_format=JSON`` (this fake serves no XML); an empty list
 answers ``[]``. Dates compare as the naive (shop-local) strings PrestaShop stores.
+
+Writes (XML, as the real webservice takes them; :class:`FakePrestaShop` keeps the state): POST
+creates, PUT replaces the whole record, DELETE removes it. The body must be
+``<prestashop><{singular}>...`` with the resource's fields per ``schema_synopsis``: a ``read_only``
+field (and product ``position_in_category``) gets PrestaShop's 400 ``parameter "x" not writable.
+Please remove this attribute of this XML`` (code 93); a required field missing gets ``parameter
+"x" required`` (code 41); a value that fails the field's ``format`` / ``maxSize`` gets
+``Validation error: "Property Class->field is not valid"`` (code 85); a product whose
+``associations/categories`` is text instead of ``<category>`` nodes gets the captured 500 (PHP
+warning, ``error_400_bad_product.xml``), as does any record ``crash`` says yes to. Stricter than
+the real server: an unknown field is refused (PrestaShop ignores it silently), so a connector that
+misspells a field fails its test. Like the real server, a PUT empties the non-multilingual fields
+it does not carry, keeps the multilingual fields and associations it does not carry; a POST of a
+product or a combination adds its ``stock_availables`` row; an ``order_histories`` POST moves the
+order's ``current_state`` (and is logged in ``emails`` with ``sendemail=1``).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +56,37 @@ RESOURCES = (
     "order_payments",
     "order_histories",
     "carriers",
+    "products",
+    "combinations",
+    "stock_availables",
+    "specific_prices",
+    "product_options",
+    "product_option_values",
+    "categories",
+    "tax_rule_groups",
+    "groups",
+    "order_carriers",
+    "customer_threads",
+    "customer_messages",
 )
+SINGULAR = {
+    "products": "product",
+    "combinations": "combination",
+    "stock_availables": "stock_available",
+    "specific_prices": "specific_price",
+    "product_options": "product_option",
+    "product_option_values": "product_option_value",
+    "categories": "category",
+    "order_carriers": "order_carrier",
+    "order_histories": "order_history",
+    "customer_threads": "customer_thread",
+    "customer_messages": "customer_message",
+}
+"""Resources the fake takes writes for, and the node name of one record."""
+NOT_WRITABLE = {"products": {"position_in_category"}}
+"""Besides the synopsis' read_only fields: what PrestaShop 8 mishandles in a product PUT."""
+BAD_PRODUCT = (CONTRACT / "samples_xml" / "error_400_bad_product.xml").read_text()
+"""The captured body of the 500 a malformed product POST got."""
 DATE_FIELDS = {"date_add", "date_upd", "invoice_date", "delivery_date"}
 ERROR_401 = (CONTRACT / "samples_xml" / "error_401.xml").read_text()
 _PARAM = re.compile(r"^filter\[(\w+)\]$")
@@ -53,7 +100,61 @@ def schema_fields(resource: str) -> set[str]:
     return {child.tag for child in entity} | {"id"}
 
 
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    required: bool
+    read_only: bool
+    fmt: str | None
+    max_size: int | None
+    i18n: bool
+
+
+def field_specs(resource: str) -> dict[str, FieldSpec]:
+    """The writable shape of ``resource`` per its captured ``schema_synopsis``."""
+    root = ET.parse(CONTRACT / "schema_synopsis" / f"{resource}.xml").getroot()
+    entity = next(iter(root))
+    specs = {}
+    for child in entity:
+        if child.tag == "associations":
+            continue
+        size = child.get("maxSize")
+        specs[child.tag] = FieldSpec(
+            child.tag,
+            child.get("required") == "true",
+            child.get("read_only") == "true",
+            child.get("format"),
+            int(size) if size else None,
+            child.find("language") is not None,
+        )
+    return specs
+
+
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "isBool": lambda v: v in {"", "0", "1"},
+    "isUnsignedId": lambda v: v == "" or v.isdigit(),
+    "isUnsignedInt": lambda v: v == "" or v.isdigit(),
+    "isPositiveInt": lambda v: v == "" or (v.isdigit() and int(v) > 0),
+    "isInt": lambda v: v == "" or re.fullmatch(r"-?\d+", v) is not None,
+    "isPrice": lambda v: v == "" or re.fullmatch(r"\d{1,10}(\.\d{1,9})?", v) is not None,
+    "isNegativePrice": lambda v: v == "" or re.fullmatch(r"-?\d{1,10}(\.\d{1,9})?", v) is not None,
+    "isFloat": lambda v: v == "" or re.fullmatch(r"-?\d+(\.\d+)?", v) is not None,
+    "isUnsignedFloat": lambda v: v == "" or re.fullmatch(r"\d+(\.\d+)?", v) is not None,
+    "isEan13": lambda v: re.fullmatch(r"\d{0,13}", v) is not None,
+    "isReference": lambda v: re.search(r"[<>;={}]", v) is None,
+    "isCatalogName": lambda v: re.search(r"[<>;=#{}]", v) is None,
+    "isGenericName": lambda v: re.search(r"[<>={}]", v) is None,
+    "isLinkRewrite": lambda v: re.fullmatch(r"[_a-zA-Z0-9\-]*", v) is not None,
+    "isDateFormat": lambda v: v == "" or re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", v) is not None,
+    "isDate": lambda v: v == "" or re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", v) is not None,
+    "isTrackingNumber": lambda v: re.fullmatch(r"[~:#,%&_=\(\)\[\]\.\? \+\-@/a-zA-Z0-9]*", v) is not None,
+    "isEmail": lambda v: v == "" or "@" in v,
+}
+
+
 def _sample(resource: str) -> list[dict[str, Any]]:
+    if not (CONTRACT / "samples_json" / f"{resource}.json").exists():
+        return []  # nothing captured: the fake starts without any
     data = json.loads((CONTRACT / "samples_json" / f"{resource}.json").read_text())
     return [] if isinstance(data, list) else list(data[resource])
 
@@ -109,6 +210,13 @@ class FakePrestaShop:
         self.fail: list[int] = []
         self.requests: list[httpx.Request] = []
         self.fields = {r: schema_fields(r) for r in RESOURCES}
+        self.specs = {r: field_specs(r) for r in SINGULAR}
+        self.crash: Callable[[str, dict[str, Any]], bool] | None = None
+        """Says which records get the captured 500 (a malformed product) instead of being written."""
+        self.writes: list[tuple[str, str, str, dict[str, Any]]] = []
+        """(method, resource, id, record as sent) of every write the fake accepted."""
+        self.emails: list[tuple[str, str]] = []
+        """(order id, state id) of every state change sent with ``sendemail=1``."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -123,6 +231,8 @@ class FakePrestaShop:
             return httpx.Response(self.fail.pop(0), text="<html>Internal Server Error</html>")
         if not self._authorized(request):
             return httpx.Response(401, text=ERROR_401)  # the captured answer
+        if request.method in {"POST", "PUT", "DELETE"}:
+            return self._write(request)
         match = re.fullmatch(r"/api/(\w+)", request.url.path)
         if match is None or match.group(1) not in self.fields:
             return httpx.Response(404, text="")
@@ -135,6 +245,141 @@ class FakePrestaShop:
         except ValueError as exc:
             return _error(400, str(exc))
         return httpx.Response(200, json={resource: rows} if rows else [])
+
+    # -- writes -----------------------------------------------------------------------------
+    def _write(self, request: httpx.Request) -> httpx.Response:
+        match = re.fullmatch(r"/api/(\w+)(?:/(\d+))?", request.url.path)
+        if match is None or match.group(1) not in SINGULAR:
+            return _xml_error(405, 0, "Method not allowed on this resource")
+        resource, ident = match.group(1), match.group(2)
+        if (request.method == "POST") == (ident is not None):
+            return _xml_error(400, 66, "id is forbidden when adding a new resource" if ident else "id is required")
+        if request.method == "DELETE":
+            row = self._find(resource, ident)
+            if row is None:
+                return _xml_error(404, 87, f"Id(s) not exists: {ident}")
+            self.data[resource].remove(row)
+            self.writes.append(("DELETE", resource, str(ident), {}))
+            return httpx.Response(200, text="")
+        try:
+            root = ET.fromstring(request.content)
+        except ET.ParseError as exc:
+            return _xml_error(400, 127, f"XML error : {exc}")
+        node = root.find(SINGULAR[resource])
+        if root.tag != "prestashop" or node is None:
+            return _xml_error(400, 37, f"the XML must hold one <{SINGULAR[resource]}>")
+        record, bad = _parse_record(node)
+        if bad and resource == "products":
+            return httpx.Response(500, text=BAD_PRODUCT)  # what the real server answered such a product
+        if self.crash is not None and self.crash(resource, record):
+            return httpx.Response(500, text=BAD_PRODUCT)
+        error = self._validate(resource, record, ident)
+        if error is not None:
+            return error
+        if request.method == "POST":
+            row = self._create(resource, record)
+            if resource == "order_histories" and request.url.params.get("sendemail") == "1":
+                self.emails.append((str(row["id_order"]), str(row["id_order_state"])))
+        else:
+            current = self._find(resource, ident)
+            if current is None:
+                return _xml_error(404, 87, f"Id(s) not exists: {ident}")
+            if str(record.get("id")) != str(ident):
+                return _xml_error(400, 90, "id is required when modifying a resource (and must be the URL's)")
+            row = self._replace(resource, current, record)
+        self.writes.append((request.method, resource, str(row["id"]), record))
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="http://www.w3.org/1999/xlink">'
+            f"<{SINGULAR[resource]}><id><![CDATA[{row['id']}]]></id></{SINGULAR[resource]}></prestashop>"
+        )
+        return httpx.Response(201 if request.method == "POST" else 200, text=body)
+
+    def _find(self, resource: str, ident: str | None) -> dict[str, Any] | None:
+        return next((r for r in self.data[resource] if str(r["id"]) == str(ident)), None)
+
+    def _validate(self, resource: str, record: dict[str, Any], ident: str | None) -> httpx.Response | None:
+        specs = self.specs[resource]
+        klass = "".join(part.capitalize() for part in SINGULAR[resource].split("_"))
+        for name, value in record.items():
+            if name in {"id", "associations"}:
+                continue
+            spec = specs.get(name)
+            if spec is None:
+                return _xml_error(400, 0, f'parameter "{name}" does not exist in {resource} (this fake is strict)')
+            if spec.read_only or name in NOT_WRITABLE.get(resource, set()):
+                return _xml_error(400, 93, f'parameter "{name}" not writable. Please remove this attribute of this XML')
+            texts = [v["value"] for v in value] if isinstance(value, list) else [value]
+            if isinstance(value, list) != spec.i18n:
+                return _xml_error(400, 85, f'Validation error: "Property {klass}->{name} is not valid"')
+            check = _FORMATS.get(spec.fmt or "")
+            for text in texts:
+                if (check is not None and not check(text)) or (spec.max_size and len(text) > spec.max_size):
+                    return _xml_error(400, 85, f'Validation error: "Property {klass}->{name} is not valid"')
+        for name, spec in specs.items():
+            if spec.required and not spec.i18n and name not in record:
+                return _xml_error(400, 41, f'parameter "{name}" required')
+            if spec.required and spec.i18n and ident is None and not any(v["value"] for v in record.get(name) or []):
+                return _xml_error(400, 85, f'Validation error: "Property {klass}->{name} is empty"')
+        return None
+
+    def _create(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        languages = [str(lang["id"]) for lang in _sample("languages")] or ["1"]
+        row: dict[str, Any] = {"id": max((int(r["id"]) for r in self.data[resource]), default=0) + 1}
+        for name, spec in self.specs[resource].items():
+            if spec.i18n:
+                sent = {v["id"]: v["value"] for v in record.get(name) or []}
+                first = next(iter(sent.values()), "")
+                row[name] = [{"id": lang, "value": sent.get(lang, first)} for lang in languages]
+            else:
+                row[name] = record.get(name, "")
+        if "associations" in record:
+            row["associations"] = record["associations"]
+        if "date_add" in row and not row["date_add"]:
+            row["date_add"] = "2026-11-23 10:00:00"
+        self.data[resource].append(row)
+        if resource == "products":
+            self._stock(str(row["id"]), "0")
+        elif resource == "combinations":
+            self._stock(str(row["id_product"]), str(row["id"]))
+            product = self._find("products", row["id_product"])
+            if product is not None:
+                product.setdefault("associations", {}).setdefault("combinations", []).append({"id": str(row["id"])})
+        elif resource == "order_histories":
+            order = self._find("orders", row["id_order"])
+            if order is not None:
+                order["current_state"] = str(row["id_order_state"])
+        return row
+
+    def _stock(self, product: str, attribute: str) -> None:
+        rows = self.data["stock_availables"]
+        rows.append(
+            {
+                "id": max((int(r["id"]) for r in rows), default=0) + 1,
+                "id_product": product,
+                "id_product_attribute": attribute,
+                "id_shop": "1",
+                "id_shop_group": "0",
+                "quantity": "0",
+                "depends_on_stock": "0",
+                "out_of_stock": "2",
+                "location": "",
+            }
+        )
+
+    def _replace(self, resource: str, current: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        """A PUT: fields not sent are emptied, except multilingual ones, read-only ones and associations."""
+        for name, spec in self.specs[resource].items():
+            if spec.read_only or name in NOT_WRITABLE.get(resource, set()):
+                continue
+            if spec.i18n:
+                if name in record:
+                    sent = {v["id"]: v["value"] for v in record[name]}
+                    current[name] = [{"id": v["id"], "value": sent.get(v["id"], v["value"])} for v in current[name]]
+            else:
+                current[name] = record.get(name, "")
+        for name, items in (record.get("associations") or {}).items():
+            current.setdefault("associations", {})[name] = items
+        return current
 
     def _authorized(self, request: httpx.Request) -> bool:
         if request.url.params.get("ws_key") == self.key:
@@ -215,6 +460,37 @@ def _matches(row: dict[str, Any], field: str, value: str, date: bool) -> bool:
             return low <= current <= high
         return int(low) <= int(current) <= int(high)
     return str(row.get(field)) in inner.split("|")
+
+
+def _parse_record(node: ET.Element) -> tuple[dict[str, Any], bool]:
+    """A record in the JSON shape from its XML node; True when an association is malformed."""
+    record: dict[str, Any] = {}
+    bad = False
+    for child in node:
+        if child.tag == "associations":
+            assoc: dict[str, list[dict[str, str]]] = {}
+            for holder in child:
+                if (holder.text or "").strip() and not len(holder):
+                    bad = True  # text where PrestaShop loops over nodes: its PHP warning, a 500
+                assoc[holder.tag] = [{f.tag: f.text or "" for f in item} for item in holder]
+            record["associations"] = assoc
+        elif child.find("language") is not None:
+            record[child.tag] = [{"id": lang.get("id", ""), "value": lang.text or ""} for lang in child]
+        else:
+            record[child.tag] = child.text or ""
+    return record, bad
+
+
+def _xml_error(status: int, code: int, message: str) -> httpx.Response:
+    """PrestaShop's error document (the shape of the captured error_*.xml)."""
+    return httpx.Response(
+        status,
+        text=(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
+            f"<errors>\n<error>\n<code><![CDATA[{code}]]></code>\n<message><![CDATA[{message}]]></message>\n"
+            "</error>\n</errors>\n</prestashop>\n"
+        ),
+    )
 
 
 def _error(status: int, message: str) -> httpx.Response:

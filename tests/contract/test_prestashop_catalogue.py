@@ -1,0 +1,230 @@
+"""PrestaShop catalogue sink against the fake webservice (captured PrestaShop 8.2 samples, XML
+writes validated against the captured schema synopsis: tests/contract/prestashop_fake.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connectors.base import CatalogueSink, ProductWrite
+from connectors.errors import Fatal
+from connectors.models import Product, Variant
+from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused
+from connectors.shop.prestashop.factory import PrestaShopShop
+from connectors.shop.prestashop.xml import writable
+from tests.contract.prestashop_fake import FakePrestaShop
+
+KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
+ALL = frozenset({"name", "slug", "description", "categories", "images", "enabled", "custom_fields", "option_groups"})
+VARIANT_FIELDS = frozenset({"sku", "name", "price", "currency", "options", "ean", "tax_category", "weight", "enabled"})
+OWNED = ALL - {"slug", "description", "images"}
+
+
+@pytest.fixture
+def fake() -> FakePrestaShop:
+    return FakePrestaShop(KEY)
+
+
+def shop_for(fake: FakePrestaShop) -> PrestaShopShop:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    return PrestaShopShop(client)
+
+
+def variant(sku: str, price: str, size: str | None = None, **kw: Any) -> Variant:
+    return Variant(
+        key=sku,
+        sku=sku,
+        name=sku,
+        price=Decimal(price),
+        currency="EUR",
+        options={"Taille": size} if size else {},
+        tax_category="FR Taux standard (20%)",
+        weight=Decimal("0.25"),
+        **kw,
+    )
+
+
+def tee() -> Product:
+    return Product(
+        key="TEE",
+        name="Tee-shirt bio",
+        slug="tee-shirt-bio",
+        variants=[variant("TEE-S", "19.90", "S", ean="4006381333931"), variant("TEE-M", "21.90", "M")],
+        option_groups=["Taille"],
+        description="<p>Coton bio</p>",
+        categories=[("Vêtements", "Hauts")],
+    )
+
+
+def mug() -> Product:
+    return Product(key="MUG", name="Mug", slug="mug", variants=[variant("MUG-1", "8.50")], categories=[("Maison",)])
+
+
+def create(product: Product) -> ProductWrite:
+    return ProductWrite(
+        product, None, ALL, create_variants=[v.key for v in product.variants], variant_fields=VARIANT_FIELDS
+    )
+
+
+def test_shop_implements_the_catalogue_sink(fake: FakePrestaShop) -> None:
+    assert isinstance(shop_for(fake), CatalogueSink)
+
+
+def test_product_with_sizes_becomes_combinations_with_price_impacts(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    result = shop.write_products([create(tee()), create(mug())])
+    assert result.errors == []
+    tee_ref = result.refs["TEE"]
+    product = fake.record("products", int(tee_ref.product_id))
+    assert product["price"] == "19.900000"  # tax excluded, the lowest variant's price
+    assert product["product_type"] == "combinations"
+    assert product["reference"] == "TEE"
+    assert product["id_tax_rules_group"] == "1"  # "FR Taux standard (20%)" resolved by name
+    assert product["link_rewrite"][0]["value"] == "tee-shirt-bio"
+    assert product["description"][0]["value"] == "<p>Coton bio</p>"
+    # Category path created under Home (2): Vêtements > Hauts, the leaf as default category.
+    hauts = fake.record("categories", int(product["id_category_default"]))
+    assert hauts["name"][0]["value"] == "Hauts"
+    assert fake.record("categories", int(hauts["id_parent"]))["id_parent"] == "2"
+    combos = {c["reference"]: c for c in fake.data["combinations"] if c["id_product"] == tee_ref.product_id}
+    assert combos["TEE-S"]["price"] == "0.000000" and combos["TEE-M"]["price"] == "2.000000"
+    assert combos["TEE-S"]["ean13"] == "4006381333931"
+    assert tee_ref.variant_ids == {
+        "TEE-S": f"{tee_ref.product_id}:{combos['TEE-S']['id']}",
+        "TEE-M": f"{tee_ref.product_id}:{combos['TEE-M']['id']}",
+    }
+    # Attribute group "Taille" and its values created once, used by the combinations.
+    group = next(g for g in fake.data["product_options"] if g["name"][0]["value"] == "Taille")
+    values = {
+        v["name"][0]["value"]: str(v["id"])
+        for v in fake.data["product_option_values"]
+        if v["id_attribute_group"] == str(group["id"])
+    }
+    assert set(values) == {"S", "M"}
+    assert combos["TEE-M"]["associations"]["product_option_values"] == [{"id": values["M"]}]
+    # The simple product: no combination, its variant is the product itself.
+    mug_ref = result.refs["MUG"]
+    assert mug_ref.variant_ids == {"MUG-1": f"{mug_ref.product_id}:0"}
+    assert fake.record("products", int(mug_ref.product_id))["reference"] == "MUG-1"
+    # Stock rows exist for each sellable pair (PrestaShop adds them).
+    pairs = {(s["id_product"], s["id_product_attribute"]) for s in fake.data["stock_availables"]}
+    assert (mug_ref.product_id, "0") in pairs
+
+
+def test_existing_attribute_values_are_reused(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    product = Product(
+        key="PULL", name="Pull", slug="pull", variants=[variant("PULL-S", "30", "S")], option_groups=["Size"]
+    )
+    product.variants[0].options = {"Size": "S"}
+    before = len(fake.data["product_option_values"])
+    result = shop.write_products([create(product)])
+    assert result.errors == []
+    assert len(fake.data["product_option_values"]) == before  # captured "Size" / "S" (id 1)
+    combo = next(c for c in fake.data["combinations"] if c["reference"] == "PULL-S")
+    assert combo["associations"]["product_option_values"] == [{"id": "1"}]
+
+
+def test_find_products_adopts_what_a_cut_off_run_created(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    created = shop.write_products([create(tee()), create(mug())]).refs
+    found = shop_for(fake).find_products([tee(), mug()])
+    assert found == created
+
+
+def test_update_keeps_the_enriched_description_and_sends_the_whole_record(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(mug())]).refs["MUG"]
+    row = fake.record("products", int(ref.product_id))
+    row["description"][0]["value"] = "<p>Written by the merchant</p>"
+    row["meta_title"][0]["value"] = "SEO title"
+    changed = mug()
+    changed.name = "Mug XL"
+    changed.variants[0].price = Decimal("9.90")
+    write = ProductWrite(changed, ref, OWNED, update_variants=["MUG-1"], variant_fields=VARIANT_FIELDS)
+    assert shop.write_products([write]).errors == []
+    row = fake.record("products", int(ref.product_id))
+    assert row["name"][0]["value"] == "Mug XL"
+    assert row["price"] == "9.900000"
+    assert row["description"][0]["value"] == "<p>Written by the merchant</p>"
+    assert row["meta_title"][0]["value"] == "SEO title"
+    assert row["state"] == "1" and row["visibility"] == "both"  # not emptied by the PUT
+
+
+def test_new_variant_on_existing_product_gets_impact_from_product_price(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(tee())]).refs["TEE"]
+    product = tee()
+    product.variants.append(variant("TEE-L", "23.40", "L"))
+    write = ProductWrite(product, ref, frozenset(), create_variants=["TEE-L"], variant_fields=VARIANT_FIELDS)
+    result = shop.write_products([write])
+    assert result.errors == []
+    combo = next(c for c in fake.data["combinations"] if c["reference"] == "TEE-L")
+    assert combo["price"] == "3.500000"
+    assert set(result.refs["TEE"].variant_ids) == {"TEE-S", "TEE-M", "TEE-L"}
+
+
+def test_archive_disables_never_deletes(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(mug())]).refs["MUG"]
+    result = shop.archive_products({"MUG": ref})
+    assert result.errors == [] and result.refs == {"MUG": ref}
+    assert fake.record("products", int(ref.product_id))["active"] == "0"
+    assert not [w for w in fake.writes if w[0] == "DELETE"]
+
+
+def test_malformed_product_is_a_record_error_and_the_others_go_on(fake: FakePrestaShop) -> None:
+    fake.crash = lambda resource, record: resource == "products" and record.get("reference") == "TEE"
+    result = shop_for(fake).write_products([create(tee()), create(mug())])
+    assert [(e.key, e.field) for e in result.errors] == [("TEE", "product")]
+    assert "PHP Warning" in result.errors[0].reason
+    assert set(result.refs) == {"MUG"}
+
+
+def test_invalid_name_is_refused_with_the_validation_error(fake: FakePrestaShop) -> None:
+    bad = mug()
+    bad.name = "Mug <b>"
+    result = shop_for(fake).write_products([create(bad)])
+    assert "Property Product->name is not valid" in result.errors[0].reason
+
+
+def test_unknown_tax_rule_group_is_fatal_naming_it(fake: FakePrestaShop) -> None:
+    product = mug()
+    product.variants[0].tax_category = "TVA 21%"
+    with pytest.raises(Fatal, match="TVA 21%"):
+        shop_for(fake).write_products([create(product)])
+
+
+@pytest.mark.parametrize("field", ["quantity", "manufacturer_name", "position_in_category"])
+def test_fake_refuses_read_only_fields_as_prestashop_does(fake: FakePrestaShop, field: str) -> None:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    record = {k: v for k, v in fake.record("products", 1).items() if k != "associations"}
+    record = {**writable("products", record), field: "1"}
+    with pytest.raises(WriteRefused, match=f'parameter "{field}" not writable'):
+        client.update("products", "1", record)
+    # What the connector sends back is accepted.
+    client.update("products", "1", writable("products", fake.record("products", 1)))
+
+
+def test_fake_refuses_unknown_fields(fake: FakePrestaShop) -> None:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    with pytest.raises(WriteRefused, match="sku"):
+        client.create("combinations", {"id_product": "1", "minimal_quantity": "1", "sku": "X"})
+
+
+def test_disabled_variant_gets_no_stock_and_refuses_orders(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(tee())]).refs["TEE"]
+    product = tee()
+    product.variants = product.variants[:1]
+    write = ProductWrite(
+        product, ref, frozenset(), variant_fields=VARIANT_FIELDS, disable_variants={"TEE-M": ref.variant_ids["TEE-M"]}
+    )
+    result = shop.write_products([write])
+    assert result.errors == [] and "TEE-M" not in result.refs["TEE"].variant_ids
+    pid, cid = ref.variant_ids["TEE-M"].split(":")
+    row = next(s for s in fake.data["stock_availables"] if (s["id_product"], s["id_product_attribute"]) == (pid, cid))
+    assert (row["quantity"], row["out_of_stock"]) == ("0", "0")
+    assert any(c["reference"] == "TEE-M" for c in fake.data["combinations"])  # not deleted

@@ -1,0 +1,92 @@
+"""PrestaShop status and document link sink against the fake webservice (captured PrestaShop 8.2
+orders 1 (canceled, 6), 2 (awaiting check payment, 1) and 3 (payment error, 8), with their
+order_carriers rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from connectors.base import DocumentLinkSink, StatusSink, StatusWrite
+from connectors.errors import Refused
+from connectors.models import Shipment
+from connectors.shop.prestashop.client import PrestaShopClient
+from connectors.shop.prestashop.factory import PrestaShopShop
+from tests.contract.prestashop_fake import FakePrestaShop
+
+KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
+SHIPPED = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def fake() -> FakePrestaShop:
+    return FakePrestaShop(KEY)
+
+
+def shop_for(fake: FakePrestaShop) -> PrestaShopShop:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    return PrestaShopShop(client)
+
+
+def histories(fake: FakePrestaShop, order: str) -> list[str]:
+    return [h["id_order_state"] for h in fake.data["order_histories"] if h["id_order"] == order]
+
+
+def test_shop_implements_status_and_document_link_sinks(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    assert isinstance(shop, StatusSink) and isinstance(shop, DocumentLinkSink)
+
+
+def test_read_statuses_maps_prestashop_states(fake: FakePrestaShop) -> None:
+    fake.record("orders", 3)["current_state"] = "4"
+    assert shop_for(fake).read_statuses(["1", "2", "3", "999"]) == {"1": "cancelled", "2": "open", "3": "shipped"}
+    fake.record("orders", 2)["current_state"] = "2"  # payment accepted
+    assert shop_for(fake).read_statuses(["2"]) == {"2": "processing"}
+
+
+def test_shipped_puts_tracking_then_history_row_with_email(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    before = histories(fake, "2")
+    parcel = Shipment("OUT/7", "Colissimo", "6A12345678901", shipped_at=SHIPPED)
+    result = shop.write_statuses([StatusWrite("2", "shipped", (parcel,), notify=True)])
+    assert result.errors == []
+    assert fake.record("order_carriers", 2)["tracking_number"] == "6A12345678901"
+    assert fake.record("order_carriers", 2)["shipping_cost_tax_incl"] == "8.400000"  # the row sent back whole
+    assert histories(fake, "2") == [*before, "4"]
+    assert fake.record("orders", 2)["current_state"] == "4"
+    assert fake.emails == [("2", "4")]
+    order = [(w[0], w[1]) for w in fake.writes]
+    assert order == [("PUT", "order_carriers"), ("POST", "order_histories")]  # tracking first
+    # Again: nothing written (no second history row, tracking already there).
+    writes = len(fake.writes)
+    assert shop.write_statuses([StatusWrite("2", "shipped", (parcel,), notify=True)]).errors == []
+    assert len(fake.writes) == writes
+
+
+def test_no_email_without_notify_and_unknown_order_is_a_record_error(fake: FakePrestaShop) -> None:
+    result = shop_for(fake).write_statuses(
+        [StatusWrite("2", "processing", notify=False), StatusWrite("999", "shipped")]
+    )
+    assert [(e.key, e.field) for e in result.errors] == [("999", "order")]
+    assert histories(fake, "2")[-1] == "3" and fake.emails == []
+
+
+def test_link_document_is_a_public_customer_message_added_once(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    url = "https://docs.example.com/inv/FA-1.pdf"
+    first = shop.link_document("2", "Invoice FA-1", url, key="invoice:FA-1")
+    assert shop.link_document("2", "Invoice FA-1", url, key="invoice:FA-1") == first
+    (thread,) = fake.data["customer_threads"]
+    assert (thread["id_order"], thread["id_customer"], thread["email"]) == ("2", "2", "pub@prestashop.com")
+    (message,) = fake.data["customer_messages"]
+    assert message["private"] == "0" and message["id_customer_thread"] == str(thread["id"])
+    assert message["message"].startswith(f"Invoice FA-1: {url}\n")
+    # A second document goes into the same thread.
+    shop.link_document("2", "Credit note AV-1", url + "?2", key="credit_note:AV-1")
+    assert len(fake.data["customer_threads"]) == 1 and len(fake.data["customer_messages"]) == 2
+
+
+def test_link_document_on_unknown_order_is_refused(fake: FakePrestaShop) -> None:
+    with pytest.raises(Refused):
+        shop_for(fake).link_document("999", "Invoice", "https://x/y.pdf", key="k")
