@@ -71,8 +71,8 @@ def test_every_captured_order_maps_without_issues(fake: FakePrestaShop) -> None:
     first = orders[0]
     assert first.reference == "XKBKNABJK"
     assert [(line.sku, line.variant_id, line.quantity, line.unit_price) for line in first.lines] == [
-        ("demo_1", "1", Decimal(1), Decimal("23.90")),
-        ("demo_3", "9", Decimal(1), Decimal("35.90")),
+        ("demo_1", "1:1", Decimal(1), Decimal("23.90")),
+        ("demo_3", "2:9", Decimal(1), Decimal("35.90")),
     ]
     assert (first.shipping_method, first.shipping_price, first.shipping_price_tax_included) == (
         "My carrier",
@@ -81,7 +81,7 @@ def test_every_captured_order_maps_without_issues(fake: FakePrestaShop) -> None:
     )
     assert first.shipping_vat_rate == Decimal(20)  # carrier_tax_rate says 0: the amounts say 20 %
     mug = orders[1].lines[1]
-    assert (mug.sku, mug.variant_id) == ("demo_13", "8")  # no combination: the product id
+    assert (mug.sku, mug.variant_id) == ("demo_13", "8:0")  # no combination: "<product>:0"
     # 2026-11-22 22:39:21 in Paris (UTC+1)
     assert first.created_at == utc(2026, 11, 22, 21, 39, 21)
 

@@ -222,8 +222,10 @@ def _line(row: Record, detail: Record | None, quantum: Decimal) -> OrderLine:
         or _rate(total, total_incl)
         or Decimal(0)
     )
-    attribute = _text(source.get("product_attribute_id"))
-    variant = attribute if attribute not in (None, "0") else _text(source.get("product_id"))
+    # The shop variant id of the catalogue, stock and price sinks: "<id_product>:<id_product_attribute>"
+    # (0 without combination), so an order line finds the catalogue binding of what it sold.
+    product = _text(source.get("product_id"))
+    variant = f"{product}:{_text(source.get('product_attribute_id')) or '0'}" if product else None
     return OrderLine(
         line_id=str(source.get("id")),
         sku=_text(source.get("product_reference")),
