@@ -61,7 +61,7 @@ bacs = "always"
         encoding="utf-8",
     )
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    store.upsert_bindings("main", "variant", [{"erp_key": "PEER-HOODIE-M", "shop_id": "12", "state": "synced"}])
+    store.upsert_bindings("main", "variant", [{"erp_key": "PEER-HOODIE-M", "shop_id": "10/12", "state": "synced"}])
     store.dispose()
 
     run = import_orders(config=str(config))

@@ -2,7 +2,8 @@
 
 Variant ids (``ShopRef.variant_ids``), one convention everywhere: ``"<product_id>"`` for the single
 variant of a ``simple`` product (the product is what is sold), ``"<product_id>/<variation_id>"``
-for a variation of a ``variable`` product. :func:`split_variant_id` reads them back.
+for a variation of a ``variable`` product (order lines carry the same ids, so the order import finds
+the catalogue bindings). :func:`split_variant_id` reads them back.
 
 Money travels as strings with the currency's decimals (``"39.00"``); WooCommerce stores whatever
 string it gets (the capture shows ``"abc"`` accepted with a 201 and the price silently dropped), so

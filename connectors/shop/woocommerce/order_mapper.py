@@ -156,7 +156,9 @@ def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: O
     rate = vat_rate(list(row.get("taxes") or []), subtotal, subtotal_tax, rates)
     if rate is None:
         issues.add(f"lines[{row.get('id')}].vat_rate", "the line has several taxes or an unknown rate")
-    variant = int(row.get("variation_id") or 0) or int(row.get("product_id") or 0)
+    # ShopRef.variant_ids' convention (mapper.variant_id): "<product>/<variation>" or "<product>"
+    product_id, variation_id = int(row.get("product_id") or 0), int(row.get("variation_id") or 0)
+    variant = (f"{product_id}/{variation_id}" if variation_id else str(product_id)) if product_id else None
     return OrderLine(
         line_id=str(row["id"]),
         sku=_text(row.get("sku")),
@@ -167,7 +169,7 @@ def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: O
         total=subtotal,
         total_tax_included=subtotal + subtotal_tax,
         discount=quantity * unit - subtotal,
-        variant_id=str(variant) if variant else None,
+        variant_id=variant,
     )
 
 
