@@ -506,6 +506,10 @@ class FakeWooCommerce:
                 item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"], "slug": self.attributes[a["id"]]["slug"],
                               "position": a.get("position", 0), "visible": a.get("visible", False),
                               "variation": a.get("variation", False), "options": a.get("options", [])} for a in value]  # fmt: skip
+            elif key.startswith("date_on_sale_"):
+                if value is not None:  # WooCommerce's isset(): null leaves the date, "" clears it
+                    item[key] = value or None
+                    item[key.removesuffix("_gmt")] = value or None
             elif key == "images":
                 item[key] = [{"id": next(self.ids), "src": i["src"], "name": "", "alt": ""} for i in value]
             elif key == "meta_data":

@@ -7,7 +7,7 @@ paid, and the flows compute the saleable quantity, so it is written as it is.
 
 Prices. ``regular_price`` (the base price) and, since WooCommerce schedules promotions itself,
 ``sale_price`` with ``date_on_sale_from_gmt`` / ``date_on_sale_to_gmt``; no promotion (or one that
-ended) clears them (``""`` and null). Amounts are strings with the currency's decimals, in the
+ended) clears them with ``""`` (WooCommerce ignores a null date: the REST controller tests ``isset``). Amounts are strings with the currency's decimals, in the
 shop's currency (``/data/currencies/current``), tax-excluded: passerelle declares
 ``prices_include_tax=False``, so the shop must be set to "No, I will enter prices exclusive of
 tax" (``woocommerce_prices_include_tax = no``). Core WooCommerce has no customer-group prices.
@@ -105,10 +105,11 @@ class WooCommerceValues:
                 promo = w.promotion
                 if promo is not None:
                     body["sale_price"] = money(promo.price, w.currency, round_to_currency=w.converted)
-                    body["date_on_sale_from_gmt"] = wc_datetime(promo.starts_at)
-                    body["date_on_sale_to_gmt"] = wc_datetime(promo.ends_at)
+                    body["date_on_sale_from_gmt"] = wc_datetime(promo.starts_at) or ""
+                    body["date_on_sale_to_gmt"] = wc_datetime(promo.ends_at) or ""
                 else:
-                    body.update(sale_price="", date_on_sale_from_gmt=None, date_on_sale_to_gmt=None)
+                    # "" clears a date; WooCommerce skips a null one (``isset`` in the REST controller)
+                    body.update(sale_price="", date_on_sale_from_gmt="", date_on_sale_to_gmt="")
             except PriceError as exc:
                 result.errors.append(RecordError(w.key, "price", str(exc), "shop"))
                 continue
