@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.base import CatalogueSink, ProductWrite
-from connectors.errors import Fatal
+from connectors.errors import Fatal, Retryable
 from connectors.http import HttpError
 from connectors.models import Product, ShopRef, Variant
 from connectors.shop.woocommerce import WooCommerceShop
@@ -204,3 +204,33 @@ def test_a_removed_variant_is_disabled_not_deleted() -> None:
     result = sink.write_products([write])
     assert result.errors == [] and set(result.refs["POLO"].variant_ids) == {"POLO-M"}
     assert fake.variation_by_sku("POLO-XL")["status"] == "private"
+
+
+def test_categories_are_found_again_by_name_and_parent_not_created_twice() -> None:
+    fake = FakeWooCommerce()
+    coffee = Product("CAFE", "Café", "cafe", [variant("CAFE")], categories=[("Café & Thé", "Moulu")])
+    shop(fake).write_products([create(coffee)])
+    other = Product("CAFE2", "Café 2", "cafe-2", [variant("CAFE2")], categories=[("Café & Thé", "Moulu")])
+    shop(fake).write_products([create(other)])  # a new run: the categories are read back (HTML-escaped)
+    names = sorted(c["name"] for c in fake.categories.values())
+    assert names == ["Café &amp; Thé", "Moulu", "Uncategorized"]
+    assert fake.product_by_sku("CAFE")["categories"] == fake.product_by_sku("CAFE2")["categories"]
+
+
+def test_a_refused_variation_names_its_product_and_the_other_products_go_on() -> None:
+    fake = FakeWooCommerce()
+    clash = polo()
+    clash.variants[1].sku = "PEER-HOODIE-L"  # taken by nothing yet
+    clash.variants[0].sku = "PEER-HOODIE-S"  # a captured variation's SKU
+    result = shop(fake).write_products([create(clash), create(tea())])
+    assert [(e.key, e.field) for e in result.errors] == [("POLO", "variants")]
+    assert "PEER-HOODIE-S" in result.errors[0].reason and "product_invalid_sku" in result.errors[0].reason
+    assert set(result.refs["POLO"].variant_ids) == {"POLO-XL"} and "THE" in result.refs
+
+
+def test_a_batch_refused_by_an_outage_is_retryable_and_not_resent_blindly() -> None:
+    fake = FakeWooCommerce()
+    fake.after_request = lambda f: setattr(f, "fail_with", 503)  # down after the tax classes are read
+    with pytest.raises(Retryable):
+        shop(fake).write_products([create(Product("T", "T", "t", [variant("T")]))])
+    assert [r.method for r in fake.requests] == ["GET", "POST"]  # tax classes, then the batch once

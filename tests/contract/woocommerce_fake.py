@@ -27,6 +27,7 @@ import base64
 import copy
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import re
@@ -638,9 +639,13 @@ class FakeWooCommerce:
         parent = int(body.get("parent") or 0)
         if parent and parent not in self.categories:
             return _error(400, "woocommerce_rest_term_invalid", "Parent term does not exist.")
-        if any(c["name"].lower() == body["name"].lower() and c["parent"] == parent for c in self.categories.values()):
+        if any(
+            html.unescape(c["name"]).lower() == body["name"].lower() and c["parent"] == parent
+            for c in self.categories.values()
+        ):
             return _error(400, "term_exists", "A term with the name provided already exists with this parent.")
-        category = {**copy.deepcopy(load("products_categories.json")[0]), "id": next(self.ids), "name": body["name"],
+        category = {**copy.deepcopy(load("products_categories.json")[0]), "id": next(self.ids),
+                    "name": html.escape(body["name"], quote=False),  # WordPress answers term names escaped
                     "slug": re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-"), "parent": parent, "count": 0}  # fmt: skip
         self.categories[category["id"]] = category
         return httpx.Response(201, json=category)

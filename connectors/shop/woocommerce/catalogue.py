@@ -19,6 +19,7 @@ simple products by SKU (``?sku=a,b``), variable ones by slug, then their variati
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import unescape
 from typing import Any
 
 from connectors.base import BatchResult, ProductWrite
@@ -82,7 +83,7 @@ class WooCommerceCatalogue:
         known: dict[tuple[int, str], int] | None = getattr(self, "_category_cache", None)
         if known is None:
             known = {
-                (int(row["parent"]), row["name"].casefold()): int(row["id"])
+                (int(row["parent"]), _name(row["name"])): int(row["id"])
                 for row in self.client.list("products/categories", {"hide_empty": "false"})
             }
             self._category_cache = known
@@ -90,13 +91,13 @@ class WooCommerceCatalogue:
         for path in paths:
             parent = 0
             for name in path:
-                found = known.get((parent, name.casefold()))
+                found = known.get((parent, _name(name)))
                 if found is None:
                     body: dict[str, Any] = {"name": name}
                     if parent:
                         body["parent"] = parent
                     found = int(self.client.post("products/categories", body)["id"])
-                    known[(parent, name.casefold())] = found
+                    known[(parent, _name(name))] = found
                 parent = found
             ids[path] = parent
         return ids
@@ -108,23 +109,23 @@ class WooCommerceCatalogue:
             return {}
         known: dict[str, int] | None = getattr(self, "_attribute_cache", None)
         if known is None:
-            known = {row["name"].casefold(): int(row["id"]) for row in self.client.get("products/attributes").json()}
+            known = {_name(row["name"]): int(row["id"]) for row in self.client.get("products/attributes").json()}
             self._attribute_cache = known
             self._terms: dict[int, set[str]] = {}
         ids: dict[str, int] = {}
         for name in names:
-            ident = known.get(name.casefold())
+            ident = known.get(_name(name))
             if ident is None:
                 ident = int(self.client.post("products/attributes", {"name": name})["id"])
-                known[name.casefold()] = ident
+                known[_name(name)] = ident
             ids[name] = ident
             if ident not in self._terms:
                 rows = self.client.list(f"products/attributes/{ident}/terms", {"hide_empty": "false"})
-                self._terms[ident] = {row["name"].casefold() for row in rows}
+                self._terms[ident] = {_name(row["name"]) for row in rows}
             wanted = {v.options.get(name) or "" for p in products for v in p.variants if name in p.option_groups}
-            for value in sorted(w for w in wanted if w and w.casefold() not in self._terms[ident]):
+            for value in sorted(w for w in wanted if w and _name(w) not in self._terms[ident]):
                 self.client.post(f"products/attributes/{ident}/terms", {"name": value})
-                self._terms[ident].add(value.casefold())
+                self._terms[ident].add(_name(value))
         return ids
 
     # -- CatalogueSink -------------------------------------------------------------------------
@@ -295,6 +296,11 @@ class WooCommerceCatalogue:
             else:
                 result.refs[key] = refs[key]
         return result
+
+
+def _name(text: str) -> str:
+    """How WooCommerce names compare: it answers them HTML-escaped ("Caf&eacute; &amp; th&eacute;"), any case."""
+    return unescape(text).strip().casefold()
 
 
 _ALL_VARIANT_FIELDS = frozenset(
