@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from connectors.base import DocumentLinkSink, StatusSink, StatusWrite
+from connectors.base import CatalogueSink, DocumentLinkSink, OrderSource, PriceSink, StatusSink, StatusWrite, StockSink
 from connectors.errors import Refused
 from connectors.models import Shipment
+from connectors.shop.woocommerce import build
 from tests.contract.test_woocommerce_catalogue import shop
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import FakeWooCommerce, load
+from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce, load
 
 PARCEL = Shipment(
     "BL0001", "Colissimo", "6A99887766554", "https://www.laposte.fr/outils/suivre-vos-envois?code=6A99887766554"
@@ -97,3 +99,24 @@ def test_a_document_link_is_one_customer_note_per_key() -> None:
     assert len(customer) == 1 and customer[0]["note"].startswith(f"Invoice FA0001: {url}")
     with pytest.raises(Refused, match="no order 999"):
         sink.link_document("999", "Invoice", url, key="invoice:X")
+
+
+def test_build_gives_every_capability_and_the_status_settings() -> None:
+    class Resolver:
+        def secret(self, option: str) -> str | None:
+            return {"consumer_key": KEY, "consumer_secret": SECRET}.get(option)
+
+        def path(self, value: str) -> str:
+            return value
+
+    options = {
+        "url": SITE, "consumer_key": "env:WC_KEY", "consumer_secret": "env:WC_SECRET",
+        "delivered_status": "delivered", "status_map": {"delivered": "delivered"}, "archive_status": "private",
+    }  # fmt: skip
+    built = build(options, Resolver())
+    for capability in (CatalogueSink, StockSink, PriceSink, OrderSource, StatusSink, DocumentLinkSink):
+        assert isinstance(built, capability)
+    assert (built.delivered_status, built.status_map, built.archive_status) == (
+        "delivered", {"delivered": "delivered"}, "private")  # fmt: skip
+    with pytest.raises(ValidationError):
+        build({**options, "archive_status": "trash"}, Resolver())
