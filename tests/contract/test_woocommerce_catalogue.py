@@ -230,7 +230,25 @@ def test_a_refused_variation_names_its_product_and_the_other_products_go_on() ->
 
 def test_a_batch_refused_by_an_outage_is_retryable_and_not_resent_blindly() -> None:
     fake = FakeWooCommerce()
-    fake.after_request = lambda f: setattr(f, "fail_with", 503)  # down after the tax classes are read
+
+    def outage(f: FakeWooCommerce) -> None:  # down once the tax classes and the route index are read
+        f.fail_with = 503 if len(f.requests) >= 2 else None
+
+    fake.after_request = outage
     with pytest.raises(Retryable):
         shop(fake).write_products([create(Product("T", "T", "t", [variant("T")]))])
-    assert [r.method for r in fake.requests] == ["GET", "POST"]  # tax classes, then the batch once
+    assert [r.method for r in fake.requests] == ["GET", "GET", "POST"]  # the batch was sent once
+
+
+def test_the_ean_goes_to_global_unique_id_or_to_a_meta_on_a_woocommerce_older_than_9_2() -> None:
+    fake = FakeWooCommerce()
+    shop(fake).write_products([create(polo())])
+    assert fake.variation_by_sku("POLO-M")["global_unique_id"] == "3790000010013"
+
+    older = FakeWooCommerce()
+    for route in ("/wc/v3/products/batch", "/wc/v3/products/(?P<product_id>[\\d]+)/variations/batch"):
+        for endpoint in older.index["routes"][route]["endpoints"]:
+            endpoint["args"].pop("global_unique_id", None)  # what 9.1 declares: the fake refuses the field
+    assert shop(older).write_products([create(polo())]).errors == []
+    medium = older.variation_by_sku("POLO-M")
+    assert {m["key"]: m["value"] for m in medium["meta_data"]}["_passerelle_ean"] == "3790000010013"

@@ -109,6 +109,7 @@ def _check(name: str, value: str, spec: dict[str, Any]) -> str | None:
 
 
 _HANDLERS = {
+    ("GET", "/wc/v3"): "_route_index",
     ("GET", "/wc/v3/orders"): "_list_orders",
     ("GET", "/wc/v3/orders/(?P<id>[\\d]+)"): "_get_order",
     ("PUT", "/wc/v3/orders/(?P<id>[\\d]+)"): "_update_order",
@@ -133,13 +134,15 @@ _HANDLERS = {
 """Routes of the captured index the fake serves; any other route of the index is a 404 here."""
 
 
-def _match(method: str, path: str) -> tuple[str, dict[str, Any], dict[str, str]] | None:
+def _match(
+    method: str, path: str, routes: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], dict[str, str]] | None:
     """(index route, its arguments for ``method``, path arguments) of a request, as WordPress routes it."""
     if not path.startswith("/wp-json"):
         return None
-    local = path[len("/wp-json") :]
+    local = path[len("/wp-json") :].rstrip("/")  # WordPress ignores a trailing slash
     verb = "PUT" if method == "PATCH" else method
-    for route, spec in _index().items():
+    for route, spec in (routes if routes is not None else _index()).items():
         found = re.fullmatch(route, local)
         if found is None or (verb, route) not in _HANDLERS:
             continue
@@ -256,6 +259,8 @@ class FakeWooCommerce:
         self.products: dict[int, dict[str, Any]] = {p["id"]: p for p in load("products.json")}
         self.variations: dict[int, dict[str, Any]] = {v["id"]: v for v in load("products_ID_variations.json")}
         self.notes: dict[int, list[dict[str, Any]]] = {14: load("orders_ID_notes.json")}
+        self.index: dict[str, Any] = load("index_wc_v3.json")
+        """What ``GET /wp-json/wc/v3`` answers (a test removes a field to play an older WooCommerce)."""
 
     # -- the server --------------------------------------------------------------------------
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -279,7 +284,7 @@ class FakeWooCommerce:
             params = httpx.QueryParams(
                 [(k, v) for k, v in request.url.params.multi_items() if not k.startswith("oauth_")]
             )
-        found = _match(request.method, request.url.path)
+        found = _match(request.method, request.url.path, self.index["routes"])
         if found is None:
             return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
         route, args, path_args = found
@@ -655,3 +660,6 @@ class FakeWooCommerce:
 
     def _current_currency(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         return httpx.Response(200, json={"code": self.currency, "name": "Euro", "symbol": "&euro;"})
+
+    def _route_index(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return httpx.Response(200, json=self.index)

@@ -54,6 +54,17 @@ class WooCommerceCatalogue:
     archive_status = "draft"
 
     # -- setup (read once per connector) ---------------------------------------------------------
+    def _gtin(self) -> bool:
+        """Whether this WooCommerce has ``global_unique_id`` (9.2+), read from the route index once;
+        older ones get the EAN in the ``_passerelle_ean`` meta instead."""
+        known: bool | None = getattr(self, "_gtin_cache", None)
+        if known is None:
+            routes = self.client.get("").json().get("routes") or {}
+            endpoints = (routes.get("/wc/v3/products/batch") or {}).get("endpoints") or []
+            known = any("global_unique_id" in (e.get("args") or {}) for e in endpoints)
+            self._gtin_cache = known
+        return known
+
     def _tax_classes(self) -> dict[str, str]:
         """Tax class name -> the slug a product carries (``""`` for the standard class)."""
         cached: dict[str, str] | None = getattr(self, "_tax_class_cache", None)
@@ -168,6 +179,7 @@ class WooCommerceCatalogue:
         tax = {v.tax_category: self._tax_class(v.tax_category) for p in products for v in p.variants}
         categories = self._category_ids([w.product for w in writes if "categories" in w.product_fields])
         attributes = self._attribute_ids([p for p in products if is_variable(p)])
+        gtin = self._gtin()
 
         creates: list[tuple[ProductWrite, dict[str, Any]]] = []
         updates: list[tuple[ProductWrite, dict[str, Any]]] = []
@@ -190,6 +202,7 @@ class WooCommerceCatalogue:
                     attributes=_product_attributes(write, attributes),
                     tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
                     product_id=write.ref.product_id if write.ref else None,
+                    gtin=gtin,
                 )
             except PriceError as exc:
                 result.errors.append(RecordError(product.key, "price", str(exc), "shop"))
@@ -217,7 +230,7 @@ class WooCommerceCatalogue:
             else:
                 result.refs[write.product.key] = ShopRef(pid, {write.product.variants[0].key: variant_id(pid)})
         for write, pid in parents:
-            self._write_variations(write, pid, attributes, tax, result)
+            self._write_variations(write, pid, attributes, tax, result, gtin=gtin)
         return result
 
     def _write_variations(
@@ -227,6 +240,8 @@ class WooCommerceCatalogue:
         attributes: dict[str, int],
         tax: dict[str | None, str | None],
         result: BatchResult,
+        *,
+        gtin: bool = True,
     ) -> None:
         """Create, update and disable the variations of one variable product (one batch per 100)."""
         product = write.product
@@ -243,7 +258,11 @@ class WooCommerceCatalogue:
                     (
                         key,
                         variation_body(
-                            v, _ALL_VARIANT_FIELDS, attribute_ids=attributes, tax_class=tax.get(v.tax_category)
+                            v,
+                            _ALL_VARIANT_FIELDS,
+                            attribute_ids=attributes,
+                            tax_class=tax.get(v.tax_category),
+                            gtin=gtin,
                         ),
                     )
                 )
@@ -255,6 +274,7 @@ class WooCommerceCatalogue:
                     attribute_ids=attributes,
                     tax_class=tax.get(v.tax_category),
                     variation_id=split_variant_id(ids[key])[1],
+                    gtin=gtin,
                 )
                 if len(body) > 1:
                     updates.append((key, body))

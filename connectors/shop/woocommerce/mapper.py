@@ -19,6 +19,7 @@ from typing import Any
 from connectors.models import Product, Variant, currency_quantum, ensure_utc
 
 __all__ = [
+    "EAN_META",
     "META_PREFIX",
     "PriceError",
     "is_variable",
@@ -32,6 +33,8 @@ __all__ = [
 
 META_PREFIX = "_passerelle_"
 """Prefix of the meta_data keys passerelle writes (a leading ``_`` hides them from the admin's custom fields box)."""
+EAN_META = f"{META_PREFIX}ean"
+"""Where the EAN goes on a WooCommerce older than 9.2, which has no ``global_unique_id`` field."""
 
 
 class PriceError(ValueError):
@@ -87,21 +90,28 @@ def _meta(custom_fields: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"key": k, "value": v} for k, v in sorted(custom_fields.items())]
 
 
-def _variant_values(variant: Variant, fields: frozenset[str], tax_class: str | None, *, simple: bool) -> dict[str, Any]:
+def _variant_values(
+    variant: Variant, fields: frozenset[str], tax_class: str | None, *, simple: bool, gtin: bool = True
+) -> dict[str, Any]:
     """What a product (simple) or a variation carries of a variant: SKU, price, EAN, tax class, weight."""
     data: dict[str, Any] = {}
     if "sku" in fields:
         data["sku"] = variant.sku
     if "price" in fields or "currency" in fields:
         data["regular_price"] = money(variant.price, variant.currency)
-    if "ean" in fields:
+    meta: list[dict[str, Any]] = []
+    if "ean" in fields and gtin:
         data["global_unique_id"] = variant.ean or ""
+    elif "ean" in fields:
+        meta.append({"key": EAN_META, "value": variant.ean or ""})
     if "tax_category" in fields and tax_class is not None:
         data["tax_class"] = tax_class
     if "weight" in fields:
         data["weight"] = _weight(variant.weight)
     if "custom_fields" in fields and variant.custom_fields:
-        data["meta_data"] = _meta(variant.custom_fields)
+        meta += _meta(variant.custom_fields)
+    if meta:
+        data["meta_data"] = meta
     if "enabled" in fields and not simple:
         data["status"] = "publish" if variant.enabled else "private"
     return data
@@ -116,6 +126,7 @@ def product_body(
     attributes: list[dict[str, Any]] | None = None,
     tax_class: str | None = None,
     product_id: str | None = None,
+    gtin: bool = True,
 ) -> dict[str, Any]:
     """A ``products/batch`` create (``product_id`` None) or update item with only ``fields``.
 
@@ -144,7 +155,7 @@ def product_body(
     if attributes is not None:
         data["attributes"] = attributes
     if simple and product.variants:
-        values = _variant_values(product.variants[0], variant_fields, tax_class, simple=True)
+        values = _variant_values(product.variants[0], variant_fields, tax_class, simple=True, gtin=gtin)
         if "meta_data" in values and "meta_data" in data:
             data["meta_data"] = data["meta_data"] + values.pop("meta_data")
         data.update(values)
@@ -158,10 +169,11 @@ def variation_body(
     attribute_ids: dict[str, int],
     tax_class: str | None,
     variation_id: str | None = None,
+    gtin: bool = True,
 ) -> dict[str, Any]:
     """A ``variations/batch`` create (``variation_id`` None: every field) or update item."""
     data: dict[str, Any] = {} if variation_id is None else {"id": int(variation_id)}
-    data.update(_variant_values(variant, fields, tax_class, simple=False))
+    data.update(_variant_values(variant, fields, tax_class, simple=False, gtin=gtin))
     if "options" in fields:
         data["attributes"] = [{"id": attribute_ids[name], "option": value} for name, value in variant.options.items()]
     return data
