@@ -252,3 +252,17 @@ def test_the_ean_goes_to_global_unique_id_or_to_a_meta_on_a_woocommerce_older_th
     assert shop(older).write_products([create(polo())]).errors == []
     medium = older.variation_by_sku("POLO-M")
     assert {m["key"]: m["value"] for m in medium["meta_data"]}["_passerelle_ean"] == "3790000010013"
+
+
+def test_variations_are_adopted_by_sku_even_when_the_merchant_renamed_the_slug() -> None:
+    fake = FakeWooCommerce()
+    written = shop(fake).write_products([create(polo())]).refs["POLO"]
+    fake.products[int(written.product_id)]["slug"] = "polo-pique-ete"
+    assert shop(fake).find_products([polo()]) == {"POLO": written}
+
+
+def test_a_parent_created_without_its_variations_is_adopted_by_slug() -> None:
+    fake = FakeWooCommerce()
+    shop(fake).client.batch("products/batch", create=[{"type": "variable", "name": "Polo piqué", "slug": "polo-pique"}])
+    (parent,) = [p for p in fake.products.values() if p["slug"] == "polo-pique"]
+    assert shop(fake).find_products([polo()]) == {"POLO": ShopRef(str(parent["id"]), {})}

@@ -468,8 +468,9 @@ class FakeWooCommerce:
             if status == "any"
             else [p for p in rows if p["status"] == status]
         )
-        if params.get("sku"):
-            rows = [p for p in rows if p["sku"] in params["sku"].split(",")]
+        if params.get("sku"):  # WooCommerce searches variations too when a SKU is given
+            wanted = params["sku"].split(",")
+            rows = [p for p in [*rows, *self.variations.values()] if p["sku"] in wanted]
         if params.get("slug"):
             rows = [p for p in rows if p["slug"] == params["slug"]]
         if params.get("type"):

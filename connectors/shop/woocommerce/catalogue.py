@@ -13,11 +13,12 @@ a product); an unknown name is a Fatal naming it. Categories: each level of a pa
 (name, parent) or created with its ``parent``; the product gets the deepest one.
 
 Archive: ``status: draft`` (never a delete). Adoption after a killed run (:meth:`find_products`):
-simple products by SKU (``?sku=a,b``), variable ones by slug, then their variations by SKU.
+products and variations by SKU (``?sku=a,b``), a variable product without variations by slug.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from html import unescape
 from typing import Any
@@ -141,34 +142,35 @@ class WooCommerceCatalogue:
 
     # -- CatalogueSink -------------------------------------------------------------------------
     def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
-        """Simple products by SKU (100 per request), variable ones by slug and their variations by SKU."""
+        """Products and variations by SKU (``GET /products?sku=a,b``: WooCommerce searches variations
+        too when ``sku`` is given), 100 SKUs per request; a variable product none of whose variations
+        exists yet (a run killed between the two batches) by its slug."""
         found: dict[str, ShopRef] = {}
-        simple = [p for p in products if not is_variable(p)]
-        skus = [p.variants[0].sku for p in simple if p.variants and p.variants[0].sku]
+        skus = list(dict.fromkeys(v.sku for p in products for v in p.variants if v.sku))
         by_sku: dict[str, dict[str, Any]] = {}
         for start in range(0, len(skus), MAX_PER_PAGE):
             chunk = skus[start : start + MAX_PER_PAGE]
             for row in self.client.list("products", {"sku": ",".join(chunk), "status": "any"}):
                 by_sku[row["sku"]] = row
-        for product in simple:
-            hit = by_sku.get(product.variants[0].sku) if product.variants else None
-            if hit is not None and hit.get("type") == "simple":
-                pid = str(hit["id"])
-                found[product.key] = ShopRef(pid, {product.variants[0].key: variant_id(pid)})
         for product in products:
             if not is_variable(product):
+                hit = by_sku.get(product.variants[0].sku) if product.variants else None
+                if hit is not None and hit.get("type") == "simple":
+                    pid = str(hit["id"])
+                    found[product.key] = ShopRef(pid, {product.variants[0].key: variant_id(pid)})
                 continue
-            rows = self.client.page("products", {"slug": product.slug, "status": "any"}, 1)[0]
-            parent = next((r for r in rows if r.get("type") == "variable"), None)
-            if parent is None:
+            rows = {v.key: by_sku[v.sku] for v in product.variants if by_sku.get(v.sku, {}).get("type") == "variation"}
+            owners = Counter(str(row["parent_id"]) for row in rows.values())
+            if owners:
+                pid = owners.most_common(1)[0][0]
+                found[product.key] = ShopRef(
+                    pid, {k: variant_id(pid, str(row["id"])) for k, row in rows.items() if str(row["parent_id"]) == pid}
+                )
                 continue
-            pid = str(parent["id"])
-            variations = {
-                row["sku"]: str(row["id"]) for row in self.client.list(f"products/{pid}/variations", {}) if row["sku"]
-            }
-            found[product.key] = ShopRef(
-                pid, {v.key: variant_id(pid, variations[v.sku]) for v in product.variants if v.sku in variations}
-            )
+            page = self.client.page("products", {"slug": product.slug, "status": "any"}, 1)[0]
+            parent = next((r for r in page if r.get("type") == "variable"), None)
+            if parent is not None:
+                found[product.key] = ShopRef(str(parent["id"]), {})
         return found
 
     def write_products(self, writes: Sequence[ProductWrite]) -> BatchResult:
