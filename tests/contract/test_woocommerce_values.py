@@ -76,7 +76,7 @@ def test_a_scheduled_promotion_is_sent_with_its_dates_and_cleared_when_it_ends()
     assert (medium["regular_price"], medium["sale_price"]) == ("39.00", "29.00")
     assert (medium["date_on_sale_from_gmt"], medium["date_on_sale_to_gmt"]) == (
         "2026-11-26T23:00:00",
-        "2026-11-30T23:00:00",
+        "2026-11-30T22:59:59",
     )
     assert fake.product_by_sku("THE")["regular_price"] == "9.50"
 

@@ -192,10 +192,10 @@ def test_stock_and_a_scheduled_promotion_reach_products_and_variations(fake: Fak
     prices = sync_prices(config=config, at=datetime(2026, 11, 20, tzinfo=timezone.utc))
     assert prices["failed"] == 0
     medium = fake.variation_by_sku("POLO-M")
-    # WooCommerce schedules the sale itself: the dates go with it (27/11 and 30/11 in Paris, inclusive end)
+    # WooCommerce schedules the sale itself: the dates go with it (27/11 to 30/11 in Paris; its end is inclusive)
     assert (medium["regular_price"], medium["sale_price"]) == ("39.00", "29.00")
     assert medium["date_on_sale_from_gmt"] == "2026-11-26T23:00:00"
-    assert medium["date_on_sale_to_gmt"] == "2026-11-30T23:00:00"
+    assert medium["date_on_sale_to_gmt"] == "2026-11-30T22:59:59"
     assert fake.variation_by_sku("POLO-L")["sale_price"] == ""
 
 

@@ -7,7 +7,10 @@ paid, and the flows compute the saleable quantity, so it is written as it is.
 
 Prices. ``regular_price`` (the base price) and, since WooCommerce schedules promotions itself,
 ``sale_price`` with ``date_on_sale_from_gmt`` / ``date_on_sale_to_gmt``; no promotion (or one that
-ended) clears them with ``""`` (WooCommerce ignores a null date: the REST controller tests ``isset``). Amounts are strings with the currency's decimals, in the
+ended) clears them with ``""`` (WooCommerce ignores a null date: the REST controller tests ``isset``).
+WooCommerce's end date is inclusive (``is_on_sale``: ``now <= to``), so ``[starts_at, ends_at)`` is
+sent as ``from = starts_at``, ``to = ends_at - 1 s``. WooCommerce applies the price change with its
+daily ``woocommerce_scheduled_sales`` job (and on the next save of the product). Amounts are strings with the currency's decimals, in the
 shop's currency (``/data/currencies/current``), tax-excluded: passerelle declares
 ``prices_include_tax=False``, so the shop must be set to "No, I will enter prices exclusive of
 tax" (``woocommerce_prices_include_tax = no``). Core WooCommerce has no customer-group prices.
@@ -20,6 +23,7 @@ RecordError, the others are written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from connectors.base import BatchResult, PriceCapabilities, PriceWrite, StockWrite
@@ -106,7 +110,9 @@ class WooCommerceValues:
                 if promo is not None:
                     body["sale_price"] = money(promo.price, w.currency, round_to_currency=w.converted)
                     body["date_on_sale_from_gmt"] = wc_datetime(promo.starts_at) or ""
-                    body["date_on_sale_to_gmt"] = wc_datetime(promo.ends_at) or ""
+                    # WooCommerce's end is inclusive (on sale while now <= to); a promotion ends before ends_at
+                    ends = promo.ends_at - timedelta(seconds=1) if promo.ends_at is not None else None
+                    body["date_on_sale_to_gmt"] = wc_datetime(ends) or ""
                 else:
                     # "" clears a date; WooCommerce skips a null one (``isset`` in the REST controller)
                     body.update(sale_price="", date_on_sale_from_gmt="", date_on_sale_to_gmt="")
