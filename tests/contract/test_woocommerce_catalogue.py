@@ -266,3 +266,15 @@ def test_a_parent_created_without_its_variations_is_adopted_by_slug() -> None:
     shop(fake).client.batch("products/batch", create=[{"type": "variable", "name": "Polo piqué", "slug": "polo-pique"}])
     (parent,) = [p for p in fake.products.values() if p["slug"] == "polo-pique"]
     assert shop(fake).find_products([polo()]) == {"POLO": ShopRef(str(parent["id"]), {})}
+
+
+def test_batches_are_cut_at_woocommerces_limit_of_100_items() -> None:
+    fake = FakeWooCommerce()
+    many = [Product(f"P{i}", f"Product {i}", f"product-{i}", [variant(f"SKU-{i}")]) for i in range(150)]
+
+    result = shop(fake).write_products([create(p) for p in many])
+
+    assert result.errors == [] and len(result.refs) == 150
+    sizes = [len(body["create"]) for method, path, body in fake.writes() if path == "/products/batch"]
+    assert sizes == [100, 50]  # the fake answers 413 above 100, as WooCommerce does
+    assert len(shop(fake).find_products(many)) == 150
