@@ -225,6 +225,7 @@ def test_a_refused_variation_names_its_product_and_the_other_products_go_on() ->
     result = shop(fake).write_products([create(clash), create(tea())])
     assert [(e.key, e.field) for e in result.errors] == [("POLO", "variants")]
     assert "PEER-HOODIE-S" in result.errors[0].reason and "product_invalid_sku" in result.errors[0].reason
+    assert "held by product 11" in result.errors[0].reason  # the captured variation that has it
     assert set(result.refs["POLO"].variant_ids) == {"POLO-XL"} and "THE" in result.refs
 
 

@@ -44,7 +44,9 @@ def item_error(answer: dict[str, Any]) -> str | None:
     error = answer.get("error")
     if not error:
         return None
-    return f"WooCommerce {error.get('code', 'error')}: {error.get('message', '')}".strip()
+    reason = f"WooCommerce {error.get('code', 'error')}: {error.get('message', '')}".strip()
+    holder = (error.get("data") or {}).get("resource_id")
+    return f"{reason} (the SKU is held by product {holder})" if holder else reason
 
 
 class WooCommerceCatalogue:
