@@ -104,8 +104,8 @@ def test_promotion_and_group_price_are_specific_prices_found_again(fake: FakePre
     assert shop.write_prices([write]).errors == []
     ours = [r for r in fake.data["specific_prices"] if r not in captured]
     promo_row = next(r for r in ours if r["id_group"] == "0")
-    # Shop time zone (Europe/Paris): 07:00 UTC is 08:00 there.
-    assert (promo_row["from"], promo_row["to"]) == ("2026-12-01 08:00:00", "2026-12-25 00:00:00")
+    # Shop time zone (Europe/Paris): 07:00 UTC is 08:00 there; ``to`` is inclusive: the end minus 1 s.
+    assert (promo_row["from"], promo_row["to"]) == ("2026-12-01 08:00:00", "2026-12-24 23:59:59")
     assert (promo_row["price"], promo_row["reduction"], promo_row["reduction_type"]) == ("19.000000", "0", "amount")
     group_row = next(r for r in ours if r["id_group"] == "3")
     assert group_row["price"] == "24.000000" and group_row["from"] == "0000-00-00 00:00:00"

@@ -9,7 +9,8 @@ harmless). A write naming a location is refused (a RecordError; a Fatal with
 Prices (tax-excluded, PrestaShop's own convention): the base price is the product's ``price``
 for a product without combinations, the combination's ``price`` *impact* (variant price minus the
 product's price) otherwise. A scheduled promotion is a ``specific_prices`` row for the product /
-combination, group 0 (everyone), ``from``/``to`` in the shop's time zone, holding the fixed price;
+combination, group 0 (everyone), ``from``/``to`` in the shop's time zone (``to`` is inclusive in
+PrestaShop: the promotion's exclusive end minus one second), holding the fixed price;
 a customer-group price is the same with ``id_group`` (group names mapped by the ``groups`` setting,
 else by the ``groups`` resource's names).
 
@@ -25,7 +26,7 @@ longer wanted (promotion over or changed, group price gone) -> DELETE.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -207,9 +208,9 @@ class PrestaShopValues:
                 self.client.update("combinations", aid, record)
         wanted: dict[tuple[str, str, str, str], Decimal] = {}
         if w.promotion is not None:
-            wanted[("0", "1", _local(w.promotion.starts_at, self.tz), _local(w.promotion.ends_at, self.tz))] = (
-                w.promotion.price
-            )
+            # PrestaShop's ``to`` is inclusive, the promotion's end is not: the row ends a second before.
+            ends = w.promotion.ends_at - timedelta(seconds=1) if w.promotion.ends_at is not None else None
+            wanted[("0", "1", _local(w.promotion.starts_at, self.tz), _local(ends, self.tz))] = w.promotion.price
         for g in w.group_prices:
             wanted[(groups[g.group], str(int(g.min_quantity)), NO_DATE, NO_DATE)] = g.price
         existing = [
