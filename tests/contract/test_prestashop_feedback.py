@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.base import DocumentLinkSink, StatusSink, StatusWrite
-from connectors.errors import Refused
+from connectors.base import CatalogueSink, DocumentLinkSink, StatusSink, StatusWrite, StockSink
+from connectors.errors import Refused, Retryable
 from connectors.models import Shipment
 from connectors.shop.prestashop.client import PrestaShopClient
-from connectors.shop.prestashop.factory import PrestaShopShop
+from connectors.shop.prestashop.common import PrestaShopOptions
+from connectors.shop.prestashop.factory import PrestaShopShop, build
 from tests.contract.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
@@ -90,3 +91,36 @@ def test_link_document_is_a_public_customer_message_added_once(fake: FakePrestaS
 def test_link_document_on_unknown_order_is_refused(fake: FakePrestaShop) -> None:
     with pytest.raises(Refused):
         shop_for(fake).link_document("999", "Invoice", "https://x/y.pdf", key="k")
+
+
+def test_build_passes_the_settings_to_the_sinks() -> None:
+    class Resolver:
+        def secret(self, name: str) -> str:
+            return KEY
+
+        def path(self, value: str) -> str:
+            return value
+
+    shop = build(
+        {"url": "https://shop.example.com", "key": "env:K", "groups": {"Revendeurs": 4}, "shipped_state": 14},
+        Resolver(),  # type: ignore[arg-type]
+    )
+    assert isinstance(shop, StatusSink) and isinstance(shop, CatalogueSink) and isinstance(shop, StockSink)
+    assert shop.options.groups == {"Revendeurs": "4"} and shop.options.shipped_state == "14"
+    shop.close()
+
+
+def test_custom_state_ids_are_written_and_read(fake: FakePrestaShop) -> None:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    shop = PrestaShopShop(client, options=PrestaShopOptions(shipped_state="14"))
+    assert shop.write_statuses([StatusWrite("2", "shipped", notify=False)]).errors == []
+    assert fake.record("orders", 2)["current_state"] == "14"
+    assert shop.read_statuses(["2"]) == {"2": "shipped"}
+
+
+def test_a_server_error_without_error_document_is_retryable_not_a_refusal(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    fake.fail = [503]  # an HTML 503 (maintenance): maybe applied, so the run retries and checks
+    with pytest.raises(Retryable):
+        shop.client.create("order_histories", {"id_order": "2", "id_order_state": "3"})
+    assert histories(fake, "2") == ["1"]
