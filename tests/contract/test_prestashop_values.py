@@ -138,3 +138,10 @@ def test_unknown_group_is_fatal_and_known_names_resolve(fake: FakePrestaShop) ->
 def test_other_currency_is_a_record_error(fake: FakePrestaShop) -> None:
     result = shop_for(fake).write_prices([PriceWrite("p", "1:0", Decimal("1"), "USD")])
     assert [(e.key, e.field) for e in result.errors] == [("p", "currency")]
+
+
+def test_prices_converted_from_tax_included_are_rounded_to_the_cent(fake: FakePrestaShop) -> None:
+    # 29.90 TTC at 20 %: the flow sends 24.916667 tax-excluded, marked converted.
+    write = PriceWrite("p2", "2:0", Decimal("24.916667"), "EUR", regular_price=Decimal("24.916667"), converted=True)
+    assert shop_for(fake).write_prices([write]).errors == []
+    assert fake.record("products", 2)["price"] == "24.920000"

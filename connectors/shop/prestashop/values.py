@@ -185,9 +185,9 @@ class PrestaShopValues:
 
     def _write_price(self, w: PriceWrite, pair: tuple[str, str], groups: dict[str, str]) -> dict[str, Any]:
         pid, aid = pair
-        base = (w.regular_price if w.regular_price is not None else w.price).quantize(Decimal("0.000001"))
-        if w.converted:
-            base = base.quantize(Decimal("0.01"))
+        # Amounts converted from tax-included ERP prices are rounded to the cent, the others kept.
+        quantum = Decimal("0.01") if w.converted else Decimal("0.000001")
+        base = (w.regular_price if w.regular_price is not None else w.price).quantize(quantum)
         products = self.client.get("products", filters={"id": id_filter([pid])})
         if not products:
             raise LookupError(f"product {pid} is no longer in PrestaShop (deleted by hand?)")
@@ -210,9 +210,11 @@ class PrestaShopValues:
         if w.promotion is not None:
             # PrestaShop's ``to`` is inclusive, the promotion's end is not: the row ends a second before.
             ends = w.promotion.ends_at - timedelta(seconds=1) if w.promotion.ends_at is not None else None
-            wanted[("0", "1", _local(w.promotion.starts_at, self.tz), _local(ends, self.tz))] = w.promotion.price
+            wanted[("0", "1", _local(w.promotion.starts_at, self.tz), _local(ends, self.tz))] = (
+                w.promotion.price.quantize(quantum)
+            )
         for g in w.group_prices:
-            wanted[(groups[g.group], str(int(g.min_quantity)), NO_DATE, NO_DATE)] = g.price
+            wanted[(groups[g.group], str(int(g.min_quantity)), NO_DATE, NO_DATE)] = g.price.quantize(quantum)
         existing = [
             r
             for r in self.client.get(
@@ -228,7 +230,7 @@ class PrestaShopValues:
             if price is None:
                 self.client.delete("specific_prices", str(row["id"]))
                 deleted += 1
-            elif Decimal(str(row["price"])) != price.quantize(Decimal("0.000001")):
+            elif Decimal(str(row["price"])) != price:
                 record = writable("specific_prices", row)
                 record["price"] = amount(price)
                 self.client.update("specific_prices", str(row["id"]), record)
