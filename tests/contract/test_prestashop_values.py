@@ -140,8 +140,8 @@ def test_other_currency_is_a_record_error(fake: FakePrestaShop) -> None:
     assert [(e.key, e.field) for e in result.errors] == [("p", "currency")]
 
 
-def test_prices_converted_from_tax_included_are_rounded_to_the_cent(fake: FakePrestaShop) -> None:
-    # 29.90 TTC at 20 %: the flow sends 24.916667 tax-excluded, marked converted.
-    write = PriceWrite("p2", "2:0", Decimal("24.916667"), "EUR", regular_price=Decimal("24.916667"), converted=True)
+def test_prices_converted_from_tax_included_keep_six_decimals(fake: FakePrestaShop) -> None:
+    # 999.99 TTC at 20 %: 833.325 tax-excluded. Rounded to 833.33 the shop would show 1000.00.
+    write = PriceWrite("p2", "2:0", Decimal("833.325000"), "EUR", regular_price=Decimal("833.325000"), converted=True)
     assert shop_for(fake).write_prices([write]).errors == []
-    assert fake.record("products", 2)["price"] == "24.920000"
+    assert fake.record("products", 2)["price"] == "833.325000"

@@ -185,8 +185,10 @@ class PrestaShopValues:
 
     def _write_price(self, w: PriceWrite, pair: tuple[str, str], groups: dict[str, str]) -> dict[str, Any]:
         pid, aid = pair
-        # Amounts converted from tax-included ERP prices are rounded to the cent, the others kept.
-        quantum = Decimal("0.01") if w.converted else Decimal("0.000001")
+        # PrestaShop stores tax-excluded prices with six decimals precisely so that a price converted
+        # from a tax-included one shows that exact amount again: converted amounts are not rounded to
+        # the cent (999.99 TTC at 20 % is 833.325000; 833.33 would show 1000.00).
+        quantum = Decimal("0.000001")
         base = (w.regular_price if w.regular_price is not None else w.price).quantize(quantum)
         products = self.client.get("products", filters={"id": id_filter([pid])})
         if not products:
