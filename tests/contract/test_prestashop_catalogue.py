@@ -228,3 +228,26 @@ def test_disabled_variant_gets_no_stock_and_refuses_orders(fake: FakePrestaShop)
     row = next(s for s in fake.data["stock_availables"] if (s["id_product"], s["id_product_attribute"]) == (pid, cid))
     assert (row["quantity"], row["out_of_stock"]) == ("0", "0")
     assert any(c["reference"] == "TEE-M" for c in fake.data["combinations"])  # not deleted
+
+
+def test_product_is_sent_as_prestashop_xml_with_languages_in_cdata(fake: FakePrestaShop) -> None:
+    product = mug()
+    product.name = "Mug & co"
+    shop_for(fake).write_products([create(product)])
+    (post,) = [r for r in fake.requests if r.method == "POST" and r.url.path == "/api/products"]
+    body = post.content.decode()
+    assert post.headers["Content-Type"] == "application/xml"
+    assert body.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">'
+    )
+    assert '<name><language id="1"><![CDATA[Mug & co]]></language></name>' in body
+    assert "<associations>\n<categories>\n<category><id><![CDATA[" in body
+    assert "<quantity>" not in body and "<manufacturer_name>" not in body
+
+
+def test_fake_refuses_a_multilingual_field_sent_as_plain_text(fake: FakePrestaShop) -> None:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    with pytest.raises(WriteRefused, match=r"Property Product->name is not valid"):
+        client.create("products", {"price": "1.000000", "name": "Mug"})
+    with pytest.raises(WriteRefused, match='parameter "price" required'):
+        client.create("products", {"name": [{"id": "1", "value": "Mug"}]})
