@@ -251,3 +251,18 @@ def test_fake_refuses_a_multilingual_field_sent_as_plain_text(fake: FakePrestaSh
         client.create("products", {"price": "1.000000", "name": "Mug"})
     with pytest.raises(WriteRefused, match='parameter "price" required'):
         client.create("products", {"name": [{"id": "1", "value": "Mug"}]})
+
+
+def test_new_vat_rate_of_combinations_moves_the_products_tax_rule_group(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(tee())]).refs["TEE"]
+    product = tee()
+    for v in product.variants:
+        v.tax_category = "FR Taux réduit (5.5%)"
+    write = ProductWrite(product, ref, frozenset(), update_variants=["TEE-S", "TEE-M"], variant_fields=VARIANT_FIELDS)
+    assert shop.write_products([write]).errors == []
+    assert fake.record("products", int(ref.product_id))["id_tax_rules_group"] == "3"
+    # Unchanged: the product is read, not written.
+    writes = len([w for w in fake.writes if w[1] == "products"])
+    assert shop.write_products([write]).errors == []
+    assert len([w for w in fake.writes if w[1] == "products"]) == writes

@@ -313,7 +313,9 @@ class PrestaShopCatalogue:
         assert write.ref is not None
         simple_key = product.variants[0].key if not has_combinations(product) else None
         variant_update = simple_key is not None and simple_key in write.update_variants
-        if not write.product_fields and not variant_update:
+        # The tax rule group is the product's, also for a product whose combinations changed VAT rate.
+        tax_update = bool(write.update_variants) and "tax_category" in write.variant_fields
+        if not write.product_fields and not variant_update and not tax_update:
             return
         rows = self.client.get("products", filters={"id": id_filter([write.ref.product_id])})
         if not rows:
@@ -346,8 +348,9 @@ class PrestaShopCatalogue:
                 record["price"] = amount(variant.price)
             if "enabled" in vf:
                 record["active"] = "1" if product.enabled and variant.enabled else "0"
-        if fields or (write.variant_fields & {"tax_category"}):
-            record["id_tax_rules_group"] = tax
+        record["id_tax_rules_group"] = tax
+        if not fields and not variant_update and str(current.get("id_tax_rules_group")) == tax:
+            return  # only the tax rule group could have changed, and it did not
         self.client.update("products", write.ref.product_id, record)
 
     def _base_price(self, product_id: str) -> Decimal:
