@@ -119,7 +119,8 @@ class PrestaShopClient:
             raise Fatal(
                 f"PrestaShop refused the webservice key (HTTP 401) on {resource}.",
                 resolution="check the key under Advanced parameters > Webservice: it must be enabled and "
-                "allowed GET on " + ", ".join(READ_RESOURCES) + "; and the webservice itself must be enabled.",
+                "allowed GET on " + ", ".join(READ_RESOURCES) + " for the order import (the other flows need the "
+                "resources and methods docs/prestashop.md lists); and the webservice itself must be enabled.",
             )
         return _records(response, resource)
 
