@@ -10,7 +10,7 @@ import pytest
 
 from connectors.base import CatalogueSink, ProductWrite
 from connectors.errors import Fatal
-from connectors.models import Product, Variant
+from connectors.models import Product, ShopRef, Variant
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused
 from connectors.shop.prestashop.factory import PrestaShopShop
 from connectors.shop.prestashop.xml import writable
@@ -266,3 +266,20 @@ def test_new_vat_rate_of_combinations_moves_the_products_tax_rule_group(fake: Fa
     writes = len([w for w in fake.writes if w[1] == "products"])
     assert shop.write_products([write]).errors == []
     assert len([w for w in fake.writes if w[1] == "products"]) == writes
+
+
+def test_refused_combination_is_an_error_of_that_variant_the_product_is_bound(fake: FakePrestaShop) -> None:
+    product = tee()
+    product.variants[1].ean = "40063813339310"  # 14 digits: isEan13 fails on the combination
+    result = shop_for(fake).write_products([create(product)])
+    assert [(e.key, e.field) for e in result.errors] == [("TEE-M", "variants")]
+    assert "Property Combination->ean13 is not valid" in result.errors[0].reason
+    assert set(result.refs["TEE"].variant_ids) == {"TEE-S"}
+
+
+def test_archiving_a_product_deleted_by_hand_is_a_record_error(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    ref = shop.write_products([create(mug())]).refs["MUG"]
+    result = shop.archive_products({"MUG": ref, "GONE": ShopRef("999", {})})
+    assert [(e.key, e.field) for e in result.errors] == [("GONE", "product")]
+    assert set(result.refs) == {"MUG"}
