@@ -23,8 +23,9 @@ Please remove this attribute of this XML`` (code 93); a required field missing g
 ``associations/categories`` is text instead of ``<category>`` nodes gets the captured 500 (PHP
 warning, ``error_400_bad_product.xml``), as does any record ``crash`` says yes to. Stricter than
 the real server: an unknown field is refused (PrestaShop ignores it silently), so a connector that
-misspells a field fails its test. Like the real server, a PUT empties the non-multilingual fields
-it does not carry, keeps the multilingual fields and associations it does not carry; a POST of a
+misspells a field fails its test. Like the real server (WebserviceRequest::saveEntityFromXml), a PUT
+empties every field it does not carry, multilingual ones included (a required one left out: the
+"is empty" validation error), and keeps the associations it does not carry; a POST of a
 product or a combination adds its ``stock_availables`` row; an ``order_histories`` POST moves the
 order's ``current_state`` (and is logged in ``emails`` with ``sendemail=1``).
 """
@@ -318,7 +319,7 @@ class FakePrestaShop:
         for name, spec in specs.items():
             if spec.required and not spec.i18n and name not in record:
                 return _xml_error(400, 41, f'parameter "{name}" required')
-            if spec.required and spec.i18n and ident is None and not any(v["value"] for v in record.get(name) or []):
+            if spec.required and spec.i18n and not any(v["value"] for v in record.get(name) or []):
                 return _xml_error(400, 85, f'Validation error: "Property {klass}->{name} is empty"')
         return None
 
@@ -367,14 +368,13 @@ class FakePrestaShop:
         )
 
     def _replace(self, resource: str, current: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-        """A PUT: fields not sent are emptied, except multilingual ones, read-only ones and associations."""
+        """A PUT: fields not sent are emptied (read-only ones and associations not sent are kept)."""
         for name, spec in self.specs[resource].items():
             if spec.read_only or name in NOT_WRITABLE.get(resource, set()):
                 continue
             if spec.i18n:
-                if name in record:
-                    sent = {v["id"]: v["value"] for v in record[name]}
-                    current[name] = [{"id": v["id"], "value": sent.get(v["id"], v["value"])} for v in current[name]]
+                sent = {v["id"]: v["value"] for v in record.get(name) or []}
+                current[name] = [{"id": v["id"], "value": sent.get(v["id"], "")} for v in current[name]]
             else:
                 current[name] = record.get(name, "")
         for name, items in (record.get("associations") or {}).items():
