@@ -60,9 +60,10 @@ READ_ONLY = {
     "products": frozenset({"manufacturer_name", "quantity", "position_in_category", "id_default_image"}),
     "categories": frozenset({"level_depth", "nb_products_recursive"}),
 }
-"""Fields read but never sent back: ``read_only`` in the schema synopsis, plus product
-``position_in_category`` and ``id_default_image`` (PrestaShop 8 breaks a product PUT that carries
-them: it moves the product in its category / drops the cover image)."""
+"""Fields read but never sent back: ``read_only`` in the schema synopsis (their setter is false:
+``parameter "quantity" not writable``), plus product ``position_in_category`` and
+``id_default_image``, whose webservice setters move the product in its default category and re-set
+its cover image: passerelle manages neither."""
 
 WRITTEN_ASSOCIATIONS = {
     "products": ("categories",),
