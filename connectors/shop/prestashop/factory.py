@@ -48,10 +48,14 @@ class PrestaShopSettings(BaseModel):
     timezone: TimeZoneName = "Europe/Paris"
     """The shop's time zone (International > Localization): ``date_upd`` is wall-clock time there."""
     language: int = 1
-    """Language id for names (order states)."""
+    """Language id of the names read (order states, categories, attribute groups and values, customer
+    groups) and written (product names, slugs and descriptions, new categories and attributes)."""
     cancelled_states: list[int] = [6]
+    """States read as cancelled (order source and status sink)."""
     refunded_states: list[int] = [7]
+    """States read as refunded (order source and status sink)."""
     error_states: list[int] = [8]
+    """States read as a payment error (order source)."""
     home_category: int = 2
     """Category under which the catalogue's category paths are found or created (Home)."""
     currency: str = "EUR"
