@@ -84,6 +84,18 @@ def test_base_price_on_product_and_impact_on_combination(fake: FakePrestaShop) -
     assert fake.record("products", 2)["price"] == "30.000000"
 
 
+def test_a_price_batch_reads_products_combinations_and_specific_prices_once(fake: FakePrestaShop) -> None:
+    shop = shop_for(fake)
+    writes = [PriceWrite(f"c{a}", f"1:{a}", Decimal("25.90"), "EUR") for a in (1, 2, 3)]
+    writes += [PriceWrite(f"p{p}", f"{p}:0", Decimal("30.00"), "EUR") for p in (2, 3)]
+    fake.requests.clear()
+    assert shop.write_prices(writes).errors == []
+    reads = sorted(r.url.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "GET")
+    # Five variants of three products: one read of each resource for the batch, not three per variant.
+    assert reads == ["combinations", "products", "specific_prices"]
+    assert {fake.record("combinations", a)["price"] for a in (1, 2, 3)} == {"2.000000"}
+
+
 def test_promotion_and_group_price_are_specific_prices_found_again(fake: FakePrestaShop) -> None:
     shop = shop_for(fake, groups={"Wholesale": "3"})
     promo = Promotion(

@@ -26,6 +26,7 @@ longer wanted (promotion over or changed, group price gone) -> DELETE.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -54,6 +55,16 @@ def is_ours(row: dict[str, Any]) -> bool:
         and all(str(row.get(f) or "0") == "0" for f in ("id_cart", "id_currency", "id_country", "id_customer"))
         and str(row.get("id_specific_price_rule") or "0") == "0"
     )
+
+
+@dataclass(slots=True)
+class _PriceRows:
+    """What a price batch compares with: products and combinations by id, passerelle's specific
+    prices by (id_product, id_product_attribute)."""
+
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
+    combinations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    specific: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _local(value: datetime | None, tz: tzinfo) -> str:
@@ -151,18 +162,38 @@ class PrestaShopValues:
                 mapped[name] = known[name]
         return mapped
 
+    def _price_rows(self, pairs: Sequence[tuple[str, str]]) -> _PriceRows:
+        """Products, combinations and specific prices of a whole batch: three reads per 50 products,
+        not three per variant."""
+        rows = _PriceRows()
+        products = sorted({p for p, _ in pairs}, key=int)
+        combinations = sorted({a for _, a in pairs if a != "0"}, key=int)
+        for start in range(0, len(products), _CHUNK):
+            chunk = products[start : start + _CHUNK]
+            for row in self.client.get("products", filters={"id": id_filter(chunk)}):
+                rows.products[str(row["id"])] = row
+            for row in self.client.get("specific_prices", filters={"id_product": id_filter(chunk)}):
+                if is_ours(row):
+                    key = (str(row["id_product"]), str(row["id_product_attribute"]))
+                    rows.specific.setdefault(key, []).append(row)
+        for start in range(0, len(combinations), _CHUNK):
+            for row in self.client.get("combinations", filters={"id": id_filter(combinations[start : start + _CHUNK])}):
+                rows.combinations[str(row["id"])] = row
+        return rows
+
     def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
-        """Per variant: the base price (a PUT when it changed), then its specific prices."""
+        """Per variant: the base price (a PUT when it changed), then its specific prices; the rows
+        they are compared with are read once for the batch."""
         result = BatchResult()
         groups = self._group_ids({g.group for w in writes for g in w.group_prices})
+        todo: list[tuple[PriceWrite, tuple[str, str]]] = []
         for w in writes:
             parsed = parse_variant_id(w.variant_id)
             if parsed is None:
                 result.errors.append(
                     RecordError(w.key, "variant", f"{w.variant_id!r} is no PrestaShop variant id", "shop")
                 )
-                continue
-            if w.currency.upper() != self.options.currency.upper():
+            elif w.currency.upper() != self.options.currency.upper():
                 result.errors.append(
                     RecordError(
                         w.key,
@@ -171,9 +202,12 @@ class PrestaShopValues:
                         "shop",
                     )
                 )
-                continue
+            else:
+                todo.append((w, parsed))
+        rows = self._price_rows([pair for _, pair in todo])
+        for w, pair in todo:
             try:
-                answer = self._write_price(w, parsed, groups)
+                answer = self._write_price(w, pair, groups, rows)
             except WriteRefused as exc:
                 result.errors.append(refusal(w.key, "price", exc))
                 continue
@@ -183,31 +217,34 @@ class PrestaShopValues:
             result.answers[w.key] = answer
         return result
 
-    def _write_price(self, w: PriceWrite, pair: tuple[str, str], groups: dict[str, str]) -> dict[str, Any]:
+    def _write_price(
+        self, w: PriceWrite, pair: tuple[str, str], groups: dict[str, str], rows: _PriceRows
+    ) -> dict[str, Any]:
         pid, aid = pair
         # PrestaShop stores tax-excluded prices with six decimals precisely so that a price converted
         # from a tax-included one shows that exact amount again: converted amounts are not rounded to
         # the cent (999.99 TTC at 20 % is 833.325000; 833.33 would show 1000.00).
         quantum = Decimal("0.000001")
         base = (w.regular_price if w.regular_price is not None else w.price).quantize(quantum)
-        products = self.client.get("products", filters={"id": id_filter([pid])})
-        if not products:
+        product = rows.products.get(pid)
+        if product is None:
             raise LookupError(f"product {pid} is no longer in PrestaShop (deleted by hand?)")
-        product = products[0]
         if aid == "0":
             if Decimal(str(product["price"])) != base:
                 record = writable("products", product)
                 record["price"] = amount(base)
                 self.client.update("products", pid, record)
+                product["price"] = amount(base)
         else:
-            combos = self.client.get("combinations", filters={"id": id_filter([aid])})
-            if not combos or str(combos[0]["id_product"]) != pid:
+            combo = rows.combinations.get(aid)
+            if combo is None or str(combo["id_product"]) != pid:
                 raise LookupError(f"combination {aid} of product {pid} is no longer in PrestaShop")
             impact = base - Decimal(str(product["price"]))
-            if Decimal(str(combos[0]["price"])) != impact:
-                record = writable("combinations", combos[0])
+            if Decimal(str(combo["price"])) != impact:
+                record = writable("combinations", combo)
                 record["price"] = amount(impact)
                 self.client.update("combinations", aid, record)
+                combo["price"] = amount(impact)
         wanted: dict[tuple[str, str, str, str], Decimal] = {}
         if w.promotion is not None:
             # PrestaShop's ``to`` is inclusive, the promotion's end is not: the row ends a second before.
@@ -217,14 +254,7 @@ class PrestaShopValues:
             )
         for g in w.group_prices:
             wanted[(groups[g.group], str(int(g.min_quantity)), NO_DATE, NO_DATE)] = g.price.quantize(quantum)
-        existing = [
-            r
-            for r in self.client.get(
-                "specific_prices",
-                filters={"id_product": id_filter([pid]), "id_product_attribute": id_filter([aid])},
-            )
-            if is_ours(r)
-        ]
+        existing = rows.specific.get(pair, [])
         created = updated = deleted = 0
         for row in existing:
             ident = (str(row["id_group"]), str(row["from_quantity"]), str(row["from"]), str(row["to"]))
