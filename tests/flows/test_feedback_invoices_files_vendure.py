@@ -4,13 +4,9 @@ tracking number reaches the shop order, the invoice PDF its folder holds lands i
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from connectors.base import StockWrite
@@ -20,47 +16,12 @@ from flows.catalogue import publish_catalogue
 from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
 from flows.orders import import_orders
-from tests.flows.helpers import shop_variants, vendure_client, write_config
+from tests.flows.helpers import GESCOM_DOCUMENTS, pdf, shop_variants, storage_toml, vendure_client, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 
 EXPORT = "Référence;Désignation;Prix de vente HT;Taux TVA\nMUG;Mug émaillé;12,00;20\n"
 ORDER = "query O($id: ID!) { order(id: $id) { state fulfillments { method trackingCode } } }"
-
-
-def pdf(text: str) -> bytes:
-    """A small, well-formed one-page PDF (what a GesCom's PDF export writes)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return out
-
-
-@pytest.fixture
-def bucket(s3_server: dict[str, str]) -> Iterator[Any]:
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=s3_server["endpoint_url"],
-        region_name=s3_server["region"],
-        aws_access_key_id=s3_server["access_key"],
-        aws_secret_access_key=s3_server["secret_key"],
-    )
-    os.environ["TEST_S3_KEY"] = s3_server["access_key"]
-    os.environ["TEST_S3_SECRET"] = s3_server["secret_key"]
-    yield s3.create_bucket(Bucket=f"files-invoices-{uuid.uuid4().hex[:8]}")
 
 
 def test_delivery_note_and_invoice_pdf_exports_reach_the_customer(
@@ -69,7 +30,8 @@ def test_delivery_note_and_invoice_pdf_exports_reach_the_customer(
     for folder in ("export", "outbox", "pdf"):
         (tmp_path / folder).mkdir()
     (tmp_path / "export" / "articles.csv").write_bytes(EXPORT.encode("cp1252"))
-    erp = """type = "files"
+    erp = (
+        """type = "files"
 path = "export/articles.csv"
 [connections.main.erp.columns]
 sku = "Référence"
@@ -82,34 +44,10 @@ weight = ""
 group_key = ""
 [connections.main.erp.orders]
 outbox = "outbox"
-[connections.main.erp.shipments]
-path = "export/livraisons.csv"
-[connections.main.erp.shipments.columns]
-order = "Référence web"
-delivery = "N° BL"
-date = "Date BL"
-carrier = "Transporteur"
-tracking_number = "N° suivi"
-sku = "Article"
-quantity = "Qté"
-[connections.main.erp.invoices]
-folder = "pdf"
-index = "export/factures.csv"
-[connections.main.erp.invoices.columns]
-number = "N° facture"
-kind = "Type"
-order = "Référence web"
-date = "Date"
-total = "Total TTC"
 """
-    storage = f"""
-[connections.main.invoices.storage]
-bucket = "{bucket.name}"
-endpoint_url = "{s3_server["endpoint_url"]}"
-region = "{s3_server["region"]}"
-access_key = "env:TEST_S3_KEY"
-secret_key = "env:TEST_S3_SECRET"
-"""
+        + GESCOM_DOCUMENTS
+    )
+    storage = storage_toml(bucket, s3_server)
     config = str(write_config(tmp_path, erp=erp, vendure=vendure, catalogue=storage))
     assert publish_catalogue(config=config)["created"] == 1
     client = vendure_client(vendure)

@@ -5,12 +5,10 @@ once and linked once, a PDF Tryton cannot give is quarantined while the others g
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
@@ -24,7 +22,7 @@ from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
 from flows.orders import import_orders
 from tests.fixtures.catalogues import web_catalogue
-from tests.flows.helpers import shop_variants, tryton_erp, vendure_client, write_config
+from tests.flows.helpers import shop_variants, storage_toml, tryton_erp, vendure_client, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 
@@ -63,22 +61,6 @@ def erp(tryton: Any) -> Iterator[TrytonClient]:
         client.close()
 
 
-@pytest.fixture
-def bucket(s3_server: dict[str, str]) -> Iterator[Any]:
-    name = f"invoices-{uuid.uuid4().hex[:8]}"
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=s3_server["endpoint_url"],
-        region_name=s3_server["region"],
-        aws_access_key_id=s3_server["access_key"],
-        aws_secret_access_key=s3_server["secret_key"],
-    )
-    created = s3.create_bucket(Bucket=name)
-    os.environ["TEST_S3_KEY"] = s3_server["access_key"]
-    os.environ["TEST_S3_SECRET"] = s3_server["secret_key"]
-    yield created
-
-
 def setup_shop(tmp_path: Path, tryton: Any, vendure: Any, s3_server: dict[str, str], bucket: Any) -> str:
     erp_block = tryton_erp(tryton) + '\n[connections.main.erp.orders]\nshop = "fb"\n'
     extra = f"""
@@ -87,13 +69,7 @@ def setup_shop(tmp_path: Path, tryton: Any, vendure: Any, s3_server: dict[str, s
 [connections.main.invoices]
 title = "Facture {{number}}"
 credit_note_title = "Avoir {{number}}"
-[connections.main.invoices.storage]
-bucket = "{bucket.name}"
-endpoint_url = "{s3_server["endpoint_url"]}"
-region = "{s3_server["region"]}"
-access_key = "env:TEST_S3_KEY"
-secret_key = "env:TEST_S3_SECRET"
-"""
+{storage_toml(bucket, s3_server)}"""
     config = str(write_config(tmp_path, erp=erp_block, vendure=vendure, catalogue=extra))
     os.environ["TEST_TRYTON_PASSWORD"] = tryton.password
     assert publish_catalogue(config=config)["created"] == 3

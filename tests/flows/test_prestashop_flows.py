@@ -5,15 +5,11 @@ upload-invoices (moto's S3 server)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from connectors import registry
@@ -27,7 +23,7 @@ from flows.prices import sync_prices
 from flows.stock import sync_stock
 from tasks.state import StateStore
 from tests.contract.prestashop_fake import FakePrestaShop
-from tests.flows.test_feedback_invoices_files_vendure import pdf
+from tests.flows.helpers import GESCOM_DOCUMENTS, pdf, storage_toml
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -47,7 +43,8 @@ POLO-L;WEB;3,000;0,000
 THE-VRT;WEB;25,000;0,000
 """
 
-ERP = """type = "files"
+ERP = (
+    """type = "files"
 path = "export/articles.csv"
 [connections.main.erp.columns]
 sku = "Référence"
@@ -78,26 +75,9 @@ promo_end = "Fin promo"
 [connections.main.erp.orders]
 outbox = "outbox"
 shop = "presta"
-[connections.main.erp.shipments]
-path = "export/livraisons.csv"
-[connections.main.erp.shipments.columns]
-order = "Référence web"
-delivery = "N° BL"
-date = "Date BL"
-carrier = "Transporteur"
-tracking_number = "N° suivi"
-sku = "Article"
-quantity = "Qté"
-[connections.main.erp.invoices]
-folder = "pdf"
-index = "export/factures.csv"
-[connections.main.erp.invoices.columns]
-number = "N° facture"
-kind = "Type"
-order = "Référence web"
-date = "Date"
-total = "Total TTC"
 """
+    + GESCOM_DOCUMENTS
+)
 
 SETTINGS = """
 [connections.main.shop]
@@ -223,31 +203,10 @@ def test_sync_stock_and_prices_with_a_dated_promotion(fake: FakePrestaShop, tmp_
     assert len([r for r in fake.data["specific_prices"] if r["id_product"] == str(polo["id"])]) == 1
 
 
-@pytest.fixture
-def bucket(s3_server: dict[str, str]) -> Iterator[Any]:
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=s3_server["endpoint_url"],
-        region_name=s3_server["region"],
-        aws_access_key_id=s3_server["access_key"],
-        aws_secret_access_key=s3_server["secret_key"],
-    )
-    os.environ["TEST_S3_KEY"] = s3_server["access_key"]
-    os.environ["TEST_S3_SECRET"] = s3_server["secret_key"]
-    yield s3.create_bucket(Bucket=f"presta-invoices-{uuid.uuid4().hex[:8]}")
-
-
 def test_orders_status_feedback_and_invoice_link(
     fake: FakePrestaShop, s3_server: dict[str, str], bucket: Any, tmp_path: Path
 ) -> None:
-    storage = f"""
-[connections.main.invoices.storage]
-bucket = "{bucket.name}"
-endpoint_url = "{s3_server["endpoint_url"]}"
-region = "{s3_server["region"]}"
-access_key = "env:TEST_S3_KEY"
-secret_key = "env:TEST_S3_SECRET"
-"""
+    storage = storage_toml(bucket, s3_server)
     config = setup(tmp_path, storage)
     # Captured order 2 (check payment, awaiting payment), changed an hour ago in Paris.
     recent = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(ZoneInfo("Europe/Paris"))

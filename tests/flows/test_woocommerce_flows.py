@@ -4,14 +4,10 @@ prices, order import, status feedback and invoices (moto's S3 on loopback)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from connectors import registry
@@ -25,7 +21,7 @@ from flows.prices import sync_prices
 from flows.stock import sync_stock
 from tests.contract.test_woocommerce_orders import taxed_order
 from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
-from tests.flows.test_feedback_invoices_files_vendure import pdf
+from tests.flows.helpers import GESCOM_DOCUMENTS, pdf, storage_toml
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -43,7 +39,8 @@ THE-VRT;WEB;25,000;0,000
 THE-VRT;BOUTIQUE;40,000;0,000
 """
 
-CONFIG = """
+CONFIG = (
+    """
 [state]
 url = "sqlite:///state.db"
 [snapshots]
@@ -78,26 +75,9 @@ promo_end = "Fin promo"
 [connections.main.erp.orders]
 outbox = "outbox"
 shop = "woo"
-[connections.main.erp.shipments]
-path = "export/livraisons.csv"
-[connections.main.erp.shipments.columns]
-order = "Référence web"
-delivery = "N° BL"
-date = "Date BL"
-carrier = "Transporteur"
-tracking_number = "N° suivi"
-sku = "Article"
-quantity = "Qté"
-[connections.main.erp.invoices]
-folder = "pdf"
-index = "export/factures.csv"
-[connections.main.erp.invoices.columns]
-number = "N° facture"
-kind = "Type"
-order = "Référence web"
-date = "Date"
-total = "Total TTC"
-
+"""
+    + GESCOM_DOCUMENTS
+    + """
 [connections.main.shop]
 type = "woocommerce-fake"
 
@@ -114,6 +94,7 @@ safety_stock = 1
 [connections.main.orders.rules]
 bacs = "always"
 """
+)
 
 
 def build_fake(options: dict[str, Any], resolver: Any) -> WooCommerceShop:
@@ -199,31 +180,10 @@ def test_stock_and_a_scheduled_promotion_reach_products_and_variations(fake: Fak
     assert fake.variation_by_sku("POLO-L")["sale_price"] == ""
 
 
-@pytest.fixture
-def bucket(s3_server: dict[str, str]) -> Iterator[Any]:
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=s3_server["endpoint_url"],
-        region_name=s3_server["region"],
-        aws_access_key_id=s3_server["access_key"],
-        aws_secret_access_key=s3_server["secret_key"],
-    )
-    os.environ["TEST_S3_KEY"] = s3_server["access_key"]
-    os.environ["TEST_S3_SECRET"] = s3_server["secret_key"]
-    yield s3.create_bucket(Bucket=f"woo-invoices-{uuid.uuid4().hex[:8]}")
-
-
 def test_an_order_is_imported_shipped_with_tracking_and_gets_its_invoice_once(
     fake: FakeWooCommerce, s3_server: dict[str, str], bucket: Any, tmp_path: Path
 ) -> None:
-    storage = f"""
-[connections.main.invoices.storage]
-bucket = "{bucket.name}"
-endpoint_url = "{s3_server["endpoint_url"]}"
-region = "{s3_server["region"]}"
-access_key = "env:TEST_S3_KEY"
-secret_key = "env:TEST_S3_SECRET"
-"""
+    storage = storage_toml(bucket, s3_server)
     config = setup(tmp_path, storage)
     publish_catalogue(config=config)
     tea = fake.product_by_sku("THE-VRT")
