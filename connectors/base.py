@@ -200,7 +200,9 @@ class PriceWrite:
     promotion: Promotion | None = None
     group_prices: tuple[GroupPrice, ...] = ()
     converted: bool = False
-    """The amounts were converted from tax-included ERP prices: the sink rounds them to the currency."""
+    """The amounts were converted from tax-included ERP prices: the sink rounds them to what the shop
+    stores (the currency's cents for most; PrestaShop keeps six decimals, so that the shop shows the
+    ERP's tax-included price exactly)."""
 
 
 @runtime_checkable
