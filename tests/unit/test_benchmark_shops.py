@@ -1,0 +1,155 @@
+"""benchmarks/shops.py at a small size (45 products, 105 variants, latency 0): behaviour, not timings.
+
+The request counts asserted here are the ones docs/benchmarks.md explains: what a step costs per
+product, per variant or per batch on each platform.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchmarks import shops
+
+PRODUCTS = 45
+CHANGED = 0.1
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict[str, Any]]:
+    return shops.main(["--products", str(PRODUCTS), "--latency", "0", "--changed", str(CHANGED), "--quiet"])
+
+
+def value_batches(result: dict[str, Any], keys: list[str]) -> Iterator[list[str]]:
+    """The shop variant ids of ``keys``, in batches of 100 as the benchmark sends them."""
+    ids = result["bindings"].variant_ids()
+    for start in range(0, len(keys), shops.VALUES_BATCH):
+        yield [ids[k] for k in keys[start : start + shops.VALUES_BATCH]]
+
+
+def all_variant_keys(result: dict[str, Any]) -> list[str]:
+    return [v.key for p in result["catalogue"] for v in p.variants]
+
+
+@pytest.mark.parametrize("platform", shops.PLATFORMS)
+def test_nothing_refused_and_every_product_created(results: dict[str, dict[str, Any]], platform: str) -> None:
+    result = results[platform]
+    for step in result["steps"].values():
+        assert step.refused == [], (step.name, step.refused[:2])
+        assert step.errors == [], (step.name, step.errors[:2])
+    simple = math.ceil(PRODUCTS / 3)
+    assert result["variants"] == simple + 3 * (PRODUCTS - simple)
+    assert result["first_bindings"] == (PRODUCTS, result["variants"])
+    fake, bindings = result["fake"], result["bindings"]
+    renamed = set(result["changed_products"])
+    for product in result["catalogue"]:
+        pid = bindings.products[product.key].shop_id
+        vids = [bindings.variants[v.key].shop_id for v in product.variants]
+        if platform == "prestashop":
+            row = fake.record("products", int(pid))
+            assert row["name"][0]["value"] == product.name
+            assert (product.key in renamed) == row["name"][0]["value"].endswith("(2027)")
+            combos = {str(c["id"]) for c in fake.data["combinations"] if c["id_product"] == pid}
+            assert {v.split(":")[1] for v in vids} == (combos or {"0"})
+        else:
+            row = fake.products[int(pid)]
+            assert row["name"] == product.name and row["type"] == ("variable" if product.option_groups else "simple")
+            assert set(vids) == ({f"{pid}/{i}" for i in row["variations"]} if product.option_groups else {pid})
+
+
+@pytest.mark.parametrize("platform", shops.PLATFORMS)
+def test_a_rerun_with_nothing_changed_sends_nothing(results: dict[str, dict[str, Any]], platform: str) -> None:
+    rerun = results[platform]["steps"]["rerun"]
+    assert (rerun.writes, rerun.calls) == (0, 0)
+
+
+def test_prestashop_republish_writes_only_the_changed_products(results: dict[str, dict[str, Any]]) -> None:
+    result = results["prestashop"]
+    step = result["steps"]["republish"]
+    changed = [p for p in result["catalogue"] if p.key in result["changed_products"]]
+    assert len(changed) == 4 and {len(p.variants) for p in changed} == {1, 3}  # simple and with sizes
+    combinations = sum(len(p.variants) for p in changed if p.option_groups)
+    assert step.writes == len(changed)
+    # the product read and PUT back whole; each combination read and PUT back (one by one)
+    assert step.resource("PUT", "products/{id}") == len(changed)
+    assert step.resource("PUT", "combinations/{id}") == combinations
+    assert step.resource("GET", "combinations") == combinations
+    assert step.method("POST") == step.method("DELETE") == 0
+
+
+def test_woocommerce_republish_writes_only_the_changed_products(results: dict[str, dict[str, Any]]) -> None:
+    result = results["woocommerce"]
+    step = result["steps"]["republish"]
+    changed = [p for p in result["catalogue"] if p.key in result["changed_products"]]
+    assert step.writes == len(changed) == 4
+    # one products batch for all of them, one variations batch per product with sizes
+    assert step.resource("POST", "products/batch") == 1
+    assert step.resource("POST", "products/{id}/variations/batch") == sum(1 for p in changed if p.option_groups)
+    assert step.method("POST") == 1 + sum(1 for p in changed if p.option_groups)
+
+
+def test_publish_costs(results: dict[str, dict[str, Any]]) -> None:
+    presta, woo = results["prestashop"]["steps"]["publish"], results["woocommerce"]["steps"]["publish"]
+    variable = PRODUCTS - math.ceil(PRODUCTS / 3)
+    # PrestaShop: one POST per product and per combination (no batch writes)
+    assert presta.resource("POST", "products") == PRODUCTS
+    assert presta.resource("POST", "combinations") == 3 * variable
+    # WooCommerce: products 100 per batch (50 per publish batch here), variations one batch per product
+    assert woo.resource("POST", "products/batch") == math.ceil(PRODUCTS / shops.CATALOGUE_BATCH)
+    assert woo.resource("POST", "products/{id}/variations/batch") == variable
+
+
+@pytest.mark.parametrize("platform", shops.PLATFORMS)
+def test_stock_writes_every_variant_then_only_the_changed(results: dict[str, dict[str, Any]], platform: str) -> None:
+    result = results[platform]
+    everything, changed = result["steps"]["stock"], result["steps"]["stock_changed"]
+    keys = all_variant_keys(result)
+    assert everything.writes == len(keys) and changed.writes == len(result["changed_variants"]) == 10
+    if platform == "prestashop":
+        # per batch of 100 variants: the stock rows of 50 products per read; one PUT per variant
+        for step, sent in ((everything, keys), (changed, result["changed_variants"])):
+            reads = sum(math.ceil(len({v.split(":")[0] for v in b}) / 50) for b in value_batches(result, sent))
+            assert step.resource("GET", "stock_availables") == reads
+            assert step.resource("PUT", "stock_availables/{id}") == len(sent)
+    else:
+        # per batch of 100 variants: one products batch for the simple ones, one per parent for variations
+        for step, sent in ((everything, keys), (changed, result["changed_variants"])):
+            batches = list(value_batches(result, sent))
+            assert step.resource("POST", "products/batch") == sum(any("/" not in v for v in b) for b in batches)
+            parents = sum(len({v.split("/")[0] for v in b if "/" in v}) for b in batches)
+            assert step.resource("POST", "products/{id}/variations/batch") == parents
+            assert step.method("GET") == 0
+
+
+def test_prestashop_price_reads_are_per_batch_not_per_variant(results: dict[str, dict[str, Any]]) -> None:
+    result = results["prestashop"]
+    keys = all_variant_keys(result)
+    batches = list(value_batches(result, keys))
+    assert len(batches) == 2
+    step = result["steps"]["prices"]
+    products = sum(math.ceil(len({v.split(":")[0] for v in b}) / 50) for b in batches)
+    combinations = sum(math.ceil(len({v for v in b if not v.endswith(":0")}) / 50) for b in batches)
+    assert step.resource("GET", "products") == step.resource("GET", "specific_prices") == products
+    assert step.resource("GET", "combinations") == combinations
+    assert step.method("GET") == products * 2 + combinations < len(keys) / 10
+    # the catalogue already holds these prices: only the promotions (every 25th variant) are written
+    assert step.method("PUT") == 0
+    assert step.resource("POST", "specific_prices") == math.ceil(len(keys) / 25)
+    changed = result["steps"]["prices_changed"]
+    assert changed.writes == len(result["changed_variants"])
+    promoted = sum(1 for i, _ in enumerate(keys) if i % 25 == 0 and keys[i] in result["changed_variants"])
+    # one PUT per changed base price (product or combination impact), one per changed promotion row
+    assert changed.method("PUT") == changed.writes + promoted
+
+
+def test_woocommerce_prices_every_variant_is_written(results: dict[str, dict[str, Any]]) -> None:
+    result = results["woocommerce"]
+    step = result["steps"]["prices"]
+    batches = list(value_batches(result, all_variant_keys(result)))
+    parents = sum(len({v.split("/")[0] for v in b if "/" in v}) for b in batches)
+    assert step.resource("POST", "products/{id}/variations/batch") == parents
+    assert step.resource("POST", "products/batch") == sum(any("/" not in v for v in b) for b in batches)
+    assert step.resource("GET", "data/currencies/current") == 1  # the shop's currency, read once per run
