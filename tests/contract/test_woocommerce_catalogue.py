@@ -159,6 +159,9 @@ def test_the_fake_accepts_a_non_numeric_price_like_the_real_server() -> None:
         ({"name": "x", "regular_price": 39.0}, "create[0].regular_price"),
         ({"name": "x", "status": "enabled"}, "create[0].status"),
         ({"name": "x", "categories": [{"id": "15"}]}, "create[0].categories[0][id]"),
+        ({"name": "x", "brands": [7]}, "create[0].brands[0]"),  # brands are [{id}], not bare ids
+        ({"name": "x", "brand": "Maison Laine"}, "create[0].brand"),
+        ({"name": "x", "attributes": [{"id": 1, "options": "M"}]}, "create[0].attributes[0][options]"),
     ],
 )
 def test_the_fake_refuses_undeclared_fields_and_wrong_types(body: dict[str, object], param: str) -> None:
@@ -279,3 +282,146 @@ def test_batches_are_cut_at_woocommerces_limit_of_100_items() -> None:
     sizes = [len(body["create"]) for method, path, body in fake.writes() if path == "/products/batch"]
     assert sizes == [100, 50]  # the fake answers 413 above 100, as WooCommerce does
     assert len(shop(fake).find_products(many)) == 150
+
+
+# -- brand and features -----------------------------------------------------------------------
+FEATURES = {"composition": "Composition", "origin": "Origine"}
+
+
+def branded(product: Product, brand: str | None = "Maison Laine", **custom: str | None) -> Product:
+    product.custom_fields = {"brand": brand, "composition": "Coton", "origin": "France", **custom}
+    return product
+
+
+def attributes(product: dict[str, object]) -> list[tuple[str, bool, list[str]]]:
+    return [(a["name"], a["variation"], a["options"]) for a in product["attributes"]]  # type: ignore[attr-defined, index]
+
+
+def brand_names(fake: FakeWooCommerce, product: dict[str, object]) -> list[str]:
+    return [fake.brands[b["id"]]["name"] for b in product["brands"]]  # type: ignore[attr-defined, index]
+
+
+def test_brand_and_features_reach_a_variable_and_a_simple_product_found_by_name_or_created_once() -> None:
+    fake = FakeWooCommerce()
+    fake.terms[1].append({"id": 30, "name": "XL", "slug": "xl", "description": "", "menu_order": 3, "count": 0})
+    sink = shop(fake, features=FEATURES)
+    sink.write_products([create(branded(polo()))])
+    # a second run of the same connector, another product of the same brand (other case), one of another
+    tea_ = branded(tea(), "MAISON LAINE", composition="Thé vert", origin="Japon")
+    other = branded(Product("CAFE", "Café", "cafe", [variant("CAFE")]), "Café & Co")
+
+    result = sink.write_products([create(tea_), create(other)])
+
+    assert result.errors == []
+    parent = fake.products[int(sink.find_products([polo()])["POLO"].product_id)]
+    assert brand_names(fake, parent) == ["Maison Laine"]
+    assert brand_names(fake, fake.product_by_sku("THE")) == ["Maison Laine"]  # found by name, not created twice
+    assert brand_names(fake, fake.product_by_sku("CAFE")) == ["Café &amp; Co"]  # as WordPress answers it
+    assert sorted(fake.brands[i]["name"] for i in fake.brands) == ["Café &amp; Co", "Maison Laine"]
+    # the variation attribute stays first and drives the variations; features are shown, not for variations
+    assert attributes(parent) == [("Size", True, ["M", "XL"]), ("Composition", False, ["Coton"]),
+                                  ("Origine", False, ["France"])]  # fmt: skip
+    assert all(a["visible"] for a in parent["attributes"])
+    assert attributes(fake.product_by_sku("THE")) == [
+        ("Composition", False, ["Thé vert"]),
+        ("Origine", False, ["Japon"]),
+    ]
+    # one global attribute per feature, its terms added: a fresh connector finds all of it again
+    names = [a["name"] for a in fake.attributes.values()]
+    assert sorted(names) == ["Composition", "Origine", "Size"]
+    before = len(fake.writes())
+    shop(fake, features=FEATURES).write_products([create(branded(Product("PULL", "Pull", "pull", [variant("PULL")])))])
+    creations = [p for _, p, _ in fake.writes()[before:] if not p.endswith("batch")]
+    assert creations == []  # brand, attributes and terms all found by name
+    # the brand and the features are not copied into meta data as well
+    keys = {m["key"] for m in fake.product_by_sku("THE")["meta_data"]}
+    assert not keys & {"brand", "composition", "origin"}
+
+
+def test_changing_features_keeps_the_variation_attributes_and_new_variants_keep_the_features() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, features=FEATURES)
+    ref = sink.write_products([create(branded(polo()))]).refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+    owned = Ownership()
+
+    changed = branded(polo(), composition="Laine")
+    assert sink.write_products([ProductWrite(changed, ref, owned.product_fields)]).errors == []
+    assert attributes(parent) == [("Size", True, ["M", "XL"]), ("Composition", False, ["Laine"]),
+                                  ("Origine", False, ["France"])]  # fmt: skip
+
+    # a new size, the product itself unchanged: the attribute list still carries the features
+    bigger = branded(polo(), composition="Laine")
+    bigger.variants.append(variant("POLO-S", "S"))
+    ref = sink.write_products([ProductWrite(bigger, ref, frozenset(), create_variants=["POLO-S"])]).refs["POLO"]
+    assert attributes(parent) == [("Size", True, ["M", "S", "XL"]), ("Composition", False, ["Laine"]),
+                                  ("Origine", False, ["France"])]  # fmt: skip
+    assert fake.variation_by_sku("POLO-S")["attributes"][0]["option"] == "S"
+    assert brand_names(fake, parent) == ["Maison Laine"]
+
+
+def test_an_empty_field_removes_the_brand_and_that_feature_on_update() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, features=FEATURES)
+    ref = sink.write_products([create(branded(polo()))]).refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+
+    bare = branded(polo(), None, origin="")
+    assert sink.write_products([ProductWrite(bare, ref, Ownership().product_fields)]).errors == []
+
+    assert parent["brands"] == []
+    assert attributes(parent) == [("Size", True, ["M", "XL"]), ("Composition", False, ["Coton"])]
+    # a creation without a brand sends no brand at all
+    sink.write_products([create(branded(tea(), None))])
+    created = [b for _, p, b in fake.writes() if p == "/products/batch"][-1]["create"][0]
+    assert "brands" not in created
+
+
+def test_an_unchanged_product_gets_no_brand_nor_features_when_only_a_price_changes() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, features=FEATURES)
+    ref = sink.write_products([create(branded(polo())), create(branded(tea()))]).refs
+    cheaper = branded(polo())
+    cheaper.variants[0].price = Decimal("30")
+    tea_ = branded(tea())
+    tea_.variants[0].price = Decimal("7.50")
+    fake.requests.clear()
+    owned = Ownership()
+
+    sink.write_products([
+        ProductWrite(cheaper, ref["POLO"], frozenset(), update_variants=["POLO-M"], variant_fields=owned.variant_fields),
+        ProductWrite(tea_, ref["THE"], frozenset(), update_variants=["THE"], variant_fields=owned.variant_fields),
+    ])  # fmt: skip
+
+    (sent,) = [b["update"] for _, p, b in fake.writes() if p == "/products/batch"]
+    polo_body, tea_body = sent
+    assert not {"brands", "meta_data", "name"} & set(polo_body)
+    # a variant update may change options, so a variable product's attribute list is resent: whole
+    assert [(a["variation"], a["options"]) for a in polo_body["attributes"]] == [
+        (True, ["M", "XL"]), (False, ["Coton"]), (False, ["France"])]  # fmt: skip
+    assert not {"brands", "attributes", "meta_data", "name"} & set(tea_body)
+    assert not any("brands" in r.url.path for r in fake.requests)
+    assert fake.variation_by_sku("POLO-M")["regular_price"] == "30.00"
+
+
+def test_a_woocommerce_older_than_9_6_gets_the_brand_in_a_meta() -> None:
+    older = FakeWooCommerce()
+    older.without_brands()  # no /products/brands route, no brands field: the fake refuses one
+    sink = shop(older)
+    ref = sink.write_products([create(branded(tea()))]).refs["THE"]
+    product = older.product_by_sku("THE")
+    assert {m["key"]: m["value"] for m in product["meta_data"]}["_passerelle_brand"] == "Maison Laine"
+    assert not any("brands" in r.url.path for r in older.requests)
+
+    assert sink.write_products([ProductWrite(branded(tea(), ""), ref, Ownership().product_fields)]).errors == []
+    assert {m["key"]: m["value"] for m in product["meta_data"]}["_passerelle_brand"] == ""
+    assert [r.url.path for r in older.requests].count("/wp-json/wc/v3/") == 1  # the route index read once
+
+
+@pytest.mark.parametrize("brand_field", [None, ""])
+def test_no_brand_field_writes_no_brand_and_no_features_leave_attributes_alone(brand_field: str | None) -> None:
+    fake = FakeWooCommerce()
+    shop(fake, brand_field=brand_field).write_products([create(branded(tea()))])
+    product = fake.product_by_sku("THE")
+    assert product["brands"] == [] and product["attributes"] == [] and fake.brands == {}
+    assert {m["key"] for m in product["meta_data"]} >= {"brand", "composition"}  # plain custom fields, as before

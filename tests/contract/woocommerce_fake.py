@@ -19,6 +19,14 @@ items are checked one by one). Batches answer ``{"create": [...], "update": [...
 refused item inside the 200 as the capture shows (a duplicate SKU: ``product_invalid_sku``; an
 unknown id: ``woocommerce_rest_product_invalid_id``). Like the real server, the fake accepts a
 non-numeric ``regular_price`` (and drops it): the connector must refuse it before sending.
+
+Brands (``/products/brands``, WooCommerce 9.6+ core Brands, declared in the captured index; no
+brand was captured, so rows take the shape of the captured category, the controller the Brands one
+extends): a product's ``brands`` are ``[{id}]`` objects (the index says so: a bare id is the 400),
+an unknown id is skipped and ``[]`` removes them as ``wp_set_object_terms`` does;
+:meth:`FakeWooCommerce.without_brands` plays an older WooCommerce. A product's ``attributes``
+replace its whole list; an option of a global attribute that is not one of its terms is dropped
+(WooCommerce resolves options with ``get_term_by('name')``), an attribute left with none too.
 """
 
 from __future__ import annotations
@@ -127,6 +135,8 @@ _HANDLERS = {
     ("GET", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_list_terms",
     ("POST", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_add_term",
     ("GET", "/wc/v3/products/categories"): "_list_categories",
+    ("GET", "/wc/v3/products/brands"): "_list_brands",
+    ("POST", "/wc/v3/products/brands"): "_add_brand",
     ("POST", "/wc/v3/products/categories"): "_add_category",
     ("GET", "/wc/v3/taxes/classes"): "_list_tax_classes",
     ("GET", "/wc/v3/data/currencies/current"): "_current_currency",
@@ -256,6 +266,8 @@ class FakeWooCommerce:
                 for i, n in enumerate(("S", "M", "L"))]
         }  # fmt: skip
         self.categories: dict[int, dict[str, Any]] = {c["id"]: c for c in load("products_categories.json")}
+        self.brands: dict[int, dict[str, Any]] = {}
+        """The product_brand terms (WooCommerce 9.6+ core Brands; none on a fresh shop)."""
         self.products: dict[int, dict[str, Any]] = {p["id"]: p for p in load("products.json")}
         self.variations: dict[int, dict[str, Any]] = {v["id"]: v for v in load("products_ID_variations.json")}
         self.notes: dict[int, list[dict[str, Any]]] = {14: load("orders_ID_notes.json")}
@@ -506,13 +518,17 @@ class FakeWooCommerce:
             elif key == "categories":
                 item[key] = [{"id": c["id"], "name": self.categories[c["id"]]["name"],
                               "slug": self.categories[c["id"]]["slug"]} for c in value if c.get("id") in self.categories]  # fmt: skip
+            elif key == "brands":  # wp_set_object_terms: an unknown term id is skipped, [] removes every brand
+                item[key] = [{"id": b["id"], "name": self.brands[b["id"]]["name"], "slug": self.brands[b["id"]]["slug"]}
+                             for b in value if b.get("id") in self.brands]  # fmt: skip
             elif key == "attributes" and item.get("type") == "variation":
                 item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"],
                               "slug": self.attributes[a["id"]]["slug"], "option": a["option"]} for a in value]  # fmt: skip
-            elif key == "attributes":
+            elif key == "attributes":  # the whole list is replaced: an attribute left out is gone
                 item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"], "slug": self.attributes[a["id"]]["slug"],
                               "position": a.get("position", 0), "visible": a.get("visible", False),
-                              "variation": a.get("variation", False), "options": a.get("options", [])} for a in value]  # fmt: skip
+                              "variation": a.get("variation", False), "options": self._term_names(a)}
+                             for a in value if a.get("id") in self.attributes and self._term_names(a)]  # fmt: skip
             elif key.startswith("date_on_sale_"):
                 if value is not None:  # WooCommerce's isset(): null leaves the date, "" clears it
                     item[key] = value or None
@@ -536,6 +552,12 @@ class FakeWooCommerce:
         item["on_sale"] = bool(sale)
         if item.get("type") in {"simple", "variation"}:
             item["purchasable"] = item["price"] != ""  # no price, not for sale (the captured "abc" product)
+
+    def _term_names(self, attribute: dict[str, Any]) -> list[str]:
+        """The options of a global attribute as WooCommerce keeps them: a name that is not a term of
+        the attribute is dropped (``get_term_by('name')`` finds nothing); no term left, no attribute."""
+        terms = {html.unescape(t["name"]).casefold(): t["name"] for t in self.terms.get(attribute["id"], [])}
+        return [terms[o.casefold()] for o in attribute.get("options") or [] if o.casefold() in terms]
 
     def _batch_products(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         answer: dict[str, list[dict[str, Any]]] = {}
@@ -655,6 +677,33 @@ class FakeWooCommerce:
                     "slug": re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-"), "parent": parent, "count": 0}  # fmt: skip
         self.categories[category["id"]] = category
         return httpx.Response(201, json=category)
+
+    def _list_brands(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        return self._paged("products/brands", list(self.brands.values()), params)
+
+    def _add_brand(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        """A brand is a term of ``product_brand`` (its controller extends the categories one): the
+        same row shape, names answered HTML-escaped, a duplicate name under one parent refused."""
+        parent = int(body.get("parent") or 0)
+        if any(
+            html.unescape(b["name"]).lower() == body["name"].lower() and b["parent"] == parent
+            for b in self.brands.values()
+        ):
+            return _error(400, "term_exists", "A term with the name provided already exists with this parent.")
+        brand = {**copy.deepcopy(load("products_categories.json")[0]), "id": next(self.ids),
+                 "name": html.escape(body["name"], quote=False),
+                 "slug": re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-"), "parent": parent, "count": 0}  # fmt: skip
+        self.brands[brand["id"]] = brand
+        return httpx.Response(201, json=brand)
+
+    def without_brands(self) -> None:
+        """Play a WooCommerce older than 9.6: no Brands routes, no ``brands`` field on products."""
+        routes = self.index["routes"] = copy.deepcopy(self.index["routes"])
+        for route in [r for r in routes if r.startswith("/wc/v3/products/brands")]:
+            del routes[route]
+        for route in ("/wc/v3/products", "/wc/v3/products/(?P<id>[\\d]+)", "/wc/v3/products/batch"):
+            for endpoint in routes[route]["endpoints"]:
+                endpoint["args"].pop("brands", None)
 
     def _list_tax_classes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         return httpx.Response(200, json=self.tax_classes)

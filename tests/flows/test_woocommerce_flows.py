@@ -101,7 +101,7 @@ def build_fake(options: dict[str, Any], resolver: Any) -> WooCommerceShop:
     client = WooCommerceClient(
         SITE, consumer_key=KEY, consumer_secret=SECRET, transport=FAKE["shop"].transport, backoff=0.0
     )
-    return WooCommerceShop(client)
+    return WooCommerceShop(client, brand_field=options.get("brand_field", "brand"), features=options.get("features"))
 
 
 @pytest.fixture
@@ -158,6 +158,56 @@ def test_publish_catalogue_groups_sizes_into_a_variable_product_and_keeps_shop_e
     third = publish_catalogue(config=config)
     assert third["updated"] == 1
     assert tea["name"] == "Thé vert sencha" and tea["description"] == "<p>Un sencha du Japon, récolte de printemps.</p>"
+
+
+BRANDED = """
+[connections.main.erp.extra]
+marque = "Marque"
+composition = "Composition"
+[connections.main.shop.features]
+composition = "Composition"
+[connections.main.catalogue.fields]
+description = "description"
+"variant.name" = "name"
+"custom_fields.brand" = "fields.marque"
+"custom_fields.composition" = "fields.composition"
+"""
+
+
+def branded_articles(polo: str = "Maison Laine;Coton", tea: str = "Jardins de Gaïa;") -> str:
+    lines = ARTICLES.splitlines()
+    rows = [lines[0] + ";Marque;Composition"]
+    rows += [line + ";" + (tea if line.startswith("THE") else polo) for line in lines[1:]]
+    return "\n".join(rows) + "\n"
+
+
+def test_the_brand_and_features_mapped_from_erp_columns_reach_the_products_and_keep_the_variations(
+    fake: FakeWooCommerce, tmp_path: Path
+) -> None:
+    config = setup(tmp_path, BRANDED)
+    write(tmp_path, "articles.csv", branded_articles())
+
+    assert publish_catalogue(config=config)["created"] == 2
+
+    polo = next(p for p in fake.products.values() if p["name"] == "Polo piqué")
+    tea = fake.product_by_sku("THE-VRT")
+    assert [fake.brands[b["id"]]["name"] for b in polo["brands"]] == ["Maison Laine"]
+    assert [fake.brands[b["id"]]["name"] for b in tea["brands"]] == ["Jardins de Ga\u00efa"]
+    assert [(a["name"], a["variation"], a["options"]) for a in polo["attributes"]] == [
+        ("Size", True, ["L", "M"]), ("Composition", False, ["Coton"])]  # fmt: skip
+    assert tea["attributes"] == []  # an empty composition: no feature
+
+    fake.requests.clear()
+    assert publish_catalogue(config=config)["updated"] == 0 and fake.writes() == []
+
+    # The ERP changes the polo's composition and drops the tea's brand.
+    write(tmp_path, "articles.csv", branded_articles("Maison Laine;Coton bio", ";"))
+    assert publish_catalogue(config=config)["updated"] == 2
+    assert [(a["name"], a["variation"], a["options"]) for a in polo["attributes"]] == [
+        ("Size", True, ["L", "M"]), ("Composition", False, ["Coton bio"])]  # the variations' attribute kept  # fmt: skip
+    assert {v["sku"]: v["attributes"][0]["option"] for v in fake.variations.values() if v["parent_id"] == polo["id"]} == {
+        "POLO-M": "M", "POLO-L": "L"}  # fmt: skip
+    assert tea["brands"] == [] and len(fake.brands) == 2  # nothing created twice
 
 
 def test_stock_and_a_scheduled_promotion_reach_products_and_variations(fake: FakeWooCommerce, tmp_path: Path) -> None:

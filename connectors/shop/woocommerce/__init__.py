@@ -35,12 +35,16 @@ class WooCommerceShop(WooCommerceCatalogue, WooCommerceValues, WooCommerceOrders
         shipped_status: str = "completed",
         delivered_status: str = "completed",
         status_map: dict[str, str] | None = None,
+        brand_field: str | None = "brand",
+        features: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.archive_status = archive_status
         self.shipped_status = shipped_status
         self.delivered_status = delivered_status
         self.status_map = dict(status_map or {})
+        self.brand_field = brand_field
+        self.features = dict(features or {})
 
 
 class WooCommerceSettings(BaseModel):
@@ -64,6 +68,14 @@ class WooCommerceSettings(BaseModel):
     status_map: dict[str, str] = {}
     """Extra WooCommerce status -> canonical status when reading (``{delivered = "delivered"}`` for a
     shop with a "delivered" custom status); over the built-in map (completed -> shipped, ...)."""
+    brand_field: str | None = "brand"
+    """The product custom field holding the brand name (``fields = {"custom_fields.brand" = ...}`` in
+    the catalogue settings); None or ``""`` (TOML has no null): no brand. WooCommerce 9.6+ gets it as the product's brand (found by
+    name or created), an older one in the ``_passerelle_brand`` meta. An empty field removes the brand."""
+    features: dict[str, str] = {}
+    """Product custom field -> WooCommerce attribute name (``{composition = "Composition"}``): shown in
+    the product page's "Additional information" tab (global attribute, found by name or created, its
+    term added). An empty field removes that feature. Passerelle then owns the product's attribute list."""
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> WooCommerceShop:
@@ -88,4 +100,6 @@ def build(options: dict[str, Any], resolver: Resolver) -> WooCommerceShop:
         shipped_status=settings.shipped_status,
         delivered_status=settings.delivered_status,
         status_map=settings.status_map,
+        brand_field=settings.brand_field,
+        features=settings.features,
     )

@@ -12,6 +12,12 @@ Tax classes: the catalogue's taxes mapping names a WooCommerce tax class (``Stan
 a product); an unknown name is a Fatal naming it. Categories: each level of a path is found by
 (name, parent) or created with its ``parent``; the product gets the deepest one.
 
+Brand (``brand_field``): ``brands: [{id}]`` with the brand found by name in ``/products/brands``
+or created (WooCommerce 9.6+ core Brands), else the ``_passerelle_brand`` meta. Features
+(``features``): global attributes with ``variation: false`` on the product's ``attributes`` list,
+next to a variable product's variation attributes (WooCommerce replaces the whole list, so both
+always travel together). Both are written with the product's custom fields (creation, change).
+
 Archive: ``status: draft`` (never a delete). Adoption after a killed run (:meth:`find_products`):
 products and variations by SKU (``?sku=a,b``), a variable product without variations by slug.
 """
@@ -28,6 +34,7 @@ from connectors.errors import Fatal, RecordError
 from connectors.models import Product, ShopRef
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import (
+    BRAND_META,
     PriceError,
     is_variable,
     product_body,
@@ -55,18 +62,50 @@ class WooCommerceCatalogue:
     client: WooCommerceClient
     platform = "WooCommerce"
     archive_status = "draft"
+    brand_field: str | None = "brand"
+    """The product custom field holding the brand name (None: no brand written)."""
+    features: dict[str, str]
+    """Product custom field -> the WooCommerce attribute (feature) name it fills."""
 
     # -- setup (read once per connector) ---------------------------------------------------------
+    def _routes(self) -> dict[str, Any]:
+        """The route index (``GET /wp-json/wc/v3``), read once per connector: what this WooCommerce
+        version has (``global_unique_id``, the Brands routes)."""
+        routes: dict[str, Any] | None = getattr(self, "_routes_cache", None)
+        if routes is None:
+            routes = self.client.get("").json().get("routes") or {}
+            self._routes_cache = routes
+        return routes
+
     def _gtin(self) -> bool:
         """Whether this WooCommerce has ``global_unique_id`` (9.2+), read from the route index once;
         older ones get the EAN in the ``_passerelle_ean`` meta instead."""
-        known: bool | None = getattr(self, "_gtin_cache", None)
+        endpoints = (self._routes().get("/wc/v3/products/batch") or {}).get("endpoints") or []
+        return any("global_unique_id" in (e.get("args") or {}) for e in endpoints)
+
+    def _has_brands(self) -> bool:
+        """Whether this WooCommerce has the core Brands taxonomy (9.6+: ``/products/brands`` in the
+        route index); older ones get the brand name in the ``_passerelle_brand`` meta instead."""
+        return "/wc/v3/products/brands" in self._routes()
+
+    def _brand_ids(self, names: set[str]) -> dict[str, int]:
+        """Brand id by name (case-insensitive, HTML-unescaped), creating the missing ones (cached)."""
+        if not names:
+            return {}
+        known: dict[str, int] | None = getattr(self, "_brand_cache", None)
         if known is None:
-            routes = self.client.get("").json().get("routes") or {}
-            endpoints = (routes.get("/wc/v3/products/batch") or {}).get("endpoints") or []
-            known = any("global_unique_id" in (e.get("args") or {}) for e in endpoints)
-            self._gtin_cache = known
-        return known
+            known = {}
+            for row in self.client.list("products/brands", {"hide_empty": "false"}):
+                known.setdefault(_name(row["name"]), int(row["id"]))
+            self._brand_cache = known
+        ids: dict[str, int] = {}
+        for name in sorted(names):
+            found = known.get(_name(name))
+            if found is None:
+                found = int(self.client.post("products/brands", {"name": name})["id"])
+                known[_name(name)] = found
+            ids[name] = found
+        return ids
 
     def _tax_classes(self) -> dict[str, str]:
         """Tax class name -> the slug a product carries (``""`` for the standard class)."""
@@ -116,10 +155,10 @@ class WooCommerceCatalogue:
             ids[path] = parent
         return ids
 
-    def _attribute_ids(self, products: Sequence[Product]) -> dict[str, int]:
-        """Global attribute ids by name (case-insensitive), with every term the variants use."""
-        names = sorted({n for p in products for n in p.option_groups})
-        if not names:
+    def _attribute_ids(self, wanted: dict[str, set[str]]) -> dict[str, int]:
+        """Global attribute ids by name (case-insensitive), found or created, with every term of
+        ``wanted`` (attribute name -> term names) added when missing."""
+        if not wanted:
             return {}
         known: dict[str, int] | None = getattr(self, "_attribute_cache", None)
         if known is None:
@@ -127,7 +166,7 @@ class WooCommerceCatalogue:
             self._attribute_cache = known
             self._terms: dict[int, set[str]] = {}
         ids: dict[str, int] = {}
-        for name in names:
+        for name in sorted(wanted):
             ident = known.get(_name(name))
             if ident is None:
                 ident = int(self.client.post("products/attributes", {"name": name})["id"])
@@ -136,11 +175,19 @@ class WooCommerceCatalogue:
             if ident not in self._terms:
                 rows = self.client.list(f"products/attributes/{ident}/terms", {"hide_empty": "false"})
                 self._terms[ident] = {_name(row["name"]) for row in rows}
-            wanted = {v.options.get(name) or "" for p in products for v in p.variants if name in p.option_groups}
-            for value in sorted(w for w in wanted if w and _name(w) not in self._terms[ident]):
+            for value in sorted(w for w in wanted[name] if w and _name(w) not in self._terms[ident]):
                 self.client.post(f"products/attributes/{ident}/terms", {"name": value})
                 self._terms[ident].add(_name(value))
         return ids
+
+    def _features(self, product: Product) -> dict[str, str]:
+        """The product's features: the shop's feature (attribute) name -> its value, empty ones left out."""
+        values: dict[str, str] = {}
+        for field, feature in self.features.items():
+            value = _text(product.custom_fields.get(field))
+            if value:
+                values[feature] = value
+        return values
 
     # -- CatalogueSink -------------------------------------------------------------------------
     def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
@@ -182,8 +229,21 @@ class WooCommerceCatalogue:
         products = [w.product for w in writes]
         tax = {v.tax_category: self._tax_class(v.tax_category) for p in products for v in p.variants}
         categories = self._category_ids([w.product for w in writes if "categories" in w.product_fields])
-        attributes = self._attribute_ids([p for p in products if is_variable(p)])
+        attributes_sent = [w for w in writes if self._sends_attributes(w)]
+        wanted: dict[str, set[str]] = {}
+        for p in products:
+            for name in p.option_groups if is_variable(p) else ():
+                wanted.setdefault(name, set()).update(v.options.get(name) or "" for v in p.variants)
+        for w in attributes_sent:
+            for feature, value in self._features(w.product).items():
+                wanted.setdefault(feature, set()).add(value)
+        attributes = self._attribute_ids(wanted)
         gtin = self._gtin()
+        brands_route = self._has_brands()
+        brand_keys = {w.product.key for w in writes if self.brand_field and "custom_fields" in w.product_fields}
+        brand_names = {_text(p.custom_fields.get(self.brand_field or "")) for p in products if p.key in brand_keys}
+        brand_ids = self._brand_ids(brand_names - {""}) if brands_route else {}
+        own_fields = {f for f in (self.brand_field, *self.features) if f}
 
         creates: list[tuple[ProductWrite, dict[str, Any]]] = []
         updates: list[tuple[ProductWrite, dict[str, Any]]] = []
@@ -203,11 +263,15 @@ class WooCommerceCatalogue:
                     write.product_fields,
                     variant_fields=variant_fields,
                     category_ids=[categories[p] for p in product.categories if p in categories],
-                    attributes=_product_attributes(write, attributes),
+                    attributes=self._product_attributes(write, attributes),
                     tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
                     product_id=write.ref.product_id if write.ref else None,
                     gtin=gtin,
+                    skip_custom_fields=own_fields,
                 )
+                if product.key in brand_keys:
+                    _add_brand(body, _text(product.custom_fields.get(self.brand_field or "")), brand_ids,
+                               route=brands_route, create=write.ref is None)  # fmt: skip
             except PriceError as exc:
                 result.errors.append(RecordError(product.key, "price", str(exc), "shop"))
                 continue
@@ -236,6 +300,39 @@ class WooCommerceCatalogue:
         for write, pid in parents:
             self._write_variations(write, pid, attributes, tax, result, gtin=gtin)
         return result
+
+    def _sends_attributes(self, write: ProductWrite) -> bool:
+        """Whether the product's ``attributes`` list goes with this write. WooCommerce replaces the
+        whole list, so it always carries both the variation attributes and the features."""
+        product = write.product
+        if self.features and "custom_fields" in write.product_fields:
+            return True
+        return is_variable(product) and (
+            write.ref is None
+            or bool(write.create_variants)
+            or "option_groups" in write.product_fields
+            or ("options" in write.variant_fields and bool(write.update_variants))
+        )
+
+    def _product_attributes(self, write: ProductWrite, attribute_ids: dict[str, int]) -> list[dict[str, Any]] | None:
+        """The product's ``attributes`` when they may change: the variation attributes of a variable
+        product (every option value of its variants), then its features (``variation: false``)."""
+        if not self._sends_attributes(write):
+            return None
+        product = write.product
+        rows: list[dict[str, Any]] = []
+        for name in product.option_groups if is_variable(product) else ():
+            options = sorted({v.options.get(name) or "" for v in product.variants} - {""})
+            rows.append({"id": attribute_ids[name], "position": len(rows), "variation": True, "visible": True,
+                         "options": options})  # fmt: skip
+        used = {row["id"] for row in rows}
+        for feature, value in self._features(product).items():
+            ident = attribute_ids[feature]
+            if ident in used:  # a feature named like a variation attribute: the variations win
+                continue
+            used.add(ident)
+            rows.append({"id": ident, "position": len(rows), "variation": False, "visible": True, "options": [value]})
+        return rows
 
     def _write_variations(
         self,
@@ -332,26 +429,17 @@ _ALL_VARIANT_FIELDS = frozenset(
 )
 
 
-def _product_attributes(write: ProductWrite, attribute_ids: dict[str, int]) -> list[dict[str, Any]] | None:
-    """A variable product's ``attributes`` (every option value of its variants), when they may change."""
-    product = write.product
-    if not is_variable(product):
-        return None
-    changing = (
-        write.ref is None
-        or write.create_variants
-        or "option_groups" in write.product_fields
-        or ("options" in write.variant_fields and write.update_variants)
-    )
-    if not changing:
-        return None
-    return [
-        {
-            "id": attribute_ids[name],
-            "position": position,
-            "variation": True,
-            "visible": True,
-            "options": sorted({v.options.get(name) or "" for v in product.variants} - {""}),
-        }
-        for position, name in enumerate(product.option_groups)
-    ]
+def _text(value: Any) -> str:
+    """A custom field's value as the shop shows it ("" for None or blanks)."""
+    return "" if value is None else str(value).strip()
+
+
+def _add_brand(body: dict[str, Any], name: str, brand_ids: dict[str, int], *, route: bool, create: bool) -> None:
+    """The brand on a product body: ``brands: [{id}]`` (WooCommerce 9.6+; ``[]`` removes it), else
+    the ``_passerelle_brand`` meta (``""`` removes it). A creation without a brand sends nothing."""
+    if create and not name:
+        return
+    if route:
+        body["brands"] = [{"id": brand_ids[name]}] if name else []
+        return
+    body["meta_data"] = [*body.get("meta_data", []), {"key": BRAND_META, "value": name}]

@@ -19,6 +19,7 @@ from typing import Any
 from connectors.models import Product, Variant, currency_quantum, ensure_utc
 
 __all__ = [
+    "BRAND_META",
     "EAN_META",
     "META_PREFIX",
     "PriceError",
@@ -35,6 +36,8 @@ META_PREFIX = "_passerelle_"
 """Prefix of the meta_data keys passerelle writes (a leading ``_`` hides them from the admin's custom fields box)."""
 EAN_META = f"{META_PREFIX}ean"
 """Where the EAN goes on a WooCommerce older than 9.2, which has no ``global_unique_id`` field."""
+BRAND_META = f"{META_PREFIX}brand"
+"""Where the brand name goes on a WooCommerce older than 9.6, which has no Brands taxonomy."""
 
 
 class PriceError(ValueError):
@@ -127,11 +130,13 @@ def product_body(
     tax_class: str | None = None,
     product_id: str | None = None,
     gtin: bool = True,
+    skip_custom_fields: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A ``products/batch`` create (``product_id`` None) or update item with only ``fields``.
 
     A simple product also carries its variant's ``variant_fields``; ``attributes`` (a variable
-    product's ``[{id, variation, visible, options}]``) are sent when given.
+    product's ``[{id, variation, visible, options}]``) are sent when given. Custom fields in
+    ``skip_custom_fields`` (the brand, the features: written elsewhere) are not copied to meta data.
     """
     simple = not is_variable(product)
     data: dict[str, Any] = {} if product_id is None else {"id": int(product_id)}
@@ -150,8 +155,9 @@ def product_body(
         data["categories"] = [{"id": i} for i in category_ids]
     if "images" in fields:
         data["images"] = [{"src": url} for url in product.images if url.startswith(("http://", "https://"))]
-    if "custom_fields" in fields and product.custom_fields:
-        data["meta_data"] = _meta(product.custom_fields)
+    custom = {k: v for k, v in product.custom_fields.items() if k not in skip_custom_fields}
+    if "custom_fields" in fields and custom:
+        data["meta_data"] = _meta(custom)
     if attributes is not None:
         data["attributes"] = attributes
     if simple and product.variants:
