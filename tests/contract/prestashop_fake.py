@@ -4,8 +4,9 @@ Data: ``shared/contracts/prestashop-8.2/samples_json`` (captured from a real Pre
 The capture holds subsets of some tables, so :func:`captured_data` completes what the captured
 orders point to, each record built from a captured one of the same resource: address 5 (the demo
 customer's), country 8 (FR), order states 1, 6, 7, 8 (PrestaShop's install defaults: awaiting
-check payment, canceled, refunded, payment error) and the order_details rows 4 and 5 (from the
-orders' ``order_rows``).
+check payment, canceled, refunded, payment error), the order_details rows 4 and 5 (from the
+orders' ``order_rows``) and the feature values 4, 6, 7, 8 the captured products point to (the demo
+data's Cotton, Matt paper, Long sleeves, Short sleeves; only 1-3 were captured).
 
 Rules the real server enforces, enforced here: the key as basic-auth user or ``ws_key`` (else the
 captured 401 answer); only known resources; filter, display and sort fields must exist in the
@@ -28,6 +29,11 @@ empties every field it does not carry, multilingual ones included (a required on
 "is empty" validation error), and keeps the associations it does not carry; a POST of a
 product or a combination adds its ``stock_availables`` row; an ``order_histories`` POST moves the
 order's ``current_state`` (and is logged in ``emails`` with ``sendemail=1``).
+
+Brand and features (stricter than the real server, which stores any id): a product's
+``id_manufacturer`` must be 0 or a manufacturer's id; each ``associations/product_features`` entry
+must be exactly ``<id>`` (a feature) and ``<id_feature_value>`` (a value *of that feature*), both
+required by the synopsis. A product's read-only ``manufacturer_name`` follows its manufacturer.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ RESOURCES = (
     "order_carriers",
     "customer_threads",
     "customer_messages",
+    "manufacturers",
+    "product_features",
+    "product_feature_values",
 )
 SINGULAR = {
     "products": "product",
@@ -82,6 +91,9 @@ SINGULAR = {
     "order_histories": "order_history",
     "customer_threads": "customer_thread",
     "customer_messages": "customer_message",
+    "manufacturers": "manufacturer",
+    "product_features": "product_feature",
+    "product_feature_values": "product_feature_value",
 }
 """Resources the fake takes writes for, and the node name of one record."""
 NOT_WRITABLE = {"products": {"position_in_category"}}
@@ -199,6 +211,16 @@ def captured_data() -> dict[str, list[dict[str, Any]]]:
                     total_price_tax_incl=f"{float(row['unit_price_tax_incl']) * quantity:.6f}",
                 )
                 data["order_details"].append(detail)
+    value_template = data["product_feature_values"][0]
+    for ident, feature, text in (
+        (4, "1", "Cotton"),
+        (6, "1", "Matt paper"),
+        (7, "2", "Long sleeves"),
+        (8, "2", "Short sleeves"),
+    ):
+        value = copy.deepcopy(value_template)
+        value.update(id=ident, id_feature=feature, value=[{"id": "1", "value": text}, {"id": "2", "value": text}])
+        data["product_feature_values"].append(value)
     return data
 
 
@@ -274,7 +296,7 @@ class FakePrestaShop:
             return httpx.Response(500, text=BAD_PRODUCT)  # what the real server answered such a product
         if self.crash is not None and self.crash(resource, record):
             return httpx.Response(500, text=BAD_PRODUCT)
-        error = self._validate(resource, record, ident)
+        error = self._validate(resource, record, ident) or self._check_links(resource, record)
         if error is not None:
             return error
         if request.method == "POST":
@@ -323,6 +345,27 @@ class FakePrestaShop:
                 return _xml_error(400, 85, f'Validation error: "Property {klass}->{name} is empty"')
         return None
 
+    def _check_links(self, resource: str, record: dict[str, Any]) -> httpx.Response | None:
+        """A product's manufacturer and features must exist (see the module docstring)."""
+        if resource != "products":
+            return None
+        brand = str(record.get("id_manufacturer") or "0")
+        if brand != "0" and self._find("manufacturers", brand) is None:
+            return _xml_error(400, 0, f"manufacturer {brand} does not exist (this fake is strict)")
+        for entry in (record.get("associations") or {}).get("product_features", []):
+            if set(entry) != {"id", "id_feature_value"}:
+                return _xml_error(400, 0, f"product_feature needs exactly id and id_feature_value, got {sorted(entry)}")
+            value = self._find("product_feature_values", entry["id_feature_value"])
+            if self._find("product_features", entry["id"]) is None or value is None:
+                return _xml_error(400, 0, f"feature {entry['id']} / value {entry['id_feature_value']} does not exist")
+            if str(value["id_feature"]) != str(entry["id"]):
+                return _xml_error(400, 0, f"value {value['id']} is not a value of feature {entry['id']}")
+        return None
+
+    def _brand_name(self, row: dict[str, Any]) -> None:
+        maker = self._find("manufacturers", row.get("id_manufacturer") or "0")
+        row["manufacturer_name"] = maker["name"] if maker is not None else ""
+
     def _create(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         languages = [str(lang["id"]) for lang in _sample("languages")] or ["1"]
         row: dict[str, Any] = {"id": max((int(r["id"]) for r in self.data[resource]), default=0) + 1}
@@ -339,6 +382,7 @@ class FakePrestaShop:
             row["date_add"] = "2026-11-23 10:00:00"
         self.data[resource].append(row)
         if resource == "products":
+            self._brand_name(row)
             self._stock(str(row["id"]), "0")
         elif resource == "combinations":
             self._stock(str(row["id_product"]), str(row["id"]))
@@ -379,6 +423,8 @@ class FakePrestaShop:
                 current[name] = record.get(name, "")
         for name, items in (record.get("associations") or {}).items():
             current.setdefault("associations", {})[name] = items
+        if resource == "products":
+            self._brand_name(current)
         return current
 
     def _authorized(self, request: httpx.Request) -> bool:

@@ -12,7 +12,7 @@ from connectors.base import CatalogueSink, ProductWrite
 from connectors.errors import Fatal
 from connectors.models import Product, ShopRef, Variant
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused
-from connectors.shop.prestashop.factory import PrestaShopShop
+from connectors.shop.prestashop.factory import PrestaShopSettings, PrestaShopShop, shop_from
 from connectors.shop.prestashop.xml import writable
 from tests.contract.prestashop_fake import FakePrestaShop
 
@@ -283,3 +283,147 @@ def test_archiving_a_product_deleted_by_hand_is_a_record_error(fake: FakePrestaS
     result = shop.archive_products({"MUG": ref, "GONE": ShopRef("999", {})})
     assert [(e.key, e.field) for e in result.errors] == [("GONE", "product")]
     assert set(result.refs) == {"MUG"}
+
+
+# -- brand (manufacturer) and features ---------------------------------------------------------
+FEATURES = {"composition": "Composition", "origine": "Origine"}
+
+
+def shop_with(fake: FakePrestaShop, **settings: Any) -> PrestaShopShop:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    return shop_from(PrestaShopSettings.model_validate({"url": "http://shop.test", "key": "env:K", **settings}), client)
+
+
+def branded(key: str, brand: str, **custom: Any) -> Product:
+    product = Product(key=key, name=key, slug=key.lower(), variants=[variant(f"{key}-1", "10")])
+    product.custom_fields = {"brand": brand, **custom}
+    return product
+
+
+def features_of(fake: FakePrestaShop, pid: str) -> dict[str, list[str]]:
+    """Feature name -> value texts of a product, as the shop shows them."""
+    out: dict[str, list[str]] = {}
+    for entry in fake.record("products", int(pid))["associations"].get("product_features", []):
+        feature = fake.record("product_features", int(entry["id"]))
+        value = fake.record("product_feature_values", int(entry["id_feature_value"]))
+        assert value["id_feature"] == str(feature["id"])
+        out.setdefault(feature["name"][0]["value"], []).append(value["value"][0]["value"])
+    return out
+
+
+def test_brand_and_features_are_found_by_name_or_created_once(fake: FakePrestaShop) -> None:
+    fake.data["manufacturers"].append({**fake.record("manufacturers", 2), "id": 3, "name": "Toto &amp; Cie"})
+    shop = shop_with(fake, features=FEATURES)
+    products = [
+        branded("A", "studio DESIGN", composition="wool", origine="France"),  # captured brand and value, other case
+        branded("B", "Maison Dupont", composition="Lin", origine="France"),
+        branded("C", "maison dupont", composition="lin", origine="france"),
+        branded("D", "Toto & Cie", composition=["Lin", "Coton bio"]),  # HTML-unescaped match; several values
+    ]
+    result = shop.write_products([create(p) for p in products])
+    assert result.errors == []
+    rows = {k: fake.record("products", int(ref.product_id)) for k, ref in result.refs.items()}
+    assert {k: r["manufacturer_name"] for k, r in rows.items()} == {
+        "A": "Studio Design",
+        "B": "Maison Dupont",
+        "C": "Maison Dupont",
+        "D": "Toto &amp; Cie",
+    }
+    assert [m["name"] for m in fake.data["manufacturers"]].count("Maison Dupont") == 1
+    assert rows["A"]["id_manufacturer"] == "1" and rows["D"]["id_manufacturer"] == "3"
+    assert features_of(fake, rows["A"]["id"]) == {"Composition": ["Wool"], "Origine": ["France"]}
+    assert features_of(fake, rows["C"]["id"]) == {"Composition": ["Lin"], "Origine": ["France"]}
+    assert features_of(fake, rows["D"]["id"]) == {"Composition": ["Lin", "Coton bio"]}
+    names = [f["name"][0]["value"] for f in fake.data["product_features"]]
+    assert names.count("Composition") == 1 and names.count("Origine") == 1
+    values = [(v["id_feature"], v["value"][0]["value"]) for v in fake.data["product_feature_values"]]
+    assert len(values) == len(set(values))  # "France" / "Lin" created once, "wool" found (captured 2)
+    created = next(v for v in fake.data["product_feature_values"] if v["value"][0]["value"] == "France")
+    assert created["custom"] == "0"  # a predefined value, offered for other products in the back office
+    # Each table read once per run, each feature's values once.
+    gets = [r.url.path for r in fake.requests if r.method == "GET"]
+    assert gets.count("/api/manufacturers") == 1 and gets.count("/api/product_features") == 1
+    assert gets.count("/api/product_feature_values") == 2
+
+
+def test_update_changes_brand_removes_emptied_features_keeps_the_merchants(fake: FakePrestaShop) -> None:
+    shop = shop_with(fake, features=FEATURES)
+    ref = shop.write_products([create(branded("A", "Maison Dupont", composition="Lin", origine="France"))]).refs["A"]
+    row = fake.record("products", int(ref.product_id))
+    row["associations"]["product_features"].append({"id": "2", "id_feature_value": "7"})  # the merchant's
+    changed = branded("A", "", composition="Coton")  # brand gone, origin gone, composition changed
+    write = ProductWrite(changed, ref, OWNED, variant_fields=VARIANT_FIELDS)
+    assert shop.write_products([write]).errors == []
+    row = fake.record("products", int(ref.product_id))
+    assert (row["id_manufacturer"], row["manufacturer_name"]) == ("0", "")
+    assert features_of(fake, ref.product_id) == {"Property": ["Long sleeves"], "Composition": ["Coton"]}
+
+
+def test_unchanged_brand_and_features_are_not_sent(fake: FakePrestaShop) -> None:
+    shop = shop_with(fake, features=FEATURES)
+    product = branded("A", "Maison Dupont", composition="Lin")
+    ref = shop.write_products([create(product)]).refs["A"]
+    # Other product fields changed: the PUT carries the same brand and no product_features association.
+    product.name = "A bis"
+    assert shop.write_products([ProductWrite(product, ref, OWNED, variant_fields=VARIANT_FIELDS)]).errors == []
+    (put,) = [r for r in fake.requests if r.method == "PUT"]
+    assert "<product_features>" not in put.content.decode()
+    assert fake.record("products", int(ref.product_id))["manufacturer_name"] == "Maison Dupont"
+    # The diff says the product did not change: nothing is written, the merchant's brand survives.
+    fake.record("products", int(ref.product_id))["id_manufacturer"] = "2"
+    product.custom_fields["brand"] = "Autre"
+    write = ProductWrite(product, ref, frozenset(), variant_fields=VARIANT_FIELDS)
+    assert shop.write_products([write]).errors == []
+    assert fake.record("products", int(ref.product_id))["id_manufacturer"] == "2"
+    assert not any(m["name"] == "Autre" for m in fake.data["manufacturers"])
+
+
+def test_brand_field_none_leaves_the_brand_to_the_merchant(fake: FakePrestaShop) -> None:
+    shop = shop_with(fake, brand_field=None)
+    ref = shop.write_products([create(branded("A", "Maison Dupont"))]).refs["A"]
+    fake.record("products", int(ref.product_id))["id_manufacturer"] = "2"
+    product = branded("A", "Maison Dupont")
+    product.name = "A bis"
+    assert shop.write_products([ProductWrite(product, ref, OWNED, variant_fields=VARIANT_FIELDS)]).errors == []
+    assert fake.record("products", int(ref.product_id))["id_manufacturer"] == "2"
+    assert not any(r.url.path == "/api/manufacturers" for r in fake.requests)
+
+
+def test_brand_refused_by_prestashop_is_an_error_of_that_field(fake: FakePrestaShop) -> None:
+    shop = shop_with(fake, brand_field="marque")
+    bad = branded("A", "")
+    bad.custom_fields["marque"] = "Dupont #1"  # isCatalogName refuses '#'
+    result = shop.write_products([create(bad), create(branded("B", ""))])
+    assert [(e.key, e.field) for e in result.errors] == [("A", "custom_fields.marque")]
+    assert "Property Manufacturer->name is not valid" in result.errors[0].reason
+    assert set(result.refs) == {"B"}
+
+
+def test_fake_refuses_a_feature_value_of_another_feature_and_unknown_brand(fake: FakePrestaShop) -> None:
+    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    record = writable("products", fake.record("products", 1))
+    with pytest.raises(WriteRefused, match="not a value of feature 2"):
+        client.update(
+            "products", "1", {**record, "associations": {"product_features": [{"id": "2", "id_feature_value": "1"}]}}
+        )
+    with pytest.raises(WriteRefused, match="id and id_feature_value"):
+        client.update("products", "1", {**record, "associations": {"product_features": [{"id": "1", "value": "1"}]}})
+    with pytest.raises(WriteRefused, match="manufacturer 99"):
+        client.update("products", "1", {**record, "id_manufacturer": "99"})
+    with pytest.raises(WriteRefused, match='parameter "link_rewrite" not writable'):
+        client.create("manufacturers", {"name": "X", "active": "1", "link_rewrite": "x"})
+    with pytest.raises(WriteRefused, match="Property ProductFeature->name is not valid"):
+        client.create("product_features", {"name": "Origine"})  # multilingual
+    with pytest.raises(WriteRefused, match='parameter "id_feature" required'):
+        client.create("product_feature_values", {"value": [{"id": "1", "value": "France"}]})
+
+
+def test_settings_reach_the_sink() -> None:
+    settings = PrestaShopSettings.model_validate(
+        {"url": "http://x", "key": "env:K", "brand_field": "marque", "features": {"composition": "Composition"}}
+    )
+    shop = shop_from(settings, PrestaShopClient("http://x", "K"))
+    assert (shop.options.brand_field, shop.options.features) == ("marque", {"composition": "Composition"})
+    assert PrestaShopSettings.model_validate({"url": "http://x", "key": "env:K"}).brand_field == "brand"
+    off = PrestaShopSettings.model_validate({"url": "http://x", "key": "env:K", "brand_field": ""})
+    assert shop_from(off, PrestaShopClient("http://x", "K")).options.brand_field is None  # TOML has no null

@@ -14,7 +14,7 @@ import pytest
 
 from connectors import registry
 from connectors.shop.prestashop.client import PrestaShopClient
-from connectors.shop.prestashop.factory import PrestaShopShop
+from connectors.shop.prestashop.factory import PrestaShopSettings, PrestaShopShop, shop_from
 from flows.catalogue import publish_catalogue
 from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
@@ -97,7 +97,7 @@ warehouses = ["WEB"]
 
 def build_fake(options: dict[str, Any], resolver: Any) -> PrestaShopShop:
     client = PrestaShopClient("http://shop.test", KEY, transport=FAKE["shop"].transport(), backoff=0)
-    return PrestaShopShop(client)
+    return shop_from(PrestaShopSettings.model_validate({"url": "http://shop.test", "key": "env:K", **options}), client)
 
 
 @pytest.fixture
@@ -167,6 +167,63 @@ def test_publish_catalogue_combinations_simple_product_rerun_and_enrichment(
     tea = product_by_reference(fake, "THE-VRT")
     assert tea["name"][0]["value"] == "Thé vert Sencha 100 g"
     assert tea["description"][0]["value"] == "<p>Récolté à la main</p>"
+
+
+BRANDED = {
+    "POLO-M;": "Maison Dupont;Coton piqué",
+    "POLO-L;": "Maison Dupont;Coton piqué",
+    "POLO-XL;": "Maison Dupont;Coton piqué",
+    "THE-VRT;": "Jardins de Chine;",
+}
+
+
+def branded_articles(brands: dict[str, str]) -> bytes:
+    lines = ARTICLES.splitlines()
+    lines[0] += ";Marque;Composition"
+    lines[1:] = [line + ";" + next(v for k, v in brands.items() if line.startswith(k)) for line in lines[1:]]
+    return "\r\n".join([*lines, ""]).encode("cp1252")
+
+
+def test_publish_catalogue_brand_and_features_from_erp_columns(fake: FakePrestaShop, tmp_path: Path) -> None:
+    config = setup(tmp_path)
+    text = Path(config).read_text(encoding="utf-8")
+    text = text.replace(
+        'subfamily = "Sous-famille"\n', 'subfamily = "Sous-famille"\nmarque = "Marque"\ncompo = "Composition"\n'
+    )
+    text = text.replace(
+        'type = "prestashop-fake"\n',
+        'type = "prestashop-fake"\nbrand_field = "brand"\nfeatures = {composition = "Composition"}\n',
+    )
+    text = text.replace(
+        "[connections.main.catalogue]\n",
+        '[connections.main.catalogue]\nfields = {description = "description", "variant.name" = "name", '
+        '"custom_fields.brand" = "fields.marque", "custom_fields.composition" = "fields.compo"}\n',
+    )
+    Path(config).write_text(text, encoding="utf-8")
+    (tmp_path / "export" / "articles.csv").write_bytes(branded_articles(BRANDED))
+
+    first = publish_catalogue(config=config)
+    assert (first["created"], first["failed"]) == (2, 0)
+    polo, tea = product_by_reference(fake, "g:POLO"), product_by_reference(fake, "THE-VRT")
+    assert (polo["manufacturer_name"], tea["manufacturer_name"]) == ("Maison Dupont", "Jardins de Chine")
+    (entry,) = polo["associations"]["product_features"]
+    assert fake.record("product_features", int(entry["id"]))["name"][0]["value"] == "Composition"  # captured 1
+    assert fake.record("product_feature_values", int(entry["id_feature_value"]))["value"][0]["value"] == "Coton piqué"
+    assert tea["associations"].get("product_features", []) == []
+
+    writes = len(fake.writes)
+    assert publish_catalogue(config=config)["updated"] == 0
+    assert len(fake.writes) == writes  # unchanged brand and features: nothing sent
+
+    # The ERP changes the polo's brand and drops its composition: brand moved, feature removed.
+    changed = {**BRANDED, "POLO-M;": "Atelier Martin;", "POLO-L;": "Atelier Martin;", "POLO-XL;": "Atelier Martin;"}
+    (tmp_path / "export" / "articles.csv").write_bytes(branded_articles(changed))
+    third = publish_catalogue(config=config)
+    assert (third["updated"], third["failed"]) == (1, 0)
+    polo = product_by_reference(fake, "g:POLO")
+    assert polo["manufacturer_name"] == "Atelier Martin"
+    assert polo["associations"]["product_features"] == []
+    assert [m["name"] for m in fake.data["manufacturers"]].count("Maison Dupont") == 1
 
 
 def test_sync_stock_and_prices_with_a_dated_promotion(fake: FakePrestaShop, tmp_path: Path) -> None:

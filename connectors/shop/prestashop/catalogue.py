@@ -16,12 +16,25 @@ created when missing. A PUT replaces the whole record, so an update reads the re
 the owned fields and sends the rest back as it was (an enriched description survives). Combinations
 cannot be disabled in PrestaShop 8: a variant gone from the ERP gets its stock set to 0 with orders
 refused (``out_of_stock`` 0). Archiving a product sets ``active`` 0; nothing is ever deleted.
+
+Brand and features come from the product's custom fields (``brand_field`` and ``features`` of the
+settings), written with the other owned product fields (on creation, and on update when
+``custom_fields`` is among the fields to write). The brand is the product's ``id_manufacturer``
+(``manufacturers`` found by name, created when missing; an empty brand: 0, none). Features are the
+product's ``associations/product_features`` entries ``{id: feature, id_feature_value: value}``:
+the feature (``product_features``) found by name or created, the value a predefined one
+(``product_feature_values`` with ``custom`` 0) of that feature found by text or created. An empty
+field removes that feature from the product; features the settings do not name are kept as they
+are. Names compare case-insensitively and HTML-unescaped; what is found or created is cached for
+the connector's life, so a run never creates a name twice.
 """
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +65,48 @@ def product_reference(product: Product) -> str:
 
 def has_combinations(product: Product) -> bool:
     return bool(product.option_groups) or len(product.variants) > 1
+
+
+def name_key(text: str) -> str:
+    """How names compare: HTML-unescaped (PrestaShop may store ``&amp;``), trimmed, case-folded."""
+    return html.unescape(text).strip().casefold()
+
+
+def _texts(value: Any) -> list[str]:
+    """The non-empty texts of a custom field's value (a list gives several), without repeats."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    texts: list[str] = []
+    for item in items:
+        text = "" if item is None else str(item).strip()
+        if text and name_key(text) not in {name_key(t) for t in texts}:
+            texts.append(text)
+    return texts
+
+
+@dataclass(slots=True)
+class Extras:
+    """The brand and features of one product, resolved to PrestaShop ids."""
+
+    brand: str | None = None
+    """``id_manufacturer`` to write ("0": no brand); None: the brand is not passerelle's."""
+    features: list[dict[str, str]] = field(default_factory=list)
+    """``product_features`` entries of the features the settings name."""
+    managed: set[str] = field(default_factory=set)
+    """Ids of the features the settings name (the product's other features are left alone)."""
+
+    def product_features(self, current: Any) -> list[dict[str, str]]:
+        """The product's features: the current ones the settings do not name, then passerelle's."""
+        kept = [entry for entry in _entries(current) if entry["id"] not in self.managed]
+        return kept + [f for f in self.features if f not in kept]
+
+
+class ExtraRefused(Exception):
+    """A brand or feature PrestaShop refused to create: the product's error on that custom field."""
+
+    def __init__(self, field_name: str, refused: WriteRefused) -> None:
+        super().__init__(str(refused))
+        self.field_name = field_name
+        self.refused = refused
 
 
 class PrestaShopCatalogue:
@@ -142,6 +197,84 @@ class PrestaShopCatalogue:
             lookups["values"][(group_id, value.casefold())] = value_id
         return str(value_id)
 
+    def _manufacturer(self, name: str) -> str:
+        """Id of the manufacturer (brand) named ``name``, created when missing."""
+        known: dict[str, str] | None = getattr(self, "_manufacturer_ids", None)
+        if known is None:
+            known = {
+                name_key(str(r["name"])): str(r["id"]) for r in self.client.get("manufacturers", display=["id", "name"])
+            }
+            self._manufacturer_ids = known
+        ident = known.get(name_key(name))
+        if ident is None:
+            ident = self.client.create("manufacturers", {"active": "1", "name": name})
+            known[name_key(name)] = ident
+        return ident
+
+    def _feature(self, name: str, *, create: bool) -> str | None:
+        """Id of the feature named ``name`` (None when missing and not ``create``)."""
+        known: dict[str, str] | None = getattr(self, "_feature_ids", None)
+        if known is None:
+            known = {}
+            for r in self.client.get("product_features", display=["id", "name"]):
+                known.setdefault(name_key(language_value(r["name"], self.language)), str(r["id"]))
+            self._feature_ids = known
+        ident = known.get(name_key(name))
+        if ident is None and create:
+            ident = self.client.create("product_features", {"name": lang(self.language, name)})
+            known[name_key(name)] = ident
+        return ident
+
+    def _feature_value(self, feature: str, value: str) -> str:
+        """Id of the predefined value ``value`` of ``feature`` (``custom`` 0), created when missing;
+        each feature's values are read once."""
+        cache: dict[str, dict[str, str]] = getattr(self, "_feature_value_ids", None) or {}
+        self._feature_value_ids = cache
+        known = cache.get(feature)
+        if known is None:
+            known = {}
+            rows = self.client.get(
+                "product_feature_values",
+                display=["id", "id_feature", "custom", "value"],
+                filters={"id_feature": id_filter([feature])},
+            )
+            for r in rows:
+                if str(r.get("custom", "0")) != "1":
+                    known.setdefault(name_key(language_value(r["value"], self.language)), str(r["id"]))
+            cache[feature] = known
+        ident = known.get(name_key(value))
+        if ident is None:
+            ident = self.client.create(
+                "product_feature_values", {"id_feature": feature, "custom": "0", "value": lang(self.language, value)}
+            )
+            known[name_key(value)] = ident
+        return ident
+
+    def _extras(self, product: Product) -> Extras:
+        """The product's brand and features as ids (what is missing is created)."""
+        extras = Extras()
+        brand_field = self.options.brand_field
+        if brand_field is not None:
+            names = _texts(product.custom_fields.get(brand_field))
+            try:
+                extras.brand = self._manufacturer(names[0]) if names else "0"
+            except WriteRefused as exc:
+                raise ExtraRefused(f"custom_fields.{brand_field}", exc) from exc
+        for field_name, feature_name in self.options.features.items():
+            values = _texts(product.custom_fields.get(field_name))
+            try:
+                feature = self._feature(feature_name, create=bool(values))
+                if feature is None:
+                    continue  # not in the shop and nothing to write: nothing to remove either
+                extras.managed.add(feature)
+                for value in values:
+                    entry = {"id": feature, "id_feature_value": self._feature_value(feature, value)}
+                    if entry not in extras.features:
+                        extras.features.append(entry)
+            except WriteRefused as exc:
+                raise ExtraRefused(f"custom_fields.{field_name}", exc) from exc
+        return extras
+
     # -- CatalogueSink -------------------------------------------------------------------------
     def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
         """Products by reference (SKU of a simple product, key of one with combinations) and
@@ -226,13 +359,18 @@ class PrestaShopCatalogue:
             return
         tax = self._tax_group(next(iter(taxes)) if taxes else None)
         try:
+            extras = self._extras(product) if "custom_fields" in write.product_fields else None
+        except ExtraRefused as exc:
+            result.errors.append(refusal(product.key, exc.field_name, exc.refused))
+            return
+        try:
             if write.ref is None:
-                pid = self._create_product(write, tax)
+                pid = self._create_product(write, tax, extras)
                 ids: dict[str, str] = {}
             else:
                 pid = write.ref.product_id
                 ids = dict(write.ref.variant_ids)
-                self._update_product(write, tax)
+                self._update_product(write, tax, extras)
         except WriteRefused as exc:
             result.errors.append(refusal(product.key, "product", exc))
             return
@@ -281,7 +419,7 @@ class PrestaShopCatalogue:
                 ids.append(leaf)
         return ids or [self.options.home_category]
 
-    def _create_product(self, write: ProductWrite, tax: str) -> str:
+    def _create_product(self, write: ProductWrite, tax: str, extras: Extras | None) -> str:
         product = write.product
         combos = has_combinations(product)
         first = product.variants[0]
@@ -306,9 +444,14 @@ class PrestaShopCatalogue:
         if "description" in write.product_fields and product.description:
             record["description"] = lang(self.language, product.description)
         record["associations"] = {"categories": [{"id": c} for c in categories]}
+        if extras is not None:
+            if extras.brand is not None:
+                record["id_manufacturer"] = extras.brand
+            if extras.features:
+                record["associations"]["product_features"] = extras.features
         return self.client.create("products", record)
 
-    def _update_product(self, write: ProductWrite, tax: str) -> None:
+    def _update_product(self, write: ProductWrite, tax: str, extras: Extras | None) -> None:
         product = write.product
         assert write.ref is not None
         simple_key = product.variants[0].key if not has_combinations(product) else None
@@ -332,7 +475,15 @@ class PrestaShopCatalogue:
         if "categories" in fields:
             categories = self._categories(product)
             record["id_category_default"] = categories[0]
-            record["associations"] = {"categories": [{"id": c} for c in categories]}
+            record.setdefault("associations", {})["categories"] = [{"id": c} for c in categories]
+        if extras is not None:
+            if extras.brand is not None:
+                record["id_manufacturer"] = extras.brand
+            current_features = (current.get("associations") or {}).get("product_features") or []
+            features = extras.product_features(current_features)
+            if sorted(map(_sorted_items, features)) != sorted(map(_sorted_items, _entries(current_features))):
+                # Sent only when they changed: a PUT without the association leaves it as it is.
+                record.setdefault("associations", {})["product_features"] = features
         if "enabled" in fields:
             record["active"] = "1" if product.enabled else "0"
         if simple_key is not None and (variant_update or fields):
@@ -409,6 +560,18 @@ class PrestaShopCatalogue:
             record = writable("stock_availables", row)
             record.update(quantity="0", out_of_stock="0")
             self.client.update("stock_availables", str(row["id"]), record)
+
+
+def _sorted_items(entry: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(entry.items()))
+
+
+def _entries(items: Any) -> list[dict[str, str]]:
+    """``product_features`` entries as read, in the shape written."""
+    return [
+        {"id": str(i.get("id")), "id_feature_value": str(i.get("id_feature_value"))}
+        for i in (items if isinstance(items, list) else [])
+    ]
 
 
 def _filterable(value: str | None) -> bool:

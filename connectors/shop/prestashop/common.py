@@ -34,6 +34,10 @@ class PrestaShopOptions:
     location_fatal: bool = False
     contact_id: str = "2"
     employee_id: str = "1"
+    brand_field: str | None = "brand"
+    """Custom field holding the brand (manufacturer) name; None: the brand is not written."""
+    features: dict[str, str] = field(default_factory=dict)
+    """Custom field name -> the shop's feature name (Catalog > Attributes & Features > Features)."""
 
 
 def variant_id(product_id: str | int, attribute_id: str | int = 0) -> str:

@@ -17,7 +17,7 @@ from connectors.shop.prestashop.orders import PrestaShopOrders
 from connectors.shop.prestashop.values import PrestaShopValues
 from connectors.timezones import TimeZoneName
 
-__all__ = ["PrestaShopSettings", "PrestaShopShop", "build"]
+__all__ = ["PrestaShopSettings", "PrestaShopShop", "build", "shop_from"]
 
 
 class PrestaShopShop(PrestaShopOrders, PrestaShopCatalogue, PrestaShopValues, PrestaShopFeedback):
@@ -48,8 +48,9 @@ class PrestaShopSettings(BaseModel):
     timezone: TimeZoneName = "Europe/Paris"
     """The shop's time zone (International > Localization): ``date_upd`` is wall-clock time there."""
     language: int = 1
-    """Language id of the names read (order states, categories, attribute groups and values, customer
-    groups) and written (product names, slugs and descriptions, new categories and attributes)."""
+    """Language id of the names read (order states, categories, attribute groups and values, features
+    and their values, customer groups) and written (product names, slugs and descriptions, new
+    categories, attributes, features and feature values)."""
     cancelled_states: list[int] = [6]
     """States read as cancelled (order source and status sink)."""
     refunded_states: list[int] = [7]
@@ -81,6 +82,15 @@ class PrestaShopSettings(BaseModel):
     """Contact (Customers > Customer service) of the threads holding document links (2: Customer service)."""
     employee_id: int = 1
     """Employee the document-link messages are written as (shown as the shop's answer)."""
+    brand_field: str | None = "brand"
+    """Custom field of the product (``custom_fields.<name>`` in the catalogue's ``fields``) holding
+    its brand: written as the product's manufacturer (``id_manufacturer``, found by name or created);
+    empty: no brand. ``""`` or None: passerelle never writes the brand (the merchant's)."""
+    features: dict[str, str] = {}
+    """Custom field name -> feature name (Catalog > Attributes & Features > Features), e.g.
+    ``{composition = "Composition"}``: the field's text is the product's value of that feature
+    (features and values found by name or created); empty: the feature is removed from the product.
+    Features not named here are left as the merchant set them."""
     rate_limit: float | None = None
     timeout: float = 60.0
 
@@ -91,6 +101,11 @@ def build(options: dict[str, Any], resolver: Resolver) -> PrestaShopShop:
     if not key:
         raise Fatal("the PrestaShop connection has no webservice key.", resolution='set key = "env:PRESTASHOP_KEY".')
     client = PrestaShopClient(settings.url, key, rate_limit=settings.rate_limit, timeout=settings.timeout)
+    return shop_from(settings, client)
+
+
+def shop_from(settings: PrestaShopSettings, client: PrestaShopClient) -> PrestaShopShop:
+    """The shop of validated ``settings`` talking through ``client``."""
     states = StateRules(
         cancelled=frozenset(str(i) for i in settings.cancelled_states),
         refunded=frozenset(str(i) for i in settings.refunded_states),
@@ -109,6 +124,8 @@ def build(options: dict[str, Any], resolver: Resolver) -> PrestaShopShop:
         location_fatal=settings.stock_location_fatal,
         contact_id=str(settings.contact_id),
         employee_id=str(settings.employee_id),
+        brand_field=settings.brand_field or None,
+        features=dict(settings.features),
     )
     return PrestaShopShop(
         client, timezone=settings.timezone, language=str(settings.language), states=states, options=sink_options

@@ -31,6 +31,9 @@ SINGULAR = {
     "categories": "category",
     "product_options": "product_option",
     "product_option_values": "product_option_value",
+    "manufacturers": "manufacturer",
+    "product_features": "product_feature",
+    "product_feature_values": "product_feature_value",
     "stock_availables": "stock_available",
     "specific_prices": "specific_price",
     "order_carriers": "order_carrier",
@@ -59,6 +62,7 @@ ASSOCIATION_NODES = {
 READ_ONLY = {
     "products": frozenset({"manufacturer_name", "quantity", "position_in_category", "id_default_image"}),
     "categories": frozenset({"level_depth", "nb_products_recursive"}),
+    "manufacturers": frozenset({"link_rewrite"}),
 }
 """Fields read but never sent back: ``read_only`` in the schema synopsis (their setter is false:
 ``parameter "quantity" not writable``), plus product ``position_in_category`` and
