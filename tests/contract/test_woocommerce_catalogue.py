@@ -360,6 +360,24 @@ def test_changing_features_keeps_the_variation_attributes_and_new_variants_keep_
     assert brand_names(fake, parent) == ["Maison Laine"]
 
 
+def test_attributes_the_merchant_added_in_woocommerce_survive_a_feature_change() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, features=FEATURES)
+    ref = sink.write_products([create(branded(polo()))]).refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+    # In the shop, the merchant adds a custom "Entretien" attribute (local, id 0) to the product.
+    parent["attributes"].append(
+        {"id": 0, "name": "Entretien", "slug": "Entretien", "position": 3, "visible": True, "variation": False,
+         "options": ["Lavage 30°"]}
+    )  # fmt: skip
+
+    changed = branded(polo(), composition="Laine")
+    assert sink.write_products([ProductWrite(changed, ref, Ownership().product_fields)]).errors == []
+
+    assert attributes(parent) == [("Size", True, ["M", "XL"]), ("Composition", False, ["Laine"]),
+                                  ("Origine", False, ["France"]), ("Entretien", False, ["Lavage 30°"])]  # fmt: skip
+
+
 def test_an_empty_field_removes_the_brand_and_that_feature_on_update() -> None:
     fake = FakeWooCommerce()
     sink = shop(fake, features=FEATURES)

@@ -525,10 +525,8 @@ class FakeWooCommerce:
                 item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"],
                               "slug": self.attributes[a["id"]]["slug"], "option": a["option"]} for a in value]  # fmt: skip
             elif key == "attributes":  # the whole list is replaced: an attribute left out is gone
-                item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"], "slug": self.attributes[a["id"]]["slug"],
-                              "position": a.get("position", 0), "visible": a.get("visible", False),
-                              "variation": a.get("variation", False), "options": self._term_names(a)}
-                             for a in value if a.get("id") in self.attributes and self._term_names(a)]  # fmt: skip
+                item[key] = [self._product_attribute(a) for a in value]
+                item[key] = [a for a in item[key] if a is not None]
             elif key.startswith("date_on_sale_"):
                 if value is not None:  # WooCommerce's isset(): null leaves the date, "" clears it
                     item[key] = value or None
@@ -552,6 +550,31 @@ class FakeWooCommerce:
         item["on_sale"] = bool(sale)
         if item.get("type") in {"simple", "variation"}:
             item["purchasable"] = item["price"] != ""  # no price, not for sale (the captured "abc" product)
+
+    def _product_attribute(self, given: dict[str, Any]) -> dict[str, Any] | None:
+        """A product attribute as WooCommerce stores it: a global one (id of ``pa_*``) with the
+        options that are its terms; a custom one (id 0 or none, with a name) with its options as
+        given; None when nothing is left (an unknown id, no term, no name)."""
+        common = {"position": given.get("position", 0), "visible": given.get("visible", False),
+                  "variation": given.get("variation", False)}  # fmt: skip
+        ident = given.get("id") or 0
+        if ident in self.attributes:
+            options = self._term_names(given)
+            found = self.attributes[ident]
+            return (
+                {"id": ident, "name": found["name"], "slug": found["slug"], **common, "options": options}
+                if options
+                else None
+            )
+        if ident == 0 and given.get("name"):
+            return {
+                "id": 0,
+                "name": given["name"],
+                "slug": given["name"],
+                **common,
+                "options": list(given.get("options") or []),
+            }
+        return None
 
     def _term_names(self, attribute: dict[str, Any]) -> list[str]:
         """The options of a global attribute as WooCommerce keeps them: a name that is not a term of

@@ -238,6 +238,7 @@ class WooCommerceCatalogue:
             for feature, value in self._features(w.product).items():
                 wanted.setdefault(feature, set()).add(value)
         attributes = self._attribute_ids(wanted)
+        kept = self._merchant_attributes([w for w in attributes_sent if w.ref is not None])
         gtin = self._gtin()
         brands_route = self._has_brands()
         brand_keys = {w.product.key for w in writes if self.brand_field and "custom_fields" in w.product_fields}
@@ -263,7 +264,7 @@ class WooCommerceCatalogue:
                     write.product_fields,
                     variant_fields=variant_fields,
                     category_ids=[categories[p] for p in product.categories if p in categories],
-                    attributes=self._product_attributes(write, attributes),
+                    attributes=self._product_attributes(write, attributes, kept),
                     tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
                     product_id=write.ref.product_id if write.ref else None,
                     gtin=gtin,
@@ -314,9 +315,29 @@ class WooCommerceCatalogue:
             or ("options" in write.variant_fields and bool(write.update_variants))
         )
 
-    def _product_attributes(self, write: ProductWrite, attribute_ids: dict[str, int]) -> list[dict[str, Any]] | None:
+    def _merchant_attributes(self, writes: Sequence[ProductWrite]) -> dict[str, list[dict[str, Any]]]:
+        """Attributes the merchant added in WooCommerce (not a variation attribute, not a configured
+        feature) to products whose list this batch rewrites, by product id: sent back as they are,
+        since WooCommerce replaces the whole list. One read per 100 products, only when needed."""
+        ids = sorted({w.ref.product_id for w in writes if w.ref is not None}, key=int)
+        owned = {_name(name) for name in self.features.values()}
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            chunk = ids[start : start + MAX_PER_PAGE]
+            for row in self.client.list("products", {"include": ",".join(chunk), "status": "any"}):
+                kept[str(row["id"])] = [
+                    {k: a[k] for k in ("id", "name", "visible", "variation", "options") if k in a}
+                    for a in row.get("attributes") or []
+                    if not a.get("variation") and _name(str(a.get("name", ""))) not in owned
+                ]
+        return kept
+
+    def _product_attributes(
+        self, write: ProductWrite, attribute_ids: dict[str, int], kept: dict[str, list[dict[str, Any]]]
+    ) -> list[dict[str, Any]] | None:
         """The product's ``attributes`` when they may change: the variation attributes of a variable
-        product (every option value of its variants), then its features (``variation: false``)."""
+        product (every option value of its variants), then its features (``variation: false``), then
+        what the merchant added in the shop (``kept``), unchanged."""
         if not self._sends_attributes(write):
             return None
         product = write.product
@@ -332,6 +353,10 @@ class WooCommerceCatalogue:
                 continue
             used.add(ident)
             rows.append({"id": ident, "position": len(rows), "variation": False, "visible": True, "options": [value]})
+        names = {_name(n) for n in product.option_groups}
+        for row in kept.get(write.ref.product_id, []) if write.ref is not None else []:
+            if row.get("id") not in used and _name(str(row.get("name", ""))) not in names:
+                rows.append({**row, "position": len(rows)})
         return rows
 
     def _write_variations(
