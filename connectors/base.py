@@ -85,6 +85,11 @@ class ProductWrite:
     update_variants: list[str] = field(default_factory=list)
     variant_fields: frozenset[str] = frozenset()
     disable_variants: dict[str, str] = field(default_factory=dict)
+    keep_custom: frozenset[str] = frozenset()
+    """Names of product custom fields not to write on this update (create-only ones: the shop keeps
+    what it holds, whatever the product says), even when ``product_fields`` has ``custom_fields``."""
+    keep_variant_custom: frozenset[str] = frozenset()
+    """The same for the custom fields of updated variants."""
 
 
 @dataclass(slots=True)

@@ -59,6 +59,16 @@ class Ownership:
     def variant_fields(self) -> frozenset[str]:
         return frozenset(f for f in VARIANT_FIELDS if f"variant.{f}" not in self.create_only)
 
+    @property
+    def keep_custom(self) -> frozenset[str]:
+        """Product custom fields that are create-only (``custom_fields.brand`` -> ``brand``)."""
+        return frozenset(f.removeprefix("custom_fields.") for f in self.create_only if f.startswith("custom_fields."))
+
+    @property
+    def keep_variant_custom(self) -> frozenset[str]:
+        prefix = "variant.custom_fields."
+        return frozenset(f.removeprefix(prefix) for f in self.create_only if f.startswith(prefix))
+
     def product_payload(self, product: Product) -> dict[str, Any]:
         data = {f: getattr(product, f) for f in sorted(self.product_fields)}
         if "custom_fields" in data:
@@ -146,7 +156,12 @@ def plan_catalogue(
             variant_ids={vb.key: vb.shop_id for vb in siblings if vb.shop_id is not None},
         )
         write = ProductWrite(
-            product=product, ref=ref, product_fields=frozenset(), variant_fields=ownership.variant_fields
+            product=product,
+            ref=ref,
+            product_fields=frozenset(),
+            variant_fields=ownership.variant_fields,
+            keep_custom=ownership.keep_custom,
+            keep_variant_custom=ownership.keep_variant_custom,
         )
         if full or binding.state != "synced" or binding.content_hash != ownership.product_hash(product):
             write.product_fields = ownership.product_fields

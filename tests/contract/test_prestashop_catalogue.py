@@ -359,6 +359,23 @@ def test_update_changes_brand_removes_emptied_features_keeps_the_merchants(fake:
     assert features_of(fake, ref.product_id) == {"Property": ["Long sleeves"], "Composition": ["Coton"]}
 
 
+def test_create_only_brand_and_feature_keep_what_the_shop_holds_on_update(fake: FakePrestaShop) -> None:
+    shop = shop_with(fake, features=FEATURES)
+    ref = shop.write_products([create(branded("A", "Maison Dupont", composition="Lin", origine="France"))]).refs["A"]
+    # In the back office the merchant sets another brand; create_only names brand and composition.
+    fake.record("products", int(ref.product_id))["id_manufacturer"] = "2"
+    changed = branded("A", "Autre", composition="Coton", origine="Italie")
+    changed.name = "A bis"
+    write = ProductWrite(
+        changed, ref, OWNED, variant_fields=VARIANT_FIELDS, keep_custom=frozenset({"brand", "composition"})
+    )
+    assert shop.write_products([write]).errors == []
+    row = fake.record("products", int(ref.product_id))
+    assert row["name"][0]["value"] == "A bis" and row["id_manufacturer"] == "2"
+    assert features_of(fake, ref.product_id) == {"Composition": ["Lin"], "Origine": ["Italie"]}
+    assert not any(m["name"] == "Autre" for m in fake.data["manufacturers"])
+
+
 def test_unchanged_brand_and_features_are_not_sent(fake: FakePrestaShop) -> None:
     shop = shop_with(fake, features=FEATURES)
     product = branded("A", "Maison Dupont", composition="Lin")

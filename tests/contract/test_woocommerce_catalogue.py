@@ -378,6 +378,27 @@ def test_attributes_the_merchant_added_in_woocommerce_survive_a_feature_change()
                                   ("Origine", False, ["France"]), ("Entretien", False, ["Lavage 30°"])]  # fmt: skip
 
 
+def test_create_only_brand_and_feature_keep_what_the_shop_holds_on_update() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake, features=FEATURES)
+    ref = sink.write_products([create(branded(polo()))]).refs["POLO"]
+    parent = fake.products[int(ref.product_id)]
+    brands_before = parent["brands"]
+
+    changed = branded(polo(), "Autre marque", composition="Laine", origin="Italie")
+    changed.name = "Polo piqué bis"
+    owned = Ownership(
+        create_only=frozenset({"slug", "description", "custom_fields.brand", "custom_fields.composition"})
+    )
+    write = ProductWrite(changed, ref, owned.product_fields, keep_custom=owned.keep_custom)
+    assert sink.write_products([write]).errors == []
+
+    assert parent["name"] == "Polo piqué bis" and parent["brands"] == brands_before
+    assert attributes(parent) == [("Size", True, ["M", "XL"]), ("Origine", False, ["Italie"]),
+                                  ("Composition", False, ["Coton"])]  # fmt: skip
+    assert not any(b["name"] == "Autre marque" for b in fake.brands.values())
+
+
 def test_an_empty_field_removes_the_brand_and_that_feature_on_update() -> None:
     fake = FakeWooCommerce()
     sink = shop(fake, features=FEATURES)

@@ -121,6 +121,15 @@ def test_create_only_custom_field() -> None:
     (write,) = plan(rebranded, bindings, ownership=ownership).writes
     assert "custom_fields" in write.product_fields
     assert ownership.product_payload(rebranded)["custom_fields"] == {"brand": "Other"}
+    # The sink is told which custom fields it must leave as the shop has them on this update.
+    assert (write.keep_custom, write.keep_variant_custom) == (frozenset({"material"}), frozenset())
+
+
+def test_a_creation_writes_create_only_custom_fields() -> None:
+    ownership = Ownership(create_only=frozenset({"custom_fields.material", "variant.custom_fields.care"}))
+    (write,) = plan(product(custom_fields={"material": "coton"}), ({}, {}), ownership=ownership).writes
+    assert write.ref is None and write.keep_custom == frozenset() and write.keep_variant_custom == frozenset()
+    assert ownership.keep_variant_custom == frozenset({"care"})
 
 
 def test_full_resends_every_owned_field_but_no_create_only_one() -> None:

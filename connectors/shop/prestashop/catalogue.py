@@ -250,17 +250,20 @@ class PrestaShopCatalogue:
             known[name_key(value)] = ident
         return ident
 
-    def _extras(self, product: Product) -> Extras:
-        """The product's brand and features as ids (what is missing is created)."""
+    def _extras(self, product: Product, keep: frozenset[str] = frozenset()) -> Extras:
+        """The product's brand and features as ids (what is missing is created); those whose custom
+        field is in ``keep`` (create-only on an update) are left as the shop has them."""
         extras = Extras()
         brand_field = self.options.brand_field
-        if brand_field is not None:
+        if brand_field is not None and brand_field not in keep:
             names = _texts(product.custom_fields.get(brand_field))
             try:
                 extras.brand = self._manufacturer(names[0]) if names else "0"
             except WriteRefused as exc:
                 raise ExtraRefused(f"custom_fields.{brand_field}", exc) from exc
         for field_name, feature_name in self.options.features.items():
+            if field_name in keep:
+                continue  # not managed on this write: the shop's values stay, like the merchant's
             values = _texts(product.custom_fields.get(field_name))
             try:
                 feature = self._feature(feature_name, create=bool(values))
@@ -359,7 +362,7 @@ class PrestaShopCatalogue:
             return
         tax = self._tax_group(next(iter(taxes)) if taxes else None)
         try:
-            extras = self._extras(product) if "custom_fields" in write.product_fields else None
+            extras = self._extras(product, write.keep_custom) if "custom_fields" in write.product_fields else None
         except ExtraRefused as exc:
             result.errors.append(refusal(product.key, exc.field_name, exc.refused))
             return

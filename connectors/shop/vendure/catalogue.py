@@ -347,7 +347,7 @@ class VendureCatalogue:
                                     write.product_fields,
                                     channel=channel,
                                     facet_value_ids=_facet_ids(product, categories),
-                                    custom_fields=self._product_fields,
+                                    custom_fields=self._product_fields - write.keep_custom,
                                     product_id=product_id,
                                 ),
                             )
@@ -389,7 +389,7 @@ class VendureCatalogue:
                     variant_id=write.ref.variant_ids[key],
                     tax_category_id=self._tax_categories.get(by_key[key].tax_category or ""),
                     channel=channel,
-                    custom_fields=self._variant_fields,
+                    custom_fields={k: v for k, v in self._variant_fields.items() if k not in write.keep_variant_custom},
                 )
                 for key in write.update_variants
                 if write.ref is not None

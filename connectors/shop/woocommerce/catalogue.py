@@ -180,10 +180,13 @@ class WooCommerceCatalogue:
                 self._terms[ident].add(_name(value))
         return ids
 
-    def _features(self, product: Product) -> dict[str, str]:
-        """The product's features: the shop's feature (attribute) name -> its value, empty ones left out."""
+    def _features(self, product: Product, keep: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The product's features: the shop's feature (attribute) name -> its value, empty ones left
+        out, and those whose field is in ``keep`` (create-only: the shop's value stays)."""
         values: dict[str, str] = {}
         for field, feature in self.features.items():
+            if field in keep:
+                continue
             value = _text(product.custom_fields.get(field))
             if value:
                 values[feature] = value
@@ -235,13 +238,17 @@ class WooCommerceCatalogue:
             for name in p.option_groups if is_variable(p) else ():
                 wanted.setdefault(name, set()).update(v.options.get(name) or "" for v in p.variants)
         for w in attributes_sent:
-            for feature, value in self._features(w.product).items():
+            for feature, value in self._features(w.product, w.keep_custom).items():
                 wanted.setdefault(feature, set()).add(value)
         attributes = self._attribute_ids(wanted)
         kept = self._merchant_attributes([w for w in attributes_sent if w.ref is not None])
         gtin = self._gtin()
         brands_route = self._has_brands()
-        brand_keys = {w.product.key for w in writes if self.brand_field and "custom_fields" in w.product_fields}
+        brand_keys = {
+            w.product.key
+            for w in writes
+            if self.brand_field and "custom_fields" in w.product_fields and self.brand_field not in w.keep_custom
+        }
         brand_names = {_text(p.custom_fields.get(self.brand_field or "")) for p in products if p.key in brand_keys}
         brand_ids = self._brand_ids(brand_names - {""}) if brands_route else {}
         own_fields = {f for f in (self.brand_field, *self.features) if f}
@@ -268,7 +275,7 @@ class WooCommerceCatalogue:
                     tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
                     product_id=write.ref.product_id if write.ref else None,
                     gtin=gtin,
-                    skip_custom_fields=own_fields,
+                    skip_custom_fields=own_fields | write.keep_custom,
                 )
                 if product.key in brand_keys:
                     _add_brand(body, _text(product.custom_fields.get(self.brand_field or "")), brand_ids,
@@ -316,11 +323,11 @@ class WooCommerceCatalogue:
         )
 
     def _merchant_attributes(self, writes: Sequence[ProductWrite]) -> dict[str, list[dict[str, Any]]]:
-        """Attributes the merchant added in WooCommerce (not a variation attribute, not a configured
-        feature) to products whose list this batch rewrites, by product id: sent back as they are,
-        since WooCommerce replaces the whole list. One read per 100 products, only when needed."""
+        """The non-variation attributes the shop holds now on the products whose list this batch
+        rewrites, by product id: :meth:`_product_attributes` sends back as they are those passerelle
+        does not own (added by the merchant, or create-only features), since WooCommerce replaces
+        the whole list. One read per 100 products, only when needed."""
         ids = sorted({w.ref.product_id for w in writes if w.ref is not None}, key=int)
-        owned = {_name(name) for name in self.features.values()}
         kept: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), MAX_PER_PAGE):
             chunk = ids[start : start + MAX_PER_PAGE]
@@ -328,7 +335,7 @@ class WooCommerceCatalogue:
                 kept[str(row["id"])] = [
                     {k: a[k] for k in ("id", "name", "visible", "variation", "options") if k in a}
                     for a in row.get("attributes") or []
-                    if not a.get("variation") and _name(str(a.get("name", ""))) not in owned
+                    if not a.get("variation")
                 ]
         return kept
 
@@ -347,15 +354,17 @@ class WooCommerceCatalogue:
             rows.append({"id": attribute_ids[name], "position": len(rows), "variation": True, "visible": True,
                          "options": options})  # fmt: skip
         used = {row["id"] for row in rows}
-        for feature, value in self._features(product).items():
+        for feature, value in self._features(product, write.keep_custom).items():
             ident = attribute_ids[feature]
             if ident in used:  # a feature named like a variation attribute: the variations win
                 continue
             used.add(ident)
             rows.append({"id": ident, "position": len(rows), "variation": False, "visible": True, "options": [value]})
-        names = {_name(n) for n in product.option_groups}
+        # what passerelle owns on this product: its variation attributes and the features it writes
+        owned = {_name(n) for n in product.option_groups}
+        owned |= {_name(name) for field, name in self.features.items() if field not in write.keep_custom}
         for row in kept.get(write.ref.product_id, []) if write.ref is not None else []:
-            if row.get("id") not in used and _name(str(row.get("name", ""))) not in names:
+            if row.get("id") not in used and _name(str(row.get("name", ""))) not in owned:
                 rows.append({**row, "position": len(rows)})
         return rows
 
