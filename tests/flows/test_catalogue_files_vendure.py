@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from deployments.cli import app
 from flows.catalogue import publish_catalogue
-from tests.flows.helpers import shop_products, write_config
+from tests.flows.helpers import shop_products, vendure_client, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 
@@ -87,3 +87,52 @@ def test_cp1252_export_publishes_and_quarantines_bad_ean_and_duplicate_sku(vendu
     assert (second["created"], second["updated"], second["quarantined"]) == (1, 1, 0)
     listed = runner.invoke(app, ["quarantine", "list", "-c", str(config)])
     assert "quarantine is empty" in listed.output
+
+
+def test_a_create_only_custom_field_keeps_the_shops_value_when_other_fields_change(vendure, tmp_path: Path) -> None:
+    export = (
+        "Référence;Désignation;Prix de vente HT;Taux TVA;Marque;Matière\nBOL;Bol en grès;14,00;20;Atelier Nord;Grès\n"
+    )
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "articles.csv").write_bytes(export.encode("cp1252"))
+    erp = """type = "files"
+path = "export/articles.csv"
+[connections.main.erp.columns]
+sku = "Référence"
+name = "Désignation"
+price = "Prix de vente HT"
+vat_rate = "Taux TVA"
+ean = ""
+weight = ""
+description = ""
+group_key = ""
+[connections.main.erp.extra]
+brand = "Marque"
+material = "Matière"
+"""
+    catalogue = """create_only = ["slug", "description", "images", "custom_fields.material"]
+[connections.main.catalogue.fields]
+"variant.name" = "name"
+"custom_fields.brand" = "fields.brand"
+"custom_fields.material" = "fields.material"
+"""
+    config = str(write_config(tmp_path, erp=erp, vendure=vendure, catalogue=catalogue))
+    assert publish_catalogue(config=config)["created"] == 1
+    client = vendure_client(vendure)
+    (bowl,) = [p for p in shop_products(vendure) if p["name"] == "Bol en grès"]
+    client.execute(  # the merchant rewrites the material in Vendure
+        "mutation($input: UpdateProductInput!) { updateProduct(input: $input) { id } }",
+        {"input": {"id": bowl["id"], "customFields": {"material": "Grès émaillé, cuit à 1280 °C"}}},
+    )
+    # The ERP renames the bowl, changes its brand and its material.
+    (tmp_path / "export" / "articles.csv").write_bytes(
+        export.replace("Bol en grès;14,00;20;Atelier Nord;Grès", "Bol à soupe;14,00;20;Atelier Sud;Faïence").encode(
+            "cp1252"
+        )
+    )
+    assert publish_catalogue(config=config)["updated"] == 1
+
+    fields = client.query(f'{{ product(id: "{bowl["id"]}") {{ name customFields {{ brand material }} }} }}')["product"]
+    client.close()
+    assert fields["name"] == "Bol à soupe"
+    assert fields["customFields"] == {"brand": "Atelier Sud", "material": "Grès émaillé, cuit à 1280 °C"}
