@@ -388,7 +388,9 @@ class PrestaShopCatalogue:
     def _write_combinations(self, write: ProductWrite, pid: str, ids: dict[str, str], result: BatchResult) -> None:
         product = write.product
         by_key = {v.key: v for v in product.variants}
-        base: Decimal | None = None
+        # A product created by this write holds the lowest variant price (see _create_product):
+        # no need to read it back. An existing one is read once, when a combination needs it.
+        base: Decimal | None = min(v.price for v in product.variants) if write.ref is None else None
         creates = write.create_variants if write.ref is not None else [v.key for v in product.variants]
         for i, key in enumerate(creates):
             base = base if base is not None else self._base_price(pid)
