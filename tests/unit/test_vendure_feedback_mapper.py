@@ -16,10 +16,11 @@ from graphql import build_schema, parse, validate
 
 from connectors.base import StatusWrite
 from connectors.models import Shipment, ShipmentLine
+from connectors.shop.notes import link_text as note_text
 from connectors.shop.vendure import feedback
 from connectors.shop.vendure.client import VendureClient, build_document
 from connectors.shop.vendure.factory import VendureShop
-from connectors.shop.vendure.feedback import canonical_status, note_key, note_text, plan_write
+from connectors.shop.vendure.feedback import canonical_status, note_key, plan_write
 from deployments.sandbox import vendure_ops
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "vendure-3.7"

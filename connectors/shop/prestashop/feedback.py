@@ -26,24 +26,15 @@ from typing import Any
 
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import RecordError, Refused
+from connectors.shop.notes import link_key, link_text, note_key
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
 from connectors.shop.prestashop.common import PrestaShopOptions, refusal
 from connectors.shop.prestashop.order_mapper import StateRules
 from connectors.shop.prestashop.xml import writable
 
-__all__ = ["NOTE_KEY", "PrestaShopFeedback", "message_key", "message_text"]
+__all__ = ["PrestaShopFeedback"]
 
-NOTE_KEY = "ref: "
 _CHUNK = 50
-
-
-def message_text(title: str, url: str, key: str) -> str:
-    return f"{title}: {url}\n{NOTE_KEY}{key}"
-
-
-def message_key(text: str) -> str | None:
-    last = str(text or "").rsplit("\n", 1)[-1]
-    return last[len(NOTE_KEY) :].strip() or None if last.startswith(NOTE_KEY) else None
 
 
 class PrestaShopFeedback:
@@ -156,9 +147,7 @@ class PrestaShopFeedback:
         Raises:
             Refused: no such order, a key / title / URL on more than one line, or PrestaShop refused the message.
         """
-        key = key.strip()
-        if not key or any("\n" in part for part in (key, title, url)):
-            raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+        key = link_key(shop_order_id, title, url, key)
         order = self._orders([shop_order_id]).get(str(shop_order_id))
         if order is None:
             raise Refused(RecordError(shop_order_id, "order", f"no order {shop_order_id} in PrestaShop", "shop"))
@@ -168,7 +157,7 @@ class PrestaShopFeedback:
                 "customer_messages", filters={"id_customer_thread": id_filter([str(t["id"]) for t in threads])}
             )
             for message in messages:
-                if message_key(str(message.get("message"))) == key:
+                if note_key(str(message.get("message") or "")) == key:
                     return str(message["id"])
         try:
             if threads:
@@ -196,7 +185,7 @@ class PrestaShopFeedback:
                 {
                     "id_employee": self.options.employee_id,
                     "id_customer_thread": thread,
-                    "message": message_text(title, url, key),
+                    "message": link_text(title, url, key),
                     "private": "0",
                     "read": "0",
                 },

@@ -27,6 +27,8 @@ from typing import Any
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.models import ORDER_STATUSES, Shipment, from_minor_units
+from connectors.shop.notes import link_key, link_text
+from connectors.shop.notes import note_key as text_key
 from connectors.shop.vendure.client import Operation, VendureClient
 
 __all__ = [
@@ -36,13 +38,10 @@ __all__ = [
     "VendureFeedback",
     "canonical_status",
     "note_key",
-    "note_text",
     "plan_write",
 ]
 
 FULFILLMENT_HANDLER = "manual-fulfillment"
-NOTE_KEY = "ref: "
-"""A note passerelle writes ends with a line ``ref: <key>``: how it is found again."""
 
 STATE_STATUS = {
     "PaymentAuthorized": "open",
@@ -133,17 +132,9 @@ def canonical_status(row: dict[str, Any]) -> str:
     return "delivered" if "Delivered" in states else "shipped" if "Shipped" in states else "open"
 
 
-def note_text(title: str, url: str, key: str) -> str:
-    """The text of a note passerelle writes: ``title: url`` then the line that finds it again."""
-    return f"{title}: {url}\n{NOTE_KEY}{key}"
-
-
 def note_key(entry: dict[str, Any]) -> str | None:
     """The key of a note passerelle wrote (history entry of type ORDER_NOTE), else None."""
-    last = str((entry.get("data") or {}).get("note") or "").rsplit("\n", 1)[-1]
-    if not last.startswith(NOTE_KEY):
-        return None
-    return last[len(NOTE_KEY) :].strip() or None
+    return text_key(str((entry.get("data") or {}).get("note") or ""))
 
 
 def noted(row: dict[str, Any]) -> dict[str, str]:
@@ -276,7 +267,7 @@ def _plan_shipments(plan: OrderPlan, write: StatusWrite, row: dict[str, Any], ti
         note = None
         if shipment.tracking_url and f"tracking:{key}" not in notes:
             label = " ".join(part for part in (method, tracking) if part)
-            note = note_text(f"{title} ({label})" if label else title, shipment.tracking_url, f"tracking:{key}")
+            note = link_text(f"{title} ({label})" if label else title, shipment.tracking_url, f"tracking:{key}")
         if found is not None:
             plan.answer.setdefault("fulfillments", {})[key] = str(found["id"])
             if note:
@@ -537,18 +528,17 @@ class VendureFeedback:
         Raises:
             Refused: no placed order with this id, or a key / title / URL on more than one line.
         """
-        if not key.strip() or any("\n" in part for part in (key, title, url)):
-            raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+        key = link_key(shop_order_id, title, url, key)
         order = self.client.query(READ_NOTES, {"id": shop_order_id})["order"]
         if order is None or order.get("active") or not order.get("orderPlacedAt"):
             raise Refused(RecordError(shop_order_id, "order", f"no placed order {shop_order_id} in Vendure", "shop"))
-        existing = noted(order).get(key.strip())
+        existing = noted(order).get(key)
         if existing is not None:
             return existing
-        text = note_text(title, url, key.strip())
+        text = link_text(title, url, key)
         added = self.client.execute(ADD_NOTE, {"input": {"id": shop_order_id, "note": text, "isPublic": True}})
         for entry in added["addNoteToOrder"]["history"]["items"]:
-            if note_key(entry) == key.strip():
+            if note_key(entry) == key:
                 return str(entry["id"])
         raise Fatal(
             f"Vendure added the note {key!r} to order {shop_order_id} but does not list it.",

@@ -27,13 +27,11 @@ from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.http import HttpError
 from connectors.models import ORDER_STATUSES, Shipment
+from connectors.shop.notes import link_key, link_text, note_key, with_key
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import META_PREFIX
 
-__all__ = ["NOTE_KEY", "STATUS_MAP", "WooCommerceFeedback", "canonical_status", "note_key"]
-
-NOTE_KEY = "ref: "
-"""A note passerelle writes ends with a line ``ref: <key>``: how it is found again."""
+__all__ = ["STATUS_MAP", "WooCommerceFeedback", "canonical_status"]
 
 STATUS_MAP = {
     "pending": "open",
@@ -53,12 +51,6 @@ SHIPMENTS_META = f"{META_PREFIX}shipments"
 def canonical_status(status: str, overrides: dict[str, str] | None = None) -> str:
     """The canonical status of a WooCommerce order status (unknown custom ones read ``open``)."""
     return {**STATUS_MAP, **(overrides or {})}.get(status, "open")
-
-
-def note_key(note: str) -> str | None:
-    """The key a passerelle note ends with, else None."""
-    last = note.strip().rsplit("\n", 1)[-1].strip()
-    return last[len(NOTE_KEY) :].strip() if last.startswith(NOTE_KEY) else None
 
 
 def _meta(row: dict[str, Any], key: str) -> Any:
@@ -172,7 +164,7 @@ class WooCommerceFeedback:
                 if s.tracking_url:
                     lines.append(s.tracking_url)
                 self.client.post(
-                    f"orders/{oid}/notes", {"note": "\n".join([*lines, f"{NOTE_KEY}{key}"]), "customer_note": True}
+                    f"orders/{oid}/notes", {"note": with_key("\n".join(lines), key), "customer_note": True}
                 )
                 noted.add(key)
                 answer["notes"] = answer.get("notes", 0) + 1
@@ -190,9 +182,7 @@ class WooCommerceFeedback:
         Raises:
             Refused: no such order, or a key / title / URL on more than one line.
         """
-        key = key.strip()
-        if not key or any("\n" in part for part in (key, title, url)):
-            raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+        key = link_key(shop_order_id, title, url, key)
         if not str(shop_order_id).isdigit():
             raise Refused(RecordError(shop_order_id, "order", f"{shop_order_id!r} is not a WooCommerce order id"))
         try:
@@ -207,7 +197,7 @@ class WooCommerceFeedback:
             if note_key(note["note"]) == key:
                 return str(note["id"])
         added = self.client.post(
-            f"orders/{shop_order_id}/notes", {"note": f"{title}: {url}\n{NOTE_KEY}{key}", "customer_note": True}
+            f"orders/{shop_order_id}/notes", {"note": link_text(title, url, key), "customer_note": True}
         )
         if not added.get("id"):
             raise Fatal(

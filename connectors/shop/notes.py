@@ -1,0 +1,43 @@
+"""The notes and messages passerelle writes on shop orders (tracking links, document links).
+
+Every such text ends with a line ``ref: <key>``: how a later run finds it again instead of writing
+it twice, on any shop (Vendure order notes, PrestaShop customer messages, WooCommerce customer
+notes).
+"""
+
+from __future__ import annotations
+
+from connectors.errors import RecordError, Refused
+
+__all__ = ["NOTE_KEY", "link_key", "link_text", "note_key", "with_key"]
+
+NOTE_KEY = "ref: "
+"""A note passerelle writes ends with a line ``ref: <key>``."""
+
+
+def with_key(text: str, key: str) -> str:
+    """``text`` followed by the line that finds it again."""
+    return f"{text}\n{NOTE_KEY}{key}"
+
+
+def link_text(title: str, url: str, key: str) -> str:
+    """A document link as the customer reads it: ``title: url``, then the key line."""
+    return with_key(f"{title}: {url}", key)
+
+
+def note_key(text: str) -> str | None:
+    """The key a passerelle note ends with, else None (a note written by someone else)."""
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    return last[len(NOTE_KEY) :].strip() or None if last.startswith(NOTE_KEY) else None
+
+
+def link_key(shop_order_id: str, title: str, url: str, key: str) -> str:
+    """The key of a document link to write, stripped.
+
+    Raises:
+        Refused: an empty key, or a key / title / URL on more than one line (the note could not
+            be found again, or would show broken).
+    """
+    if not key.strip() or any("\n" in part for part in (key, title, url)):
+        raise Refused(RecordError(shop_order_id, "key", "key, title and URL must be single non-empty lines"))
+    return key.strip()
