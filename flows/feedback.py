@@ -20,7 +20,7 @@ from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_stat
 from tasks.snapshots import SnapshotRow
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine, snapshot
-from tasks.windows import plan_window, stored_cursor
+from tasks.windows import run_window
 
 __all__ = ["FeedbackSummary", "feedback_status"]
 
@@ -79,12 +79,7 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> Fe
     summary = FeedbackSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     store = ctx.store
     now = utcnow()
-    # Shop order ids alone read those orders whatever their time; otherwise a window.
-    window = (
-        None
-        if order_ids and since is None
-        else plan_window(stored_cursor(store, ctx.connection, FLOW, ENTITY), now, settings, since=since)
-    )
+    window = run_window(store, ctx.connection, FLOW, ENTITY, now, settings, since=since, order_ids=order_ids)
     incremental = window is not None and window.incremental
     start = window.since if window is not None else None
     summary.since = start.isoformat() if start else None

@@ -22,7 +22,7 @@ from tasks.common import logger
 from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine
-from tasks.windows import plan_window, stored_cursor
+from tasks.windows import run_window
 
 __all__ = ["InvoiceSummary", "upload_invoices"]
 
@@ -79,12 +79,7 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> In
     summary = InvoiceSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     state = ctx.store
     now = utcnow()
-    # Shop order ids alone read those orders whatever their time; otherwise a window.
-    window = (
-        None
-        if order_ids and since is None
-        else plan_window(stored_cursor(state, ctx.connection, FLOW, ENTITY), now, settings, since=since)
-    )
+    window = run_window(state, ctx.connection, FLOW, ENTITY, now, settings, since=since, order_ids=order_ids)
     incremental = window is not None and window.incremental
     start = window.since if window is not None else None
     summary.since = start.isoformat() if start else None

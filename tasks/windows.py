@@ -10,7 +10,7 @@ from connectors.models import ensure_utc
 from deployments.config import WindowSettings
 from tasks.state import StateStore
 
-__all__ = ["Window", "plan_window", "stored_cursor"]
+__all__ = ["Window", "plan_window", "run_window", "stored_cursor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +53,21 @@ def plan_window(
     else:
         start = now - timedelta(hours=settings.first_run_hours)
     return Window(start, now, incremental=True)
+
+
+def run_window(
+    store: StateStore | None,
+    connection: str,
+    flow: str,
+    entity: str,
+    now: datetime,
+    settings: WindowSettings,
+    *,
+    since: datetime | None,
+    order_ids: list[str],
+) -> Window | None:
+    """The window of a status or invoice run: None when only shop order ids were asked for (those
+    orders are read whatever their time), else :func:`plan_window` from the stored cursor."""
+    if order_ids and since is None:
+        return None
+    return plan_window(stored_cursor(store, connection, flow, entity), now, settings, since=since)
