@@ -34,7 +34,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.loopback_vendure import PASSWORD, USERNAME, ShopMeter, loopback, mib, peak_rss_mib
-from connectors.base import ProductWrite
+from connectors.base import CatalogueSink, ProductWrite
 from connectors.errors import RecordError
 from connectors.models import Article, Product
 from connectors.shop.vendure.catalogue import VendureCatalogue
@@ -115,7 +115,7 @@ class Published:
         self.adopted = 0
 
 
-def publish(shop: VendureCatalogue, writes: list[ProductWrite], own: Ownership, size: int, out: Published) -> None:
+def publish(shop: CatalogueSink, writes: list[ProductWrite], own: Ownership, size: int, out: Published) -> None:
     """The shop side of ``tasks.catalogue.publish_batch`` (no state store, no snapshots)."""
     for start in range(0, len(writes), size):
         batch = writes[start : start + size]

@@ -55,7 +55,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.base import BatchResult, ProductWrite
+from benchmarks.catalogue import Published
+from benchmarks.catalogue import publish as publish_batches
+from connectors.base import BatchResult, CatalogueSink
 from connectors.errors import RecordError
 from connectors.models import PriceRecord, Product, Promotion, StockLevel, Variant, content_hash, slugify
 from connectors.shop.prestashop.client import PrestaShopClient
@@ -63,9 +65,9 @@ from connectors.shop.prestashop.factory import PrestaShopShop
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
 from deployments.config import StockFeed, StockSettings
-from tasks.catalogue import _adopt
-from tasks.diff import BindingView, Ownership, plan_catalogue
+from tasks.diff import Ownership, plan_catalogue
 from tasks.prices import plan_prices, write_value
+from tasks.quality import ean13_check_digit
 from tasks.stock import compute_targets, plan_stock
 from tests.contract import prestashop_fake, woocommerce_fake
 
@@ -170,11 +172,9 @@ class Meter:
             self.step = None
 
 
-class Shop(Protocol):
+class Shop(CatalogueSink, Protocol):
     """What the benchmark uses of a shop connector (both connectors have it)."""
 
-    def find_products(self, products: Sequence[Product]) -> dict[str, Any]: ...
-    def write_products(self, writes: Sequence[ProductWrite]) -> BatchResult: ...
     def write_stock(self, writes: Sequence[Any]) -> BatchResult: ...
     def write_prices(self, writes: Sequence[Any]) -> BatchResult: ...
 
@@ -232,8 +232,7 @@ def woocommerce(latency: float) -> Platform:
 
 
 def ean13(first12: str) -> str:
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
-    return first12 + str((10 - total % 10) % 10)
+    return first12 + str(ean13_check_digit(first12))
 
 
 def is_simple(i: int) -> bool:
@@ -304,19 +303,16 @@ def changed_products(catalogue: list[Product], picked: list[int]) -> list[Produc
     return out
 
 
-@dataclass
-class Bindings:
+class Bindings(Published):
     """What the state store would hold: bindings from the shop's answers."""
-
-    products: dict[str, BindingView] = field(default_factory=dict)
-    variants: dict[str, BindingView] = field(default_factory=dict)
 
     def variant_ids(self) -> dict[str, str]:
         return {k: b.shop_id for k, b in self.variants.items() if b.shop_id is not None}
 
 
 def publish(shop: Shop, catalogue: list[Product], bindings: Bindings, step: Step) -> None:
-    """plan_catalogue, then per batch the shop side of ``tasks.catalogue.publish_batch``."""
+    """plan_catalogue, then per batch the shop side of ``tasks.catalogue.publish_batch``
+    (:func:`benchmarks.catalogue.publish`)."""
     own = Ownership()
     every = {p.key for p in catalogue} | {v.key for p in catalogue for v in p.variants}
     plan = plan_catalogue(
@@ -328,30 +324,9 @@ def publish(shop: Shop, catalogue: list[Product], bindings: Bindings, step: Step
         read_product_keys={p.key for p in catalogue},
     )
     step.writes = len(plan.writes)
-    for start in range(0, len(plan.writes), CATALOGUE_BATCH):
-        batch = plan.writes[start : start + CATALOGUE_BATCH]
-        creates = [w for w in batch if w.ref is None]
-        if creates:
-            found = shop.find_products([w.product for w in creates])
-            batch = [_adopt(w, found[w.product.key], own) if w.product.key in found else w for w in batch]
-        result = shop.write_products(batch)
-        step.errors += result.errors
-        failed = {e.key for e in result.errors}
-        for write in batch:
-            product = write.product
-            ref = result.refs.get(product.key)
-            if ref is None:
-                continue
-            ok = product.key not in failed
-            bindings.products[product.key] = BindingView(
-                product.key, ref.product_id, own.product_hash(product) if ok else None, "synced" if ok else "pending"
-            )
-            for variant in product.variants:
-                shop_id = ref.variant_ids.get(variant.key)
-                if shop_id is not None and variant.key not in failed:
-                    bindings.variants[variant.key] = BindingView(
-                        variant.key, shop_id, own.variant_hash(variant), "synced", parent_key=product.key
-                    )
+    known = len(bindings.errors)
+    publish_batches(shop, plan.writes, own, CATALOGUE_BATCH, bindings)
+    step.errors += bindings.errors[known:]
 
 
 # -- stock and prices ------------------------------------------------------------------------------
