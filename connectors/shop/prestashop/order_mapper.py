@@ -33,6 +33,7 @@ from typing import Any
 
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment, currency_quantum
 from connectors.shop.order_checks import OrderIssues, check_totals
+from connectors.shop.prestashop.common import variant_id
 from connectors.timezones import to_utc
 
 __all__ = ["OrderBundle", "StateRules", "map_order", "parse_local", "state_kind"]
@@ -225,7 +226,7 @@ def _line(row: Record, detail: Record | None, quantum: Decimal) -> OrderLine:
     # The shop variant id of the catalogue, stock and price sinks: "<id_product>:<id_product_attribute>"
     # (0 without combination), so an order line finds the catalogue binding of what it sold.
     product = _text(source.get("product_id"))
-    variant = f"{product}:{_text(source.get('product_attribute_id')) or '0'}" if product else None
+    variant = variant_id(product, _text(source.get("product_attribute_id")) or "0") if product else None
     return OrderLine(
         line_id=str(source.get("id")),
         sku=_text(source.get("product_reference")),

@@ -33,6 +33,7 @@ from typing import Any
 
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment, currency_quantum
 from connectors.shop.order_checks import OrderIssues, check_totals
+from connectors.shop.woocommerce.mapper import variant_id
 
 __all__ = ["PAYMENT_STATES", "map_order", "money", "parse_gmt"]
 
@@ -158,7 +159,7 @@ def _line(row: Mapping[str, Any], rates: Mapping[str, Decimal | None], issues: O
         issues.add(f"lines[{row.get('id')}].vat_rate", "the line has several taxes or an unknown rate")
     # ShopRef.variant_ids' convention (mapper.variant_id): "<product>/<variation>" or "<product>"
     product_id, variation_id = int(row.get("product_id") or 0), int(row.get("variation_id") or 0)
-    variant = (f"{product_id}/{variation_id}" if variation_id else str(product_id)) if product_id else None
+    variant = variant_id(str(product_id), str(variation_id) if variation_id else None) if product_id else None
     return OrderLine(
         line_id=str(row["id"]),
         sku=_text(row.get("sku")),
