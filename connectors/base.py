@@ -99,6 +99,9 @@ class BatchResult:
     refs: dict[str, ShopRef] = field(default_factory=dict)
     errors: list[RecordError] = field(default_factory=list)
     answers: dict[str, object] = field(default_factory=dict)
+    notices: list[RecordError] = field(default_factory=list)
+    """Records written, with something the operator must know (a tax-included price the shop cannot
+    show to the cent): reported per record in the run's summary, never quarantined."""
 
 
 @runtime_checkable

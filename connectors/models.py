@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.errors import RecordError
@@ -43,6 +43,8 @@ __all__ = [
     "currency_quantum",
     "from_minor_units",
     "ensure_utc",
+    "ShopPrice",
+    "shop_price",
     "minor_units",
     "slugify",
     "to_jsonable",
@@ -76,6 +78,73 @@ def from_minor_units(value: int, currency: str) -> Decimal:
     return Decimal(value).scaleb(-exponent)
 
 
+@dataclass(frozen=True, slots=True)
+class ShopPrice:
+    """An ERP price converted to the basis a shop stores (tax-included or tax-excluded).
+
+    ``amount`` is what the shop receives (rounded to what it stores); ``shown`` is the tax-included
+    price its customers will see (rounded to the currency); ``exact`` is False when ``shown`` is
+    not the ERP's own tax-included price: a tax-excluded shop cannot always reach a tax-included
+    price to the cent (19.99 at 20 % needs 16.658333...; 16.66 shows 19.99, but 29.95 at 5.5 %
+    has no two-decimal net price that gives it back).
+    """
+
+    amount: Decimal
+    shown: Decimal
+    exact: bool
+    wanted: Decimal
+
+    def notice(self, key: str, currency: str, vat_rate: Decimal | None) -> RecordError:
+        """The per-record notice when ``exact`` is False (the record is written, not refused)."""
+        rate = format(vat_rate.normalize(), "f") if vat_rate is not None else "?"
+        return RecordError(
+            key,
+            "price",
+            f"the ERP's tax-included price {self.wanted} {currency} cannot be reached on a tax-excluded shop at "
+            f"{rate} % VAT: the shop shows {self.shown} ({self.amount} excluding tax); let the shop store "
+            "tax-included prices for this currency (docs/platforms.md)",
+            check="price_rounding",
+        )
+
+
+def shop_price(
+    amount: Decimal,
+    vat_rate: Decimal | None,
+    *,
+    tax_included: bool,
+    shop_includes_tax: bool,
+    currency: str,
+    places: int | None = None,
+) -> ShopPrice:
+    """``amount`` (tax-included when ``tax_included``) in the shop's basis.
+
+    ``places`` is how many decimals the shop stores (None: the currency's, 2 for EUR; PrestaShop
+    stores 6). A conversion rounds half-up; the tax-included price the customer sees is rounded to
+    the currency, as shops display it.
+
+    No ``vat_rate`` counts as no tax (the catalogue's quality gate refuses articles without one).
+    """
+    quantum = currency_quantum(currency)
+    stored = quantum if places is None else Decimal(1).scaleb(-places)
+    if tax_included == shop_includes_tax:
+        shown = amount if tax_included else _with_tax(amount, vat_rate, quantum)
+        return ShopPrice(amount=amount, shown=shown, exact=True, wanted=shown)
+    factor = 1 + (vat_rate or Decimal(0)) / Decimal(100)
+    if tax_included:  # a tax-included ERP price on a tax-excluded shop
+        net = (amount / factor).quantize(stored, rounding=ROUND_HALF_UP)
+        shown = (net * factor).quantize(quantum, rounding=ROUND_HALF_UP)
+        return ShopPrice(amount=net, shown=shown, exact=shown == amount, wanted=amount)
+    gross = (amount * factor).quantize(stored, rounding=ROUND_HALF_UP)
+    shown = gross.quantize(quantum, rounding=ROUND_HALF_UP)
+    return ShopPrice(amount=gross, shown=shown, exact=True, wanted=shown)
+
+
+def _with_tax(amount: Decimal, vat_rate: Decimal | None, quantum: Decimal) -> Decimal:
+    if vat_rate is None:
+        return amount
+    return (amount * (1 + vat_rate / Decimal(100))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 def slugify(text: str) -> str:
     """ASCII, lowercase, dash-separated: "Tee-shirt Été" -> "tee-shirt-ete"."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -94,6 +163,9 @@ class Article:
     """One sellable item as the ERP lists it: flat, before variant grouping.
 
     ``key`` is the ERP's stable identity (Tryton product id, or the SKU for file exports);
+    ``tax_included`` says whether ``price`` includes ``vat_rate`` (every source sets it: Tryton's
+    list price excludes tax, an export's price column says so in its settings);
+    ``attribute_labels`` gives the display name of each attribute code ("colour" -> "Couleur");
     ``issues`` carries what the connector could not parse, so the quality gate quarantines the
     record with the field and reason instead of the whole run failing.
     """
@@ -110,6 +182,8 @@ class Article:
     group_key: str | None = None
     group_name: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    attribute_labels: dict[str, str] = field(default_factory=dict)
+    tax_included: bool = False
     fields: dict[str, str] = field(default_factory=dict)
     images: tuple[str, ...] = ()
     active: bool = True
@@ -119,7 +193,11 @@ class Article:
 
 @dataclass(slots=True)
 class Variant:
-    """One purchasable variant of a shop product (a Vendure variant, a PrestaShop combination...)."""
+    """One purchasable variant of a shop product (a Vendure variant, a PrestaShop combination...).
+
+    ``price`` is the ERP's, tax-included when ``tax_included`` (then ``vat_rate`` says which tax):
+    each shop sink converts it with :func:`shop_price` to the basis the shop stores.
+    """
 
     key: str
     sku: str
@@ -133,22 +211,33 @@ class Variant:
     weight: Decimal | None = None
     enabled: bool = True
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    tax_included: bool = False
 
 
 @dataclass(slots=True)
 class Product:
-    """A shop product: one lone article, or a group of articles that differ by options."""
+    """A shop product: one lone article, or a group of articles that differ by options.
+
+    ``option_groups`` are the attribute codes the variants differ by (the keys of
+    ``Variant.options``); ``option_labels`` their display names for customers (code -> label;
+    a code without a label is shown as it is).
+    """
 
     key: str
     name: str
     slug: str
     variants: list[Variant]
     option_groups: list[str] = field(default_factory=list)
+    option_labels: dict[str, str] = field(default_factory=dict)
     description: str | None = None
     categories: list[tuple[str, ...]] = field(default_factory=list)
     images: tuple[str, ...] = ()
     enabled: bool = True
     custom_fields: dict[str, Any] = field(default_factory=dict)
+
+    def option_label(self, code: str) -> str:
+        """What customers read for the attribute ``code`` ("colour" -> "Couleur")."""
+        return self.option_labels.get(code) or code
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,9 @@ class CatalogueSettings(_Model):
     group_field: str | None = "group_key"
     reference_pattern: str | None = None
     attributes: list[str] = Field(default_factory=list)
+    attribute_labels: dict[str, str] = Field(default_factory=dict)
+    """Attribute code -> the name customers read on the product page (``colour = "Couleur"``);
+    default: the ERP's label (the export's column name, Tryton's attribute string)."""
     fields: dict[str, str] = Field(default_factory=lambda: {"description": "description", "variant.name": "name"})
     categories: list[list[str]] = Field(default_factory=list)
     category_separator: str = "/"

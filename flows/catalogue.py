@@ -45,6 +45,8 @@ class CatalogueSummary:
     would_update: list[str] = field(default_factory=list)
     would_archive: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
+    notices: list[dict[str, str]] = field(default_factory=list)
+    """Records written with a caveat (a tax-included price the shop cannot show to the cent)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +99,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> CatalogueSum
             summary.updated += len(outcome.updated)
             summary.failed += len(outcome.failed)
             summary.quarantine += [{"key": e.key, "field": e.field, "reason": e.reason} for e in outcome.failed]
+            summary.notices += [{"key": e.key, "field": e.field, "reason": e.reason} for e in outcome.notices]
         if plan.archive:
             summary.archived = len(archive_products(ctx, plan.archive))
         summary.snapshots = ctx.snapshots.location(FLOW, "product")
@@ -144,6 +147,15 @@ def _report(summary: CatalogueSummary) -> None:
                     + ", ".join(f"`{k}`" for k in keys[:50])
                     + (f" and {len(keys) - 50} more" if len(keys) > 50 else ""),
                 ]
+    if summary.notices:
+        lines += [
+            "",
+            f"## Written with a caveat ({len(summary.notices)})",
+            "",
+            markdown_table(
+                ["record", "field", "note"], [(n["key"], n["field"], n["reason"]) for n in summary.notices[:100]]
+            ),
+        ]
     if summary.quarantine:
         lines += [
             "",

@@ -81,6 +81,7 @@ def build_products(ctx: RunContext, articles: list[Article], keys: Sequence[str]
             categories=tuple(tuple(c) for c in s.categories),
             category_separator=s.category_separator,
             taxes=s.taxes.get(s.country, {}),
+            attribute_labels=s.attribute_labels,
         ),
     )
     if keys:
@@ -173,6 +174,7 @@ class BatchOutcome:
     updated: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     failed: list[RecordError] = field(default_factory=list)
+    notices: list[RecordError] = field(default_factory=list)
 
 
 def _write_payload(write: ProductWrite, ownership: Ownership) -> dict[str, Any]:
@@ -315,6 +317,9 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
     )
     ok = [w.product.key for w in writes if w.product.key not in failed_keys]
     store.resolve_quarantine(ctx.connection, FLOW, "product", ok)
+    outcome.notices = [n for n in result.notices if n.key not in failed_keys]
+    for notice in outcome.notices[:20]:
+        logger().warning("written with a caveat: %s", notice)
     return outcome
 
 

@@ -83,6 +83,10 @@ class Ownership:
             data["custom_fields"] = {
                 k: v for k, v in data["custom_fields"].items() if f"variant.custom_fields.{k}" not in self.create_only
             }
+        if "price" in data and variant.tax_included:
+            # The price's basis is part of the price; left out when tax-excluded, so the hashes of
+            # catalogues that never had tax-included prices stay what they were.
+            data["tax_included"] = True
         return data
 
     def product_hash(self, product: Product) -> str:

@@ -33,6 +33,8 @@ class MappingRules:
     category_separator: str = "/"
     taxes: Mapping[str, str] = field(default_factory=dict)
     """VAT rate (normalised text, ``"5.5"``) -> the shop's tax category for ``country``."""
+    attribute_labels: Mapping[str, str] = field(default_factory=dict)
+    """Attribute code -> the name customers read ("colour" -> "Couleur"), over the ERP's own labels."""
 
 
 def normalise_rate(rate: Decimal | None) -> str | None:
@@ -60,6 +62,7 @@ def map_group(group: ArticleGroup, rules: MappingRules) -> Product:
         slug=slugify(f"{name}-{code}") or slugify(group.key),
         description=product_values.pop("description", None),
         option_groups=list(group.attributes),
+        option_labels=_option_labels(group, rules),
         categories=_categories(first, rules),
         images=_images(group.articles),
         variants=[_variant(a, group, rules) for a in group.articles],
@@ -84,10 +87,22 @@ def _variant(article: Article, group: ArticleGroup, rules: MappingRules) -> Vari
         vat_rate=article.vat_rate,
         tax_category=rules.taxes.get(rate) if rate is not None else None,
         weight=article.weight,
+        tax_included=article.tax_included,
         custom_fields={
             t.removeprefix("custom_fields."): v for t, v in values.items() if t.startswith("custom_fields.")
         },
     )
+
+
+def _option_labels(group: ArticleGroup, rules: MappingRules) -> dict[str, str]:
+    """Display name of each attribute: the configured one, else the ERP's label, else the code."""
+    labels: dict[str, str] = {}
+    for code in group.attributes:
+        label = rules.attribute_labels.get(code) or next(
+            (a.attribute_labels[code] for a in group.articles if a.attribute_labels.get(code)), None
+        )
+        labels[code] = label or code
+    return labels
 
 
 def _first_value(articles: list[Article], source: str) -> str | None:

@@ -170,3 +170,22 @@ def test_product_name_stripped_of_multi_word_option_values() -> None:
     articles = [polo("1", "Bleu marine", "M"), polo("2", "Gris chiné", "M")]
     (product,) = products(articles, attributes=("colour", "size"))
     assert product.name == "Polo piqué"
+
+
+def test_attribute_labels_from_the_erp_overridden_by_settings() -> None:
+    labelled = [
+        polo(k, c, s, attribute_labels={"colour": "Couleur", "size": "Taille"})
+        for k, c, s in (("1", "Rouge", "M"), ("2", "Bleu", "M"))
+    ]
+    [erp_labels] = products(labelled, attributes=("colour", "size"))
+    assert erp_labels.option_groups == ["colour", "size"]  # codes: the keys of Variant.options
+    assert erp_labels.option_labels == {"colour": "Couleur", "size": "Taille"}
+    [configured] = products(labelled, MappingRules(attribute_labels={"size": "Pointure"}), ("colour", "size"))
+    assert configured.option_labels == {"colour": "Couleur", "size": "Pointure"}
+    [unlabelled] = products([polo("1", "Rouge", "M"), polo("2", "Bleu", "M")], attributes=("colour", "size"))
+    assert unlabelled.option_label("colour") == "colour"
+
+
+def test_tax_included_article_price_stays_tax_included_on_the_variant() -> None:
+    [product] = products([art("1", price=D("19.99"), tax_included=True)])
+    assert (product.variants[0].price, product.variants[0].tax_included) == (D("19.99"), True)

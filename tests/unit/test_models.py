@@ -124,3 +124,32 @@ def test_to_jsonable_refuses_naive_datetimes() -> None:
 )
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug
+
+
+@pytest.mark.parametrize(
+    ("amount", "rate", "included", "shop_includes", "places", "stored", "shown", "exact"),
+    [
+        ("16.66", "20", False, False, None, "16.66", "19.99", True),  # same basis: as it is
+        ("19.99", "20", True, True, None, "19.99", "19.99", True),
+        ("10.00", "20", False, True, None, "12.00", "12.00", True),  # tax added, half-up
+        ("19.99", "20", True, False, None, "16.66", "19.99", True),  # 16.658 -> 16.66 -> 19.992 -> 19.99
+        ("12.34", "20", True, False, None, "10.28", "12.34", True),
+        ("0.99", "20", True, False, None, "0.83", "1.00", False),  # no net price in cents gives 0.99
+        ("19.99", "20", True, False, 6, "16.658333", "19.99", True),  # PrestaShop keeps six decimals
+        ("1099", "10", True, False, None, "999", "1099", True),  # JPY has no minor unit
+    ],
+)
+def test_shop_price_converts_between_tax_bases(
+    amount: str, rate: str, included: bool, shop_includes: bool, places: int | None, stored: str, shown: str, exact: bool
+) -> None:
+    from connectors.models import shop_price
+
+    currency = "JPY" if amount == "1099" else "EUR"
+    price = shop_price(
+        D(amount), D(rate), tax_included=included, shop_includes_tax=shop_includes, currency=currency, places=places
+    )
+    assert (price.amount, price.shown, price.exact) == (D(stored), D(shown), exact)
+    if not exact:
+        notice = price.notice("TSH-1", currency, D(rate))
+        assert notice.key == "TSH-1" and notice.field == "price"
+        assert "0.99" in notice.reason and "1.00" in notice.reason

@@ -46,9 +46,13 @@ class FilesSettings(ExportFormat):
     """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order.
     Unset for a connection that only reads stock or prices from their own exports."""
     currency: str = "EUR"
+    tax_included: bool = False
+    """Whether the export's price column includes VAT ("Prix de vente TTC"): true sends the shop
+    the price the customer must see, whatever basis the shop stores (docs/platforms.md)."""
     columns: ArticleColumns = Field(default_factory=ArticleColumns)
     attributes: dict[str, str] = Field(default_factory=dict)
-    """Variant attribute -> column (``colour = "Couleur"``)."""
+    """Variant attribute -> column (``colour = "Couleur"``); the column's name is the attribute's
+    display name unless ``[catalogue] attribute_labels`` says otherwise."""
     extra: dict[str, str] = Field(default_factory=dict)
     """User-defined field (``fields.<name>`` in mappings) -> column."""
     stock: StockFileSettings | None = None
@@ -139,6 +143,8 @@ class FilesCatalogue:
             group_key=pick(row, c.group_key),
             group_name=pick(row, c.group_name),
             attributes={name: v for name, col in s.attributes.items() if (v := pick(row, col)) is not None},
+            attribute_labels=dict(s.attributes),
+            tax_included=s.tax_included,
             fields={name: v for name, col in s.extra.items() if (v := pick(row, col)) is not None},
             images=images,
             active=active,

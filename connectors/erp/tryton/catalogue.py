@@ -171,6 +171,7 @@ class TrytonCatalogue:
     def __init__(self, client: TrytonClient, settings: TrytonSettings) -> None:
         self.client = client
         self.settings = settings
+        self._labels: dict[str, str] = {}
 
     @property
     def stats(self) -> Any:
@@ -184,8 +185,14 @@ class TrytonCatalogue:
         categories = read_categories(self.client)
         return categories.paths, categories.rates
 
+    def _attribute_labels(self) -> dict[str, str]:
+        """Attribute name (code) -> its string, the label Tryton shows ("colour" -> "Couleur")."""
+        rows = self.client.model("product.attribute").search_read([], ["name", "string"])
+        return {r["name"]: r.get("string") or r["name"] for r in rows}
+
     def iter_articles(self) -> Iterator[Article]:
         paths, rates = self._categories()
+        self._labels = self._attribute_labels()
         extra_paths = sorted(set(self.settings.extra.values()) - set(FIELDS))
         for page in product_pages(self.client, FIELDS + extra_paths, page_size=self.settings.page_size):
             yield from self._articles(page, paths, rates)
@@ -223,6 +230,8 @@ class TrytonCatalogue:
                 group_key=str(row["template"]) if self.settings.group_by_template else None,
                 group_name=template.get("name"),
                 attributes={k: str(v) for k, v in (row.get("attributes") or {}).items() if v not in (None, "")},
+                attribute_labels={k: self._labels[k] for k in row.get("attributes") or {} if k in self._labels},
+                tax_included=False,  # product list_price is tax-excluded in Tryton
                 fields=fields,
                 active=True,
                 updated_at=max(written) if written else None,

@@ -21,6 +21,7 @@ from connectors.shop.vendure.client import Operation, VendureClient
 from connectors.shop.vendure.mapper import (
     ChannelInfo,
     category_values,
+    channel_price,
     option_code,
     product_input,
     variant_create_input,
@@ -59,6 +60,15 @@ class _Groups:
     """Option groups of one shop product: attribute name -> (group id, option code -> option id)."""
 
     by_name: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    by_code: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def find(self, product: Product, name: str) -> tuple[str, dict[str, str]] | None:
+        """The group of attribute ``name``: by the code passerelle gave it, else by its display name
+        (a group created before display names came from the settings is named after the code)."""
+        found = self.by_code.get(f"{product.slug}-{option_code(name)}")
+        if found is None:
+            found = self.by_name.get(product.option_label(name)) or self.by_name.get(name)
+        return found
 
 
 class VendureCatalogue:
@@ -220,6 +230,7 @@ class VendureCatalogue:
                 )
         refused = {e.key for e in result.errors}
         writes = [w for w in writes if w.product.key not in refused]
+        result.notices += _price_notices(writes, channel)
         groups = self._existing_groups(writes)
 
         # Request B: products, option groups, missing options.
@@ -251,8 +262,8 @@ class VendureCatalogue:
             known = groups.get(write.ref.product_id, _Groups()) if write.ref else _Groups()
             values = _option_values(write)
             for j, name in enumerate(product.option_groups):
-                if name in known.by_name:
-                    group_id, options = known.by_name[name]
+                if (existing := known.find(product, name)) is not None:
+                    group_id, options = existing
                     for k, value in enumerate(sorted(values.get(name, set()) - set(options))):
                         ops_b.append(
                             Operation(
@@ -284,7 +295,9 @@ class VendureCatalogue:
                                 "CreateProductOptionGroupInput!",
                                 {
                                     "code": f"{product.slug}-{option_code(name)}",
-                                    "translations": [{"languageCode": channel.language, "name": name}],
+                                    "translations": [
+                                        {"languageCode": channel.language, "name": product.option_label(name)}
+                                    ],
                                     "options": [
                                         {
                                             "code": code,
@@ -316,7 +329,9 @@ class VendureCatalogue:
             product_id = write.ref.product_id if write.ref else answer_b.data[f"p{i}"]["id"]
             product_ids[product.key] = product_id
             known = groups.get(product_id, _Groups()) if write.ref else _Groups()
-            option_ids: dict[str, tuple[str, dict[str, str]]] = dict(known.by_name)
+            option_ids: dict[str, tuple[str, dict[str, str]]] = {
+                name: found for name in product.option_groups if (found := known.find(product, name)) is not None
+            }
             for j, name in enumerate(product.option_groups):
                 created = answer_b.data.get(f"g{i}_{j}")
                 if created is not None:
@@ -472,7 +487,9 @@ class VendureCatalogue:
                 continue
             g = _Groups()
             for group in data["optionGroups"]:
-                g.by_name[group["name"]] = (group["id"], {o["code"]: o["id"] for o in group["options"]})
+                entry = (group["id"], {o["code"]: o["id"] for o in group["options"]})
+                g.by_name[group["name"]] = entry
+                g.by_code[group["code"]] = entry
             groups[pid] = g
         return groups
 
@@ -499,6 +516,19 @@ _FIELD_OF = {
     "w": "variants",
     "x": "enabled",
 }
+
+
+def _price_notices(writes: Sequence[ProductWrite], channel: ChannelInfo) -> list[RecordError]:
+    """Variants whose price this batch writes and the channel cannot show as the ERP states it."""
+    notices: list[RecordError] = []
+    for write in writes:
+        priced = set(write.create_variants) | (set(write.update_variants) if "price" in write.variant_fields else set())
+        for variant in write.product.variants:
+            if variant.key in priced and variant.price is not None:
+                price = channel_price(variant, channel)
+                if not price.exact:
+                    notices.append(price.notice(variant.key, channel.currency, variant.vat_rate))
+    return notices
 
 
 def _facet_ids(product: Product, categories: dict[tuple[str, ...], list[str]]) -> list[str]:

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from connectors.models import Product, Variant, currency_quantum, minor_units, slugify
+from connectors.models import Product, ShopPrice, Variant, currency_quantum, minor_units, shop_price, slugify
 
 __all__ = [
     "ChannelInfo",
     "amount_for_channel",
     "category_values",
+    "channel_price",
     "option_code",
     "price_for_channel",
     "product_input",
@@ -48,10 +49,22 @@ def category_values(path: tuple[str, ...]) -> list[tuple[str, str]]:
     return values
 
 
+def channel_price(variant: Variant, channel: ChannelInfo) -> ShopPrice:
+    """The variant's price in the channel's basis: a tax-excluded ERP price on a tax-inclusive
+    channel gets its VAT, a tax-included one on a tax-exclusive channel loses it, rounded half-up
+    to the currency's minor unit (the cent for EUR, the unit for JPY); same basis: as it is."""
+    return shop_price(
+        variant.price,
+        variant.vat_rate,
+        tax_included=variant.tax_included,
+        shop_includes_tax=channel.prices_include_tax,
+        currency=channel.currency,
+    )
+
+
 def price_for_channel(variant: Variant, channel: ChannelInfo) -> int:
-    """ERP prices are tax-excluded; a tax-inclusive channel gets the price with VAT, rounded half-up to the
-    currency's minor unit (the cent for EUR, the unit for JPY)."""
-    return amount_for_channel(variant.price, variant.vat_rate, channel)
+    """:func:`channel_price` in minor units; an amount with more decimals than the currency is refused."""
+    return minor_units(channel_price(variant, channel).amount, channel.currency)
 
 
 def amount_for_channel(
