@@ -140,7 +140,14 @@ def test_slugify(text: str, slug: str) -> None:
     ],
 )
 def test_shop_price_converts_between_tax_bases(
-    amount: str, rate: str, included: bool, shop_includes: bool, places: int | None, stored: str, shown: str, exact: bool
+    amount: str,
+    rate: str,
+    included: bool,
+    shop_includes: bool,
+    places: int | None,
+    stored: str,
+    shown: str,
+    exact: bool,
 ) -> None:
     from connectors.models import shop_price
 
