@@ -90,6 +90,10 @@ class ProductWrite:
     what it holds, whatever the product says), even when ``product_fields`` has ``custom_fields``."""
     keep_variant_custom: frozenset[str] = frozenset()
     """The same for the custom fields of updated variants."""
+    manage_stock: bool = False
+    """The stock flow owns the quantities of this connection: a variant created by this write is
+    created with its stock managed by the shop and a quantity of 0 until the stock flow sends one
+    (never sold without limit in between). Sinks whose shop manages stock always ignore it."""
 
 
 @dataclass(slots=True)

@@ -297,6 +297,12 @@ class ConnectionSettings(_Model):
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     invoices: InvoiceSettings = Field(default_factory=InvoiceSettings)
 
+    def configures(self, section: str) -> bool:
+        """Whether the file has this connection's ``[connections.<name>.<section>]`` table (``stock``,
+        ``prices``...): the sign that the flow of that name runs for it, so that the other flows
+        leave it what it owns (the catalogue writes a price at creation only when ``prices`` runs)."""
+        return section in self.model_fields_set
+
 
 class PasserelleConfig(_Model):
     state: StateSettings = Field(default_factory=StateSettings)
