@@ -16,14 +16,17 @@ from connectors.base import CatalogueSink, CatalogueSource, ProductWrite
 from connectors.errors import RecordError
 from connectors.models import Article, Product, ShopRef, content_hash, to_jsonable
 from connectors.registry import require
+from deployments.config import ConnectionSettings
 from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
 from tasks.diff import BindingView, CataloguePlan, Ownership, plan_catalogue
 from tasks.grouping import GroupingRules, group_articles
 from tasks.mapping import MappingRules, map_groups
+from tasks.prices import ENTITY as PRICE_ENTITY
 from tasks.quality import CatalogueChecks, GateResult, gate_products
 from tasks.snapshots import SnapshotRow
 from tasks.state import BindingState, QuarantineEntry
+from tasks.stock import ENTITY as STOCK_ENTITY
 
 __all__ = [
     "BatchOutcome",
@@ -37,6 +40,19 @@ __all__ = [
 ]
 
 FLOW = "catalogue"
+
+PRICE_OWNED_BY_PRICE_FLOW = frozenset({"variant.price", "variant.currency"})
+"""What the catalogue leaves to sync-prices after creation when that flow runs for the connection."""
+
+
+def catalogue_ownership(settings: ConnectionSettings) -> Ownership:
+    """The fields the catalogue writes on update: every field but the create-only ones, and but the
+    price when the price flow runs for this connection (one owner per field: otherwise any ERP edit
+    of a variant would put the base price back over the promotion sync-prices sent)."""
+    create_only = frozenset(settings.catalogue.create_only)
+    if settings.configures("prices"):
+        create_only |= PRICE_OWNED_BY_PRICE_FLOW
+    return Ownership(create_only)
 
 
 def _snapshot(ctx: RunContext, entity: str, stage: str, rows: list[SnapshotRow]) -> None:
@@ -156,16 +172,20 @@ def plan_changes(ctx: RunContext, gate: GateResult, built: Built, *, full: bool,
     store = ctx.store
     product_bindings = _views(store.bindings(ctx.connection, "product")) if store else {}
     variant_bindings = _views(store.bindings(ctx.connection, "variant")) if store else {}
-    return plan_catalogue(
+    plan = plan_catalogue(
         gate.passed,
         product_bindings,
         variant_bindings,
-        ownership=Ownership(frozenset(s.create_only)),
+        ownership=catalogue_ownership(ctx.settings),
         read_article_keys=built.article_keys,
         read_product_keys=built.product_keys,
         full=full,
         archive_missing=s.archive_missing and not partial,
     )
+    if ctx.settings.configures("stock"):
+        for write in plan.writes:
+            write.manage_stock = True  # new variants wait at 0 for the stock flow's quantity
+    return plan
 
 
 @dataclass(slots=True)
@@ -226,7 +246,7 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
     store = ctx.store
     assert store is not None, "publish_batch never runs in a dry run"
     shop: CatalogueSink = require(ctx.shop, CatalogueSink, what="receive catalogue products")
-    ownership = Ownership(frozenset(ctx.settings.catalogue.create_only))
+    ownership = catalogue_ownership(ctx.settings)
     outcome = BatchOutcome()
 
     creates = [w for w in writes if w.ref is None]
@@ -293,6 +313,7 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
             (outcome.created if write.ref is None else outcome.updated).append(product.key)
     store.upsert_bindings(ctx.connection, "variant", variant_rows)
     store.upsert_bindings(ctx.connection, "product", product_rows)
+    _forget_overwritten_values(ctx, writes)
     if result.errors:
         outcome.failed = list(result.errors)
         payloads = {w.product.key: _write_payload(w, ownership) for w in writes}
@@ -321,6 +342,19 @@ def publish_batch(ctx: RunContext, writes: list[ProductWrite]) -> BatchOutcome:
     for notice in outcome.notices[:20]:
         logger().warning("written with a caveat: %s", notice)
     return outcome
+
+
+def _forget_overwritten_values(ctx: RunContext, writes: Sequence[ProductWrite]) -> None:
+    """What the value flows last sent no longer holds for the variants this batch wrote a price to
+    (created, adopted, or updated with the price) or created (a new shop variant has no stock yet):
+    their next runs send these variants again instead of believing the shop holds their value. A
+    refused write is forgotten too: one value sent again is harmless, one believed in place is not."""
+    assert ctx.store is not None
+    priced = [
+        key for w in writes for key in [*w.create_variants, *(w.update_variants if "price" in w.variant_fields else [])]
+    ]
+    ctx.store.forget_sent(ctx.connection, PRICE_ENTITY, priced)
+    ctx.store.forget_sent(ctx.connection, STOCK_ENTITY, [k for w in writes for k in w.create_variants], locations=True)
 
 
 def _adopt(write: ProductWrite, ref: ShopRef, ownership: Ownership) -> ProductWrite:

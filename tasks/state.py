@@ -382,16 +382,24 @@ class StateStore:
             for i in range(0, len(values), _BATCH):
                 conn.execute(stmt, values[i : i + _BATCH])
 
-    def forget_sent(self, connection: str, entity: str, keys: Iterable[str]) -> None:
-        """Drop last-sent values (the next run sends these keys again)."""
+    def forget_sent(self, connection: str, entity: str, keys: Iterable[str], *, locations: bool = False) -> None:
+        """Drop last-sent values (the next run sends these keys again); ``locations`` drops those of
+        every shop location of these keys too (stock keys ``<key>@<location>``)."""
         key_list = list(keys)
+        column = SentValue.key  # type: ignore[var-annotated]
+        size = 100 if locations else _BATCH  # one LIKE per key: SQLite's expression depth is limited
         with self.engine.begin() as conn:
-            for i in range(0, len(key_list), _BATCH):
+            for i in range(0, len(key_list), size):
+                chunk = key_list[i : i + size]
+                match = column.in_(chunk)  # type: ignore[attr-defined]
+                if locations:
+                    escaped = [k.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for k in chunk]
+                    match = sa.or_(match, *(column.like(f"{k}@%", escape="\\") for k in escaped))  # type: ignore[attr-defined]
                 conn.execute(
                     sa.delete(SentValue).where(
                         SentValue.connection == connection,  # type: ignore[arg-type]
                         SentValue.entity == entity,  # type: ignore[arg-type]
-                        SentValue.key.in_(key_list[i : i + _BATCH]),  # type: ignore[attr-defined]
+                        match,
                     )
                 )
 

@@ -80,8 +80,9 @@ class PriceFileSettings(ExportFormat):
     path: str | None = None
     """A price export (file or glob); unset: the article export's price and VAT columns."""
     columns: PriceColumns = Field(default_factory=PriceColumns)
-    tax_included: bool = False
-    """The export's prices (base, promotion, groups) include VAT."""
+    tax_included: bool | None = None
+    """The export's prices (base, promotion, groups) include VAT; unset: as the article export's
+    ``tax_included`` says (one GesCom exports every price in one basis)."""
     timezone: TimeZoneName = "Europe/Paris"
     """Time zone of the promotion dates and times written without an offset."""
     group_prices: GroupPriceFileSettings | None = None
@@ -122,6 +123,10 @@ class FilesPrices:
                 record.group_prices, issues = found
                 record.issues.extend(issues)
             yield record
+
+    def _tax_included(self) -> bool:
+        own = self._prices().tax_included
+        return self.settings.tax_included if own is None else own
 
     def _prices(self) -> PriceFileSettings:
         """The price settings; none: the article export's prices, without promotions."""
@@ -165,7 +170,7 @@ class FilesPrices:
                 price=article.price,
                 currency=article.currency,
                 vat_rate=article.vat_rate,
-                tax_included=p.tax_included,
+                tax_included=self._tax_included(),
                 issues=[i for i in article.issues if i.field in ("price", "vat_rate")],
             )
             self._add_promotion(record, row, origin, a.decimal_separator)
@@ -180,7 +185,7 @@ class FilesPrices:
             sku=sku,
             price=None,
             currency=(pick(row, c.currency) or self.settings.currency).upper(),
-            tax_included=p.tax_included,
+            tax_included=self._tax_included(),
         )
         cells = _Cells(row, key, origin, record.issues)
         record.price = cells.get(c.price, _number(p.decimal_separator), "price")

@@ -383,6 +383,7 @@ class VendureCatalogue:
                     tax_category_id=self._tax_categories.get(by_key[key].tax_category or ""),
                     channel=channel,
                     custom_fields=self._variant_fields,
+                    manage_stock=write.manage_stock,
                 )
                 for key in write.create_variants
             ]

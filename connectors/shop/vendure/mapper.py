@@ -140,7 +140,9 @@ def variant_create_input(
     tax_category_id: str | None,
     channel: ChannelInfo,
     custom_fields: Mapping[str, str],
+    manage_stock: bool = False,
 ) -> dict[str, Any]:
+    """CreateProductVariantInput; ``manage_stock``: tracked, 0 on hand until the stock flow sends a quantity."""
     data: dict[str, Any] = {
         "productId": product_id,
         "sku": variant.sku,
@@ -151,6 +153,8 @@ def variant_create_input(
     }
     if tax_category_id is not None:
         data["taxCategoryId"] = tax_category_id
+    if manage_stock:
+        data.update(trackInventory="TRUE", stockOnHand=0)
     extra = _variant_custom_fields(variant, custom_fields, frozenset({"custom_fields", "ean", "weight"}))
     if extra:
         data["customFields"] = extra
