@@ -88,6 +88,9 @@ class _Model(BaseModel):
 class StateSettings(_Model):
     url: str = "sqlite:///state.db"
     """SQLAlchemy URL; may be a secret reference (a PostgreSQL URL carries a password)."""
+    lease_seconds: float = Field(default=600, gt=0)
+    """How long a run's lease outlives its last renewal (a run renews it every third of this while
+    it works): how long a run killed outright, unknown to Prefect as finished, blocks the next runs."""
 
 
 class S3Settings(_Model):

@@ -18,6 +18,7 @@ from connectors.errors import Fatal, PasserelleError
 from connectors.models import Order, ensure_utc
 from deployments.runtime import RunContext, open_context
 from tasks.common import logger
+from tasks.leases import LeaseLost, RunLease, flow_lease
 from tasks.orders import (
     ENTITY,
     FLOW,
@@ -37,9 +38,6 @@ from tasks.values import ValueReport, open_quarantine
 from tasks.windows import stored_cursor
 
 __all__ = ["OrderSummary", "import_orders"]
-
-LEASE_TTL = timedelta(minutes=10)
-"""A run renews its lease after each batch; a worker killed outright blocks the next runs this long at most."""
 
 
 @dataclass
@@ -97,25 +95,20 @@ def import_orders(
     """
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
-        return _run(ctx, since=since, until=until, order_ids=order_ids or []).as_dict()
+        with flow_lease(ctx, FLOW) as lease:
+            return _run(ctx, lease, since=since, until=until, order_ids=order_ids or []).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, since: datetime | None, until: datetime | None, order_ids: list[str]) -> OrderSummary:
-    summary = OrderSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
-    store = ctx.store
-    lease = f"{FLOW}:{ctx.connection}"
-    if store is not None and not ctx.dry_run and not store.acquire_lease(lease, ctx.run_id, ttl=LEASE_TTL):
-        summary.busy = "another run is importing the orders of this connection: nothing done"
-        logger().warning(summary.busy)
+def _run(
+    ctx: RunContext, lease: RunLease, *, since: datetime | None, until: datetime | None, order_ids: list[str]
+) -> OrderSummary:
+    summary = OrderSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run, busy=lease.busy)
+    if lease.busy:
         _report(summary)
         return summary
-    try:
-        _import(ctx, summary, since=since, until=until, order_ids=order_ids)
-    finally:
-        if store is not None and not ctx.dry_run:
-            store.release_lease(lease, ctx.run_id)
+    _import(ctx, lease, summary, since=since, until=until, order_ids=order_ids)
     _report(summary)
     if summary.failed:
         raise OrdersFailed(
@@ -125,7 +118,13 @@ def _run(ctx: RunContext, *, since: datetime | None, until: datetime | None, ord
 
 
 def _import(
-    ctx: RunContext, summary: OrderSummary, *, since: datetime | None, until: datetime | None, order_ids: list[str]
+    ctx: RunContext,
+    lease: RunLease,
+    summary: OrderSummary,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    order_ids: list[str],
 ) -> None:
     settings = ctx.settings.orders
     store = ctx.store
@@ -203,17 +202,17 @@ def _import(
     cursor_to = window.until if window is not None and window.incremental else None
     size = settings.batch_size
     for start in range(0, len(todo), size):
+        lease.keep()  # renewed per batch; a run that lost it stops here
         for order in todo[start : start + size]:
             try:
-                outcome = import_one(ctx, order, line_articles(order, variant_keys))
-            except Fatal:
-                raise  # configuration: every order would fail the same way
+                outcome = import_one(ctx, lease, order, line_articles(order, variant_keys))
+            except (Fatal, LeaseLost):
+                raise  # configuration: every order would fail the same way; or another run goes on
             except Exception as exc:  # noqa: BLE001 - one order's failure never stops the others
                 outcome = Outcome(order.shop_id, order.reference, "failed", notes=[f"{type(exc).__name__}: {exc}"])
                 failed_at = min(failed_at or order.updated_at, order.updated_at)
                 logger().error("order %s not imported: %s", order.reference, exc)
             _count(summary, order, outcome)
-        store.acquire_lease(f"{FLOW}:{ctx.connection}", ctx.run_id, ttl=LEASE_TTL)  # renew
     if cursor_to is not None:
         # Committed up to the window's end, or up to the first order that failed (half-open: it
         # is read again). Never backwards.

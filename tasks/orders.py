@@ -28,6 +28,7 @@ from connectors.registry import require
 from deployments.config import OrderSettings
 from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.leases import RunLease
 from tasks.quality import Check, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import OrderImport, OrderState, QuarantineEntry, utcnow
@@ -369,11 +370,13 @@ def set_waiting(ctx: RunContext, order: Order, decision: Decision) -> None:
 
 
 @task(name="import-order", **TASK_OPTIONS)
-def import_one(ctx: RunContext, order: Order, products: dict[str, str]) -> Outcome:
+def import_one(ctx: RunContext, lease: RunLease, order: Order, products: dict[str, str]) -> Outcome:
     """Claim, reconcile, write the ERP order, complete the claim, then record settled payments.
 
     A ``Refused`` order is quarantined (re-read by later runs, imported once it passes).
     A ``Retryable`` error is retried by Prefect from the claim: the reconciliation makes it safe.
+    Only the holder of the run's ``lease`` claims or records a payment: a run that lost it stops
+    with ``LeaseLost`` before its next ERP write.
     """
     store = ctx.store
     assert store is not None
@@ -399,6 +402,7 @@ def import_one(ctx: RunContext, order: Order, products: dict[str, str]) -> Outco
             ctx.connection,
             order.shop_id,
             run_id=ctx.run_id,
+            lease=lease.name,
             reference=order.reference,
             shop_changed_at=order.updated_at,
             shop_total=str(order.total_tax_included),
@@ -444,13 +448,16 @@ def import_one(ctx: RunContext, order: Order, products: dict[str, str]) -> Outco
         logger().info(
             "order %s -> ERP %s (%s %s)", order.reference, erp.reference, erp.total_tax_included, order.currency
         )
-    record_payments(ctx, sink, order, erp, outcome)
+    record_payments(ctx, lease, sink, order, erp, outcome)
     return outcome
 
 
-def record_payments(ctx: RunContext, sink: OrderSink, order: Order, erp: ErpOrderRef, outcome: Outcome) -> None:
+def record_payments(
+    ctx: RunContext, lease: RunLease, sink: OrderSink, order: Order, erp: ErpOrderRef, outcome: Outcome
+) -> None:
     """Record each settled payment not recorded yet (a deposit invoice in the ERP); a payment the
-    ERP has nothing to record for (``Skip``) is remembered with the reason, said once."""
+    ERP has nothing to record for (``Skip``) is remembered with the reason, said once. The lease
+    is renewed before each one (``LeaseLost``: another run holds it, nothing recorded)."""
     store = ctx.store
     assert store is not None
     row = store.order_imports(ctx.connection, [order.shop_id]).get(order.shop_id)
@@ -460,8 +467,11 @@ def record_payments(ctx: RunContext, sink: OrderSink, order: Order, erp: ErpOrde
         key = payment_key(payment)
         if payment.state != "settled" or key in recorded:
             continue
+        lease.keep()
         try:
             recorded[key] = sink.record_payment(erp, payment)
+            # Kept at once: a run stopped before the next payment (LeaseLost) never records this one twice.
+            store.save_order_import(ctx.connection, order.shop_id, payments=recorded)
             outcome.payments.append(recorded[key])
             _snapshot(
                 ctx,

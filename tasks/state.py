@@ -17,7 +17,9 @@ the database to the latest revision when it opens it.
   instead of importing twice; also ``waiting`` (not paid yet), ``quarantined`` and ``skipped``.
   ``follow`` marks the orders the next runs re-read by id (a payment settled later moves no
   modification time in some shops).
-- ``lease``: one run at a time per (flow, connection), whatever started it.
+- ``lease``: one writing run at a time per (flow, connection), whatever started it: the holder
+  (the Prefect flow run id) and when the lease expires unless renewed. An order claim belongs to
+  its run while that run holds the ``import-orders`` lease (see :meth:`StateStore.claim_order`).
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, select
 
-from connectors.errors import RecordError
+from connectors.errors import PasserelleError, RecordError
 
 __all__ = [
+    "Lease",
+    "LeaseLost",
     "OrderImport",
     "OrderState",
     "Binding",
@@ -211,6 +215,11 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LeaseLost(PasserelleError):
+    """This run no longer holds its lease (another run took it over): it stops before its next
+    write, and the next run goes on from what the state store says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,12 +555,22 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
-    def claim_order(self, connection: str, shop_order_id: str, *, run_id: str, **values: Any) -> bool:
-        """Mark the order ``claimed`` before the ERP is written; False when it is imported already
-        (nothing to write). A claimed row left by a cut-off run is claimed again: the caller
-        reconciles it with the ERP first."""
+    def claim_order(self, connection: str, shop_order_id: str, *, run_id: str, lease: str, **values: Any) -> bool:
+        """Mark the order ``claimed`` by ``run_id`` before the ERP is written; False when it is
+        imported already (nothing to write).
+
+        A claim is its run's alone: only the current holder of ``lease`` (unexpired) claims, checked
+        in the claim's own transaction, which locks the lease row so that no run takes the lease
+        over meanwhile. A claim's owner is its ``run_id`` and its expiry that run's lease: a claim
+        left by a run that died or lost its lease is claimed again by the new holder (the caller
+        reconciles it with the ERP first).
+
+        Raises:
+            LeaseLost: ``run_id`` does not hold ``lease`` (any more): nothing was claimed.
+        """
         now = utcnow()
         table = OrderImport.__table__  # type: ignore[attr-defined]
+        leases = Lease.__table__  # type: ignore[attr-defined]
         row = {
             "connection": connection,
             "shop_order_id": shop_order_id,
@@ -571,6 +590,20 @@ class StateStore:
             where=table.c.state != OrderState.IMPORTED,
         )
         with self.engine.begin() as conn:
+            # A no-op update of our own lease row: it takes the row's write lock (PostgreSQL) or the
+            # database's (SQLite) until the claim commits, so a takeover waits and then sees the claim.
+            held = conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == lease, leases.c.holder == run_id, leases.c.expires_at > now)
+                .values(expires_at=leases.c.expires_at)
+                .returning(leases.c.name)
+            ).first()
+            if held is None:
+                holder = conn.execute(sa.select(leases.c.holder).where(leases.c.name == lease)).scalar()
+                raise LeaseLost(
+                    f"run {run_id} does not hold the lease {lease} (held by {holder or 'nobody'}): "
+                    f"order {shop_order_id} not claimed, nothing written"
+                )
             # RETURNING, not rowcount: drivers count a skipped ON CONFLICT update differently.
             return conn.execute(stmt.returning(table.c.id)).first() is not None
 
@@ -601,6 +634,37 @@ class StateStore:
             conn.execute(stmt)
             current = conn.execute(sa.select(table.c.holder).where(table.c.name == name)).scalar_one()
         return bool(current == holder)
+
+    def renew_lease(self, name: str, holder: str, *, ttl: timedelta) -> bool:
+        """Push the lease ``name`` back to ``ttl`` from now if ``holder`` still holds it; False when
+        another run took it over (or it is gone): never taken back."""
+        table = Lease.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                sa.update(table)
+                .where(table.c.name == name, table.c.holder == holder)
+                .values(expires_at=utcnow() + ttl)
+                .returning(table.c.name)
+            ).first()
+        return renewed is not None
+
+    def take_over_lease(self, name: str, holder: str, *, previous: str, ttl: timedelta) -> bool:
+        """Take the lease ``name`` from ``previous`` (a run known to be over), whatever its expiry;
+        False when it changed hands meanwhile (another run took it first)."""
+        table = Lease.__table__  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                sa.update(table)
+                .where(table.c.name == name, table.c.holder == previous)
+                .values(holder=holder, expires_at=utcnow() + ttl)
+                .returning(table.c.name)
+            ).first()
+        return taken is not None
+
+    def lease(self, name: str) -> Lease | None:
+        """The lease row ``name`` (holder and expiry), if any."""
+        with self.session() as s:
+            return s.get(Lease, name)
 
     def release_lease(self, name: str, holder: str) -> None:
         table = Lease.__table__  # type: ignore[attr-defined]

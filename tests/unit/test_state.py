@@ -294,17 +294,46 @@ def test_sent_values_upsert_by_key_and_survive_reopening(store: StateStore, conn
 def test_order_claim_is_unique_per_shop_order_and_never_reclaims_an_imported_one(store: StateStore, conn: str) -> None:
     from tasks.state import OrderState
 
-    assert store.claim_order(conn, "17", run_id="run-1", reference="ABC")
-    # A run cut off after claiming leaves the claim: the next run claims it again (and reconciles).
-    assert store.claim_order(conn, "17", run_id="run-2", reference="ABC")
+    lease = f"import-orders:{conn}"
+    assert store.acquire_lease(lease, "run-1", ttl=timedelta(minutes=10))
+    assert store.claim_order(conn, "17", run_id="run-1", lease=lease, reference="ABC")
+    # run-1 dies; once its lease is gone the next holder claims the order again (and reconciles).
+    store.release_lease(lease, "run-1")
+    assert store.acquire_lease(lease, "run-2", ttl=timedelta(minutes=10))
+    assert store.claim_order(conn, "17", run_id="run-2", lease=lease, reference="ABC")
     row = store.order_imports(conn, ["17"])["17"]
     assert (row.state, row.attempts, row.run_id, row.follow) == (OrderState.CLAIMED, 2, "run-2", True)
     store.save_order_import(conn, "17", state=OrderState.IMPORTED, erp_id="5", erp_reference="SO5", follow=False)
-    assert not store.claim_order(conn, "17", run_id="run-3")
+    assert not store.claim_order(conn, "17", run_id="run-2", lease=lease)
     row = store.order_imports(conn, ["17"])["17"]
     assert (row.state, row.erp_reference, row.reference, row.attempts) == (OrderState.IMPORTED, "SO5", "ABC", 2)
     # The same shop order id in another connection is another order.
-    assert store.claim_order(f"{conn}-b", "17", run_id="run-3")
+    assert store.acquire_lease(f"{lease}-b", "run-3", ttl=timedelta(minutes=10))
+    assert store.claim_order(f"{conn}-b", "17", run_id="run-3", lease=f"{lease}-b")
+
+
+def test_only_the_lease_holder_claims_so_a_live_run_keeps_its_claims(store: StateStore, conn: str) -> None:
+    from tasks.state import LeaseLost, OrderState
+
+    lease = f"import-orders:{conn}"
+    assert store.acquire_lease(lease, "run-a", ttl=timedelta(minutes=10))
+    assert store.claim_order(conn, "21", run_id="run-a", lease=lease)
+    # run-b has no lease: it can neither take run-a's claim nor claim a new order.
+    for order in ("21", "22"):
+        with pytest.raises(LeaseLost, match=f"held by run-a\\): order {order} not claimed"):
+            store.claim_order(conn, order, run_id="run-b", lease=lease)
+    assert store.order_imports(conn, ["21", "22"]).keys() == {"21"}
+    assert store.order_imports(conn, ["21"])["21"].run_id == "run-a"
+    # An expired lease claims nothing either, even while no one has taken it over yet.
+    assert store.acquire_lease(f"{lease}-x", "run-c", ttl=timedelta(seconds=-1))
+    with pytest.raises(LeaseLost, match="held by run-c"):
+        store.claim_order(conn, "23", run_id="run-c", lease=f"{lease}-x")
+    # run-a loses its lease to run-b (taken over): run-a's next claim stops, run-b's goes through.
+    assert store.take_over_lease(lease, "run-b", previous="run-a", ttl=timedelta(minutes=10))
+    with pytest.raises(LeaseLost, match="held by run-b"):
+        store.claim_order(conn, "22", run_id="run-a", lease=lease)
+    assert store.claim_order(conn, "21", run_id="run-b", lease=lease)
+    assert store.order_imports(conn, ["21"])["21"].state == OrderState.CLAIMED
 
 
 def test_recorded_payments_round_trip_and_partial_updates_keep_columns(store: StateStore, conn: str) -> None:
@@ -339,6 +368,23 @@ def test_lease_one_holder_at_a_time_until_it_expires_or_is_released(store: State
     store.release_lease(name, "run-a")
     assert store.acquire_lease(name, "run-b", ttl=timedelta(seconds=-1))  # taken, already expired
     assert store.acquire_lease(name, "run-c", ttl=timedelta(minutes=5))
+
+
+def test_lease_renewal_and_take_over_never_take_a_lease_back(store: StateStore, conn: str) -> None:
+    name = f"stock:{conn}"
+    assert not store.renew_lease(name, "run-a", ttl=timedelta(minutes=5))  # no lease: nothing created
+    assert store.lease(name) is None
+    assert store.acquire_lease(name, "run-a", ttl=timedelta(seconds=1))
+    assert store.renew_lease(name, "run-a", ttl=timedelta(minutes=5))
+    lease = store.lease(name)
+    assert lease is not None and lease.holder == "run-a" and is_utc(lease.expires_at)
+    assert lease.expires_at > datetime.now(timezone.utc) + timedelta(minutes=4)
+    assert not store.renew_lease(name, "run-b", ttl=timedelta(minutes=5))
+    # A take-over names the holder it replaces: two runs that both saw run-a crash, one wins.
+    assert store.take_over_lease(name, "run-b", previous="run-a", ttl=timedelta(minutes=5))
+    assert not store.take_over_lease(name, "run-c", previous="run-a", ttl=timedelta(minutes=5))
+    assert not store.renew_lease(name, "run-a", ttl=timedelta(minutes=5))  # run-a lost it for good
+    assert store.lease(name).holder == "run-b"  # type: ignore[union-attr]
 
 
 def test_bindings_by_shop_id(store: StateStore, conn: str) -> None:
