@@ -102,10 +102,15 @@ class S3Settings(_Model):
 
 class SnapshotSettings(_Model):
     root: str = "snapshots"
-    mask_fields: list[str] = Field(
-        default_factory=lambda: ["email", "phone", "first_name", "last_name", "street", "street2", "vat_number"]
-    )
+    mask_fields: list[str] = Field(default_factory=list)
+    """Payload fields masked besides the personal ones, which always are (e-mail, phone, names,
+    company, VAT and SIRET numbers, street, postal code, city: ``tasks.snapshots.PERSONAL_FIELDS``)."""
     mask_key: str | None = None
+    """The masking key as a secret reference (``env:NAME``, ``block:NAME``; 32 characters or more),
+    for workers on several machines; unset: the key file ``mask_key_file``."""
+    mask_key_file: str = "mask.key"
+    """Where the installation's masking key is kept when ``mask_key`` is unset: made on first use
+    (random, mode 0600), relative to this file's folder, never inside ``root``. Back it up with the state."""
     s3: S3Settings | None = None
 
 

@@ -5,9 +5,13 @@ under a local folder or ``s3://bucket/prefix``. Every row: run id, flow, entity,
 (``read``, ``rejected``, ``sent``, ``answered``, ...), record key, content hash, JSON payload
 and the UTC time it was recorded. Files are only ever added, never rewritten.
 
-Personal data can be masked: payload fields whose name is listed in ``mask_fields`` are
-replaced by an HMAC-SHA-256 prefix keyed with ``mask_key``, so equal values still compare
-equal across rows while a lookup table of e-mail addresses cannot reverse them.
+Personal data is masked: the values of :data:`PERSONAL_FIELDS` (every personal field of the
+canonical ``Customer`` and ``Address``), and of any other field named in ``mask_fields``, at any
+depth of a payload, are replaced by ``masked:`` and their full HMAC-SHA-256 keyed with the
+installation's secret key. Equal values still compare equal within one installation; without
+the key a dictionary of e-mail addresses or names cannot be matched against them, and values
+masked by one installation mean nothing in another. There is no unkeyed masking: a store
+without a key refuses to write a value it should mask.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +33,27 @@ import pyarrow.fs as pafs
 
 from connectors.models import to_jsonable
 
-__all__ = ["SnapshotRow", "SnapshotStore", "mask_payload", "s3_filesystem"]
+__all__ = ["MIN_KEY_BYTES", "PERSONAL_FIELDS", "SnapshotRow", "SnapshotStore", "mask_payload", "s3_filesystem"]
+
+PERSONAL_FIELDS = frozenset(
+    {
+        # connectors.models.Customer and Address: who ordered, where it goes
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "company",
+        "vat_number",
+        "siret",
+        "street",
+        "street2",
+        "postal_code",
+        "city",
+    }
+)
+"""Payload fields always masked (tests/unit/test_snapshots.py checks the list against the models)."""
+MIN_KEY_BYTES = 16
+"""A shorter key could be guessed along with the values."""
 
 SCHEMA = pa.schema(
     [
@@ -56,23 +80,47 @@ class SnapshotRow:
     payload: Any
 
 
-def mask_payload(payload: Any, fields: frozenset[str], key: bytes = b"") -> Any:
-    """Copy of ``payload`` with the values of ``fields`` (at any depth) replaced by a keyed hash."""
-    if not fields:
+def mask_payload(payload: Any, fields: frozenset[str], key: bytes) -> Any:
+    """Copy of ``payload`` with the values of ``fields`` (at any depth) replaced by a keyed hash.
+
+    Raises:
+        ValueError: ``key`` is shorter than :data:`MIN_KEY_BYTES` (nothing is masked without a key).
+    """
+    return _Masker(fields, lambda: key).mask(payload)
+
+
+class _Masker:
+    """Masks payloads, asking for the key only when there is a value to mask (reading snapshots,
+    or writing ones without personal data, needs no key)."""
+
+    def __init__(self, fields: frozenset[str], key: Callable[[], bytes]) -> None:
+        self.fields = fields
+        self._source = key
+        self._key: bytes | None = None
+
+    def mask(self, payload: Any) -> Any:
+        if not self.fields:
+            return payload
+        if isinstance(payload, dict):
+            return {
+                k: (self._value(v) if k in self.fields and v not in (None, "") else self.mask(v))
+                for k, v in payload.items()
+            }
+        if isinstance(payload, list):
+            return [self.mask(v) for v in payload]
         return payload
-    if isinstance(payload, dict):
-        return {
-            k: (_mask_value(v, key) if k in fields and v not in (None, "") else mask_payload(v, fields, key))
-            for k, v in payload.items()
-        }
-    if isinstance(payload, list):
-        return [mask_payload(v, fields, key) for v in payload]
-    return payload
 
-
-def _mask_value(value: Any, key: bytes) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return "masked:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
+    def _value(self, value: Any) -> str:
+        if self._key is None:
+            key = self._source()
+            if len(key) < MIN_KEY_BYTES:
+                raise ValueError(
+                    f"a snapshot mask key of at least {MIN_KEY_BYTES} bytes is needed to mask personal data "
+                    "(none, or a shorter one, was given)"
+                )
+            self._key = key
+        text = json.dumps(value, sort_keys=True, default=str)
+        return "masked:" + hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def s3_filesystem(
@@ -100,14 +148,21 @@ def s3_filesystem(
     return pafs.S3FileSystem(**options)
 
 
+def _key_bytes(key: str | bytes | Callable[[], str | bytes] | None) -> bytes:
+    value = key() if callable(key) else key
+    return value.encode() if isinstance(value, str) else (value or b"")
+
+
 class SnapshotStore:
     """Writes and reads the snapshot dataset.
 
     Args:
         root: a local folder or ``s3://bucket/prefix``.
         filesystem: an explicit pyarrow filesystem (S3 settings come from configuration).
-        mask_fields: payload field names to mask (personal data).
-        mask_key: secret key of the masking HMAC.
+        mask_fields: payload field names to mask besides :data:`PERSONAL_FIELDS`.
+        mask_key: the installation's secret key of the masking HMAC, or a function giving it,
+            called on the first value to mask (:func:`deployments.runtime.snapshot_store` makes
+            one on first use); None: a payload with a value to mask is refused.
     """
 
     def __init__(
@@ -116,7 +171,7 @@ class SnapshotStore:
         *,
         filesystem: pafs.FileSystem | None = None,
         mask_fields: Iterable[str] = (),
-        mask_key: str | None = None,
+        mask_key: str | bytes | Callable[[], str | bytes] | None = None,
     ) -> None:
         self.uri = root
         if root.startswith("s3://"):
@@ -125,8 +180,8 @@ class SnapshotStore:
         else:
             self.fs = filesystem or pafs.LocalFileSystem()
             self.path = root.rstrip("/") or "."
-        self.mask_fields = frozenset(mask_fields)
-        self._mask_key = (mask_key or "").encode()
+        self.mask_fields = PERSONAL_FIELDS | frozenset(mask_fields)
+        self._masker = _Masker(self.mask_fields, lambda: _key_bytes(mask_key))
 
     def write(
         self,
@@ -145,7 +200,7 @@ class SnapshotStore:
         n = len(rows)
         payloads = [
             json.dumps(
-                mask_payload(to_jsonable(r.payload), self.mask_fields, self._mask_key),
+                self._masker.mask(to_jsonable(r.payload)),
                 sort_keys=True,
                 ensure_ascii=False,
             )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+import stat
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +24,8 @@ from tasks.snapshots import SnapshotRow, SnapshotStore, mask_payload, s3_filesys
 DAY1 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 DAY2 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 EMAIL = "jane.doe@example.com"
+KEY_ONE = "key-one-" + "1" * 24
+KEY_TWO = "key-two-" + "2" * 24
 
 
 def write(store: SnapshotStore, *, run_id: str, stage: str, rows: list[SnapshotRow], at: datetime, **kw: str) -> int:
@@ -120,7 +128,7 @@ def customer(email: str) -> dict[str, Any]:
 
 
 def test_masking_with_an_hmac_key(tmp_path: Path) -> None:
-    store = SnapshotStore(str(tmp_path / "snap"), mask_fields=["email", "phone", "notes"], mask_key="key-one")
+    store = SnapshotStore(str(tmp_path / "snap"), mask_fields=["notes"], mask_key=KEY_ONE)
     write(
         store,
         run_id="r1",
@@ -139,23 +147,25 @@ def test_masking_with_an_hmac_key(tmp_path: Path) -> None:
     assert c1["email"] == c2["email"]  # equal values still compare equal
     assert c1["email"] != c3["email"]
     assert c1["address"]["phone"].startswith("masked:")  # at any depth
-    assert c1["address"]["city"] == "Lyon" and c1["number"] == "C1" and c1["notes"] is None
+    assert c1["address"]["city"].startswith("masked:")  # a personal field, though not in mask_fields
+    assert c1["number"] == "C1" and c1["notes"] is None
     for parquet in (tmp_path / "snap").rglob("*.parquet"):
         data = parquet.read_bytes()
         assert EMAIL.encode() not in data and b"john@example.com" not in data and b"12 34 56" not in data
 
-    other = SnapshotStore(str(tmp_path / "other"), mask_fields=["email"], mask_key="key-two")
+    other = SnapshotStore(str(tmp_path / "other"), mask_key=KEY_TWO)
     write(other, run_id="r1", stage="read", rows=[SnapshotRow("C1", None, customer(EMAIL))], at=DAY1, entity="customer")
     assert other.history("customer", "C1")[0]["payload"]["email"] != c1["email"]
 
 
 def test_mask_payload() -> None:
     payload = {"email": EMAIL, "lines": [{"email": EMAIL, "sku": "A"}], "phone": ""}
-    masked = mask_payload(payload, frozenset({"email", "phone"}), b"k")
+    masked = mask_payload(payload, frozenset({"email", "phone"}), KEY_ONE.encode())
     assert masked["email"] == masked["lines"][0]["email"] != EMAIL
     assert masked["lines"][0]["sku"] == "A" and masked["phone"] == ""
-    assert mask_payload(payload, frozenset({"email"}), b"k") != mask_payload(payload, frozenset({"email"}), b"k2")
-    assert mask_payload(payload, frozenset(), b"k") is payload
+    one, two = KEY_ONE.encode(), KEY_TWO.encode()
+    assert mask_payload(payload, frozenset({"email"}), one) != mask_payload(payload, frozenset({"email"}), two)
+    assert mask_payload(payload, frozenset(), one) is payload
     assert payload["email"] == EMAIL  # the original is not modified
 
 
@@ -184,7 +194,7 @@ def test_s3_round_trip(s3_server: dict[str, str], bucket: tuple[str, Any]) -> No
         secret_key=s3_server["secret_key"],
         region=s3_server["region"],
     )
-    store = SnapshotStore(f"s3://{name}/passerelle", filesystem=filesystem, mask_fields=["email"], mask_key="k")
+    store = SnapshotStore(f"s3://{name}/passerelle", filesystem=filesystem, mask_key=KEY_ONE)
     assert store.history("customer", "C1") == []  # nothing written yet
     write(store, run_id="r1", stage="read", rows=[SnapshotRow("C1", "h1", customer(EMAIL))], at=DAY1, entity="customer")
     write(store, run_id="r2", stage="sent", rows=[SnapshotRow("C1", "h2", {"sku": "A"})], at=DAY2, entity="customer")
@@ -201,3 +211,179 @@ def test_s3_round_trip(s3_server: dict[str, str], bucket: tuple[str, Any]) -> No
     assert any(k.startswith("passerelle/flow=catalogue/entity=customer/date=2026-03-02/") for k in keys)
     for key in keys:
         assert EMAIL.encode() not in client.get_object(Bucket=name, Key=key)["Body"].read()
+
+
+# -- masking keys per installation (issue 12, defect 15) -------------------------------------------
+
+NOT_PERSONAL = {
+    "shop_id": "the shop's own id of the customer: no value outside the shop, which holds the data anyway",
+    "country": "an ISO country code alone identifies no one, and VAT audits need it",
+}
+PERSON = {
+    "email": "camille.martin@example.fr",
+    "first_name": "Camille",
+    "last_name": "Martin-Lefebvre",
+    "company": "Boulangerie Martin SARL",
+    "vat_number": "FR12345678901",
+    "siret": "12345678900017",
+    "phone": "+33 6 98 76 54 32",
+    "street": "12 rue des Tanneurs",
+    "street2": "Bâtiment B",
+    "postal_code": "69004",
+    "city": "Villeurbanne-Cusset",
+}
+
+
+def installation(folder: Path, snapshots: str = "") -> Any:
+    """The configuration of one installation (a folder with its passerelle.toml)."""
+    from deployments.config import load_config
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "passerelle.toml").write_text(
+        f'[snapshots]\nroot = "snapshots"\n{snapshots}\n'
+        '[connections.main.erp]\ntype = "files"\n[connections.main.shop]\ntype = "vendure"\n',
+        encoding="utf-8",
+    )
+    return load_config(folder / "passerelle.toml")
+
+
+def installed_store(folder: Path, snapshots: str = "") -> SnapshotStore:
+    from deployments.runtime import snapshot_store
+
+    return snapshot_store(installation(folder, snapshots))
+
+
+def order(email: str = PERSON["email"]) -> Any:
+    from connectors.models import Address, Customer, Order, OrderLine
+
+    customer_fields = {f.name for f in dataclasses.fields(Customer)}
+    address_fields = {f.name for f in dataclasses.fields(Address)}
+    person = {**PERSON, "email": email}
+    address = Address(**{k: v for k, v in person.items() if k in address_fields}, country="FR")
+    return Order(
+        shop_id="1042",
+        reference="WEB-1042",
+        state="PaymentSettled",
+        created_at=DAY1,
+        updated_at=DAY1,
+        currency="EUR",
+        customer=Customer(**{k: v for k, v in person.items() if k in customer_fields}, shop_id="77"),
+        billing=address,
+        shipping=dataclasses.replace(address, street2=None),
+        lines=[OrderLine("L1", "TSH-M", "Tee-shirt", D(1), D("10.00"), D(20), D("10.00"), D("12.00"))],
+        total=D("10.00"),
+        total_tax_included=D("12.00"),
+    )
+
+
+def masked_email(store: SnapshotStore, email: str = PERSON["email"], run_id: str = "r1") -> str:
+    from connectors.models import to_jsonable
+
+    write(store, run_id=run_id, stage="read", rows=[SnapshotRow("1042", None, to_jsonable(order(email)))], at=DAY1)
+    (row,) = store.history("article", "1042", run_id=run_id)
+    value: str = row["payload"]["customer"]["email"]
+    return value
+
+
+def every_file(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_every_personal_field_of_the_canonical_order_is_masked() -> None:
+    """Each field of Customer and Address is masked or said here not to be personal: a field added
+    to them later fails this test until someone decides."""
+    from connectors.models import Address, Customer
+    from tasks.snapshots import PERSONAL_FIELDS
+
+    for model in (Customer, Address):
+        for f in dataclasses.fields(model):
+            assert f.name in PERSONAL_FIELDS or f.name in NOT_PERSONAL, f"{model.__name__}.{f.name}"
+    assert set(PERSON) <= PERSONAL_FIELDS and not PERSONAL_FIELDS & set(NOT_PERSONAL)
+
+
+def test_a_snapshot_of_an_order_holds_no_personal_value_in_clear(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    store = installed_store(tmp_path / "shop")
+    masked_email(store)
+    files = [p for p in every_file(tmp_path / "shop" / "snapshots") if p.suffix == ".parquet"]
+    assert files
+    for file in files:
+        payloads = " ".join(pq.read_table(file).column("payload").to_pylist())
+        raw = file.read_bytes()
+        for field_name, value in PERSON.items():
+            assert value not in payloads and value.encode() not in raw, field_name
+    payload = store.history("article", "1042")[0]["payload"]
+    for holder in (payload["customer"], payload["billing"], payload["shipping"]):
+        assert all(str(v).startswith("masked:") for k, v in holder.items() if k in PERSON and v is not None)
+    assert payload["billing"]["city"] == payload["shipping"]["city"]  # equal values still compare equal
+    assert payload["billing"]["country"] == "FR" and payload["total_tax_included"] == "12.00"
+
+
+def test_two_installations_mask_the_same_email_differently(tmp_path: Path) -> None:
+    first = masked_email(installed_store(tmp_path / "one"))
+    assert first != masked_email(installed_store(tmp_path / "two"))
+    # The same installation, next run (a new store, the key read again): the same value.
+    assert masked_email(installed_store(tmp_path / "one"), run_id="r2") == first
+
+
+def test_no_unkeyed_masking_remains(tmp_path: Path) -> None:
+    """Masked values cannot be recovered by hashing a dictionary of guesses without the key, and
+    nothing masks without a key."""
+    guesses = [PERSON["email"], "jane.doe@example.com", "john@example.com"]
+    masked = masked_email(installed_store(tmp_path / "shop"))
+    for guess in guesses:
+        text = json.dumps(guess, sort_keys=True).encode()
+        for digest in (hmac.new(b"", text, hashlib.sha256).hexdigest(), hashlib.sha256(text).hexdigest()):
+            assert digest[:16] not in masked
+    assert len(masked.removeprefix("masked:")) >= 32  # not a 64-bit prefix
+    with pytest.raises(ValueError, match="key"):
+        mask_payload({"email": EMAIL}, frozenset({"email"}), b"")
+    unkeyed = SnapshotStore(str(tmp_path / "unkeyed"))
+    with pytest.raises(ValueError, match="key"):
+        write(unkeyed, run_id="r1", stage="read", rows=[SnapshotRow("C1", None, customer(EMAIL))], at=DAY1)
+    assert not [p for p in every_file(tmp_path / "unkeyed") if EMAIL.encode() in p.read_bytes()]
+
+
+def test_the_generated_key_is_private_and_never_in_a_snapshot(tmp_path: Path) -> None:
+    store = installed_store(tmp_path / "shop")
+    assert not (tmp_path / "shop" / "mask.key").exists()  # reading the snapshots makes no key
+    masked_email(store)
+    key_file = tmp_path / "shop" / "mask.key"
+    key = key_file.read_text().strip()
+    assert len(bytes.fromhex(key)) == 32
+    if os.name == "posix":
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    for file in every_file(tmp_path / "shop" / "snapshots"):
+        data = file.read_bytes()
+        assert key.encode() not in data and bytes.fromhex(key) not in data, file
+
+
+def test_a_configured_key_reference_is_used_and_no_key_file_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_MASK_KEY", "k" * 40)
+    setting = 'mask_key = "env:TEST_MASK_KEY"'
+    one, two = installed_store(tmp_path / "one", setting), installed_store(tmp_path / "two", setting)
+    assert masked_email(one) == masked_email(two)  # two workers of one installation share it
+    assert not (tmp_path / "one" / "mask.key").exists()
+    for file in every_file(tmp_path / "one" / "snapshots"):
+        assert b"k" * 40 not in file.read_bytes()
+
+
+def test_a_weak_or_exposed_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors.errors import Fatal
+
+    monkeypatch.setenv("TEST_MASK_KEY", "secret")
+    with pytest.raises(Fatal, match="snapshots.mask_key is too short") as info:
+        masked_email(installed_store(tmp_path / "short", 'mask_key = "env:TEST_MASK_KEY"'))
+    assert "'secret'" not in str(info.value) and "Resolution:" in str(info.value)
+    with pytest.raises(Fatal, match="inside the snapshot folder"):
+        masked_email(installed_store(tmp_path / "inside", 'mask_key_file = "snapshots/mask.key"'))
+    if os.name == "posix":
+        store = installed_store(tmp_path / "open")
+        (tmp_path / "open" / "mask.key").write_text("ab" * 32)
+        (tmp_path / "open" / "mask.key").chmod(0o644)
+        with pytest.raises(Fatal, match="readable by other users") as info:
+            masked_email(store)
+        assert "ab" * 32 not in str(info.value)
