@@ -7,6 +7,8 @@
      │               Prefect retries the task; nothing else is retried.
      ├── Fatal       will not get better by itself: authentication, 4xx, configuration.
      │               The message ends with a "Resolution:" hint for the operator.
+     │    └── RequestTooLarge  the platform refused a request for its size, before applying any
+     │                   of it: the client sends it again in smaller pieces.
      ├── Skip        a deliberate business decision to leave a record alone (not an error).
      └── Refused     a platform will not take this one record as it is (an order whose article
                      is unknown, whose totals differ): the flow quarantines it, the others go on.
@@ -19,7 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Fatal", "PasserelleError", "RecordError", "Refused", "Retryable", "Skip", "is_retryable"]
+__all__ = [
+    "Fatal",
+    "PasserelleError",
+    "RecordError",
+    "Refused",
+    "RequestTooLarge",
+    "Retryable",
+    "Skip",
+    "is_retryable",
+]
 
 
 class PasserelleError(Exception):
@@ -45,6 +56,20 @@ class Fatal(PasserelleError):
     def __init__(self, message: str, *, resolution: str) -> None:
         super().__init__(f"{message} Resolution: {resolution}")
         self.resolution = resolution
+
+
+class RequestTooLarge(Fatal):
+    """A request body over the platform's limit (HTTP 413, or the platform's own sign of it): it was
+    not applied. Clients that can split what they send catch it and send smaller requests; one that
+    cannot be split any more reaches the operator with this Resolution."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(
+            message,
+            resolution="raise the server's request body limit, or send fewer records per request "
+            "(the connector's max_request_bytes setting).",
+        )
+        self.size = size
 
 
 class Skip(PasserelleError):

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from connectors.errors import Fatal, Retryable
+from connectors.errors import Fatal, RequestTooLarge, Retryable
 
 __all__ = [
     "CallStats",
@@ -246,6 +246,11 @@ class HttpClient:
             status = response.status_code
             if status < 300 or status in expect:
                 return response
+            if status == 413:  # refused before it was read: nothing was applied, whatever the method
+                raise RequestTooLarge(
+                    self.redact(f"{self.platform}: HTTP 413 on {method} {self._where(url)}: the request is too large"),
+                    size=_request_size(response),
+                )
             if status == 429 or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 patient = retry_after is None or retry_after <= self.max_retry_after
@@ -277,6 +282,13 @@ class HttpClient:
             self._pause(retry_after)
         else:
             self._pause(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
+
+
+def _request_size(response: httpx.Response) -> int:
+    try:
+        return len(response.request.content)
+    except (RuntimeError, httpx.RequestNotRead):
+        return 0
 
 
 def _snippet(text: str, limit: int = 300) -> str:

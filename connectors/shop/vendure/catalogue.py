@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connectors.base import BatchResult, ProductWrite
@@ -211,9 +211,34 @@ class VendureCatalogue:
         return found
 
     def write_products(self, writes: Sequence[ProductWrite]) -> BatchResult:
+        result, lost = self._write(writes)
+        if lost:
+            # Vendure applied part of these products without answering (a later operation of the
+            # same document failed and took the answers with it): read back what the shop holds
+            # and complete them now, so one product's refusal costs its neighbours nothing.
+            by_key = {w.product.key: w for w in writes}
+            found = self.find_products([by_key[k].product for k in sorted(lost)])
+            retry = [_completion(by_key[k], found[k]) for k in sorted(lost) if k in found]
+            completed, lost_again = self._write(retry)
+            result.refs.update(completed.refs)
+            result.errors += completed.errors
+            result.notices += [n for n in completed.notices if n not in result.notices]
+            for key in sorted((lost - set(found)) | lost_again):
+                result.errors.append(
+                    RecordError(
+                        key,
+                        "product",
+                        "Vendure applied part of this product without answering: the next run completes it",
+                        check="platform",
+                    )
+                )
+        return result
+
+    def _write(self, writes: Sequence[ProductWrite]) -> tuple[BatchResult, set[str]]:
+        """Requests B and C; also the keys of products Vendure applied (in part) without answering."""
         result = BatchResult()
         if not writes:
-            return result
+            return result, set()
         channel = self.channel
         self._check_custom_fields([w.product for w in writes])
         categories = self._category_ids([w.product for w in writes if "categories" in w.product_fields])
@@ -233,8 +258,9 @@ class VendureCatalogue:
         result.notices += _price_notices(writes, channel)
         groups = self._existing_groups(writes)
 
-        # Request B: products, option groups, missing options.
+        # Request B: products, option groups, missing options, then product updates.
         ops_b: list[Operation] = []
+        updates_b: list[Operation] = []
         owner: dict[str, str] = {}
         for i, write in enumerate(writes):
             product = write.product
@@ -259,6 +285,31 @@ class VendureCatalogue:
                     )
                 )
                 owner[f"p{i}"] = product.key
+            elif write.product_fields:
+                # Last in request B: Vendure 3.7.3 refuses an updateProduct followed, in the same
+                # document, by a createProductOptionGroup or an addOptionGroupToProduct ("UNIQUE
+                # constraint failed: product.id"; seen completing products a cut-off run created).
+                updates_b.append(
+                    Operation(
+                        f"u{i}",
+                        "updateProduct",
+                        {
+                            "input": (
+                                "UpdateProductInput!",
+                                product_input(
+                                    product,
+                                    write.product_fields,
+                                    channel=channel,
+                                    facet_value_ids=_facet_ids(product, categories),
+                                    custom_fields=self._product_fields - write.keep_custom,
+                                    product_id=write.ref.product_id,
+                                ),
+                            )
+                        },
+                        "id",
+                    )
+                )
+                owner[f"u{i}"] = product.key
             known = groups.get(write.ref.product_id, _Groups()) if write.ref else _Groups()
             values = _option_values(write)
             for j, name in enumerate(product.option_groups):
@@ -314,8 +365,9 @@ class VendureCatalogue:
                     )
                 )
                 owner[f"g{i}_{j}"] = product.key
-        answer_b = self.client.batch("mutation", ops_b)
+        answer_b = self.client.batch("mutation", ops_b + updates_b)
         failed = self._collect_errors(answer_b.errors, owner, result)
+        lost = {owner[alias] for alias in answer_b.lost} - failed
 
         # Request C: attach groups, update products, variants.
         ops_c: list[Operation] = []
@@ -324,7 +376,7 @@ class VendureCatalogue:
         variant_owner: dict[str, list[str]] = {}
         for i, write in enumerate(writes):
             product = write.product
-            if product.key in failed:
+            if product.key in failed or product.key in lost:
                 continue
             product_id = write.ref.product_id if write.ref else answer_b.data[f"p{i}"]["id"]
             product_ids[product.key] = product_id
@@ -349,28 +401,6 @@ class VendureCatalogue:
                 while (new := answer_b.data.get(f"o{i}_{j}_{k}")) is not None:
                     option_ids[name][1][new["code"]] = new["id"]
                     k += 1
-            if write.ref is not None and write.product_fields:
-                ops_c.append(
-                    Operation(
-                        f"u{i}",
-                        "updateProduct",
-                        {
-                            "input": (
-                                "UpdateProductInput!",
-                                product_input(
-                                    product,
-                                    write.product_fields,
-                                    channel=channel,
-                                    facet_value_ids=_facet_ids(product, categories),
-                                    custom_fields=self._product_fields - write.keep_custom,
-                                    product_id=product_id,
-                                ),
-                            )
-                        },
-                        "id",
-                    )
-                )
-                owner[f"u{i}"] = product.key
             by_key = {v.key: v for v in product.variants}
             creates = [
                 variant_create_input(
@@ -426,10 +456,11 @@ class VendureCatalogue:
                 owner[f"w{i}"] = product.key
         answer_c = self.client.batch("mutation", ops_c)
         failed |= self._collect_errors(answer_c.errors, owner, result)
+        lost |= {owner[alias] for alias in answer_c.lost} - failed
 
         for i, write in enumerate(writes):
             key = write.product.key
-            if key not in product_ids:
+            if key not in product_ids or key in lost:
                 continue
             variant_ids = dict(write.ref.variant_ids) if write.ref else {}
             for vk in write.disable_variants:
@@ -441,7 +472,7 @@ class VendureCatalogue:
                 if sku in by_sku:
                     variant_ids[vk] = by_sku[sku]
             result.refs[key] = ShopRef(product_id=product_ids[key], variant_ids=variant_ids)
-        return result
+        return result, lost
 
     def archive_products(self, refs: dict[str, ShopRef]) -> BatchResult:
         result = BatchResult()
@@ -517,6 +548,20 @@ _FIELD_OF = {
     "w": "variants",
     "x": "enabled",
 }
+
+
+def _completion(write: ProductWrite, ref: ShopRef) -> ProductWrite:
+    """What is left to write of ``write`` once Vendure holds ``ref``: the variants it asked to
+    create that the shop does not have (what was applied of the rest needs no second write)."""
+    wanted = set(write.create_variants) if write.ref is not None else {v.key for v in write.product.variants}
+    return replace(
+        write,
+        ref=ref,
+        product_fields=frozenset(),
+        create_variants=[v.key for v in write.product.variants if v.key in wanted and v.key not in ref.variant_ids],
+        update_variants=[],
+        disable_variants={},
+    )
 
 
 def _price_notices(writes: Sequence[ProductWrite], channel: ChannelInfo) -> list[RecordError]:

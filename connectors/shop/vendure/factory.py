@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
-from connectors.shop.vendure.client import VendureClient
+from connectors.shop.vendure.client import DEFAULT_MAX_REQUEST_BYTES, VendureClient
 from connectors.shop.vendure.feedback import VendureFeedback
 from connectors.shop.vendure.orders import VendureOrders
 from connectors.shop.vendure.values import VendureValues
@@ -32,6 +32,8 @@ class VendureSettings(BaseModel):
     category_facet: str = "category"
     rate_limit: float | None = None
     timeout: float = 60.0
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=10_000)
+    """Largest request body sent: Vendure refuses bodies over 100 kB unless its server raises the limit."""
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> VendureShop:
@@ -46,5 +48,6 @@ def build(options: dict[str, Any], resolver: Resolver) -> VendureShop:
         channel_token=settings.channel_token,
         rate_limit=settings.rate_limit,
         timeout=settings.timeout,
+        max_request_bytes=settings.max_request_bytes,
     )
     return VendureShop(client, language=settings.language, category_facet=settings.category_facet)

@@ -91,7 +91,6 @@ FULFILLMENT_RESULT = f"{RESULT} ... on Fulfillment {{ id state }}"
 CANCEL_RESULT = f"{RESULT} ... on Order {{ id state }}"
 _FIELD = {"add": "shipments", "move": "status", "cancel": "status", "note": "tracking_url"}
 """RecordError field of a refused operation, by kind."""
-_STOPPED = "no answer"  # VendureClient.batch: an operation after the one that stopped the document
 
 
 # -- pure: reading -------------------------------------------------------------------------------
@@ -494,31 +493,17 @@ class VendureFeedback:
         return result
 
     def _mutate(self, operations: list[Operation]) -> tuple[dict[str, Any], dict[str, str]]:
-        """Send aliased mutations; when one throws, Vendure drops the whole answer and runs nothing
-        after it: the ones after it are sent again, the ones before it (maybe applied, their answers
-        lost) are reported, and the next run finds them (every write here is idempotent)."""
-        data: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        pending = list(operations)
-        while pending:
-            answer = self.client.batch("mutation", pending)
-            data.update(answer.data)
-            stopped = {op.alias for op in pending if answer.errors.get(op.alias, "").startswith(_STOPPED)}
-            culprits = [i for i, op in enumerate(pending) if op.alias in answer.errors and op.alias not in stopped]
-            if not stopped or not culprits:
-                errors.update(answer.errors)
-                return data, errors
-            last = culprits[-1]
-            for op in pending[: last + 1]:
-                if op.alias in stopped:
-                    errors[op.alias] = (
-                        "no answer: Vendure stopped the batch at another operation's error "
-                        "(this one may have been applied; the next run checks)"
-                    )
-                elif op.alias in answer.errors:
-                    errors[op.alias] = answer.errors[op.alias]
-            pending = pending[last + 1 :]
-        return data, errors
+        """Send aliased mutations (``VendureClient.batch`` sends again what a throwing one stopped);
+        those Vendure applied without answering are reported, and the next run finds them (every
+        write here is idempotent)."""
+        answer = self.client.batch("mutation", operations)
+        errors = dict(answer.errors)
+        for alias in answer.lost:
+            errors[alias] = (
+                "no answer: Vendure stopped the batch at another operation's error "
+                "(this one may have been applied; the next run checks)"
+            )
+        return answer.data, errors
 
     def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
         """A public note ``title: url`` on the order (the customer sees it in their account); returns
