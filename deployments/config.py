@@ -15,8 +15,9 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.errors import Fatal
 
@@ -318,6 +319,17 @@ class PasserelleConfig(_Model):
     connections: dict[str, ConnectionSettings]
     allow_literal_secrets: bool = False
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _no_password_in_the_state_url(self) -> PasserelleConfig:
+        """A PostgreSQL URL carries its password: written in the file it is a secret in clear."""
+        url = self.state.url
+        if not url.startswith(SECRET_PREFIXES) and not self.allow_literal_secrets and urlsplit(url).password:
+            raise ValueError(
+                "state.url holds a database password in clear. Resolution: write state.url = "
+                '"env:PASSERELLE_STATE_URL" (or "block:NAME", a Prefect Secret block) and put the URL there'
+            )
+        return self
 
     def connection(self, name: str | None) -> tuple[str, ConnectionSettings]:
         if name is None:
