@@ -2,11 +2,13 @@
 
 1. a Tryton 8.2 server (PyPI, SQLite) seeded with the demo catalogue (217 articles, a few bad);
 2. a Vendure 3.7 shop (npm, in-memory sql.js);
-3. the catalogue flow under Prefect: a first run publishes, a second sends nothing, then a price
-   change and a discontinued article in Tryton make a third run update one product and archive one;
+3. the catalogue flow under Prefect: a first run publishes, a second sends nothing, then a renamed
+   product and a discontinued article in Tryton make a third run update one product and archive one
+   (the renamed product's new price is the price flow's to send: it owns prices);
 4. the stock flow: web warehouse only, minus reservations and a safety stock of 2; after three
    stock moves in Tryton, exactly three variants are written;
-5. the price flow: a promotion in force in Tryton (sale_promotion) changes the shop's price;
+5. the price flow: the new price, and a promotion in force in Tryton (sale_promotion), change the
+   shop's prices;
 6. the order import: three web orders checked out through Vendure's Shop API (a guest paying by
    card, the same customer again, a card only authorised) become Tryton sales with their paid
    deposit invoices; the authorised one waits, and is imported when the payment is captured;
@@ -175,9 +177,13 @@ def _runs(config_file: Path, tryton: Any) -> None:
     _say("\nRun 2: nothing changed in the ERP, so nothing is sent", bold=True)
     print_summary(publish_catalogue(connection=CONNECTION, config=str(config_file)))
 
-    _say("\nIn Tryton: +1.00 EUR on the V-neck T-shirt, the folding umbrella discontinued", bold=True)
+    _say("\nIn Tryton: the V-neck T-shirt renamed and +1.00 EUR, the folding umbrella discontinued", bold=True)
     _change_erp(tryton)
-    _say("Run 3: one product updated, one archived (disabled in the shop, never deleted)", bold=True)
+    _say(
+        "Run 3: one product updated (its name: the price flow owns prices, run 6 sends the new one), "
+        "one archived (disabled in the shop, never deleted)",
+        bold=True,
+    )
     print_summary(publish_catalogue(connection=CONNECTION, config=str(config_file)))
     _stock_and_price_runs(config_file, tryton)
 
@@ -348,8 +354,10 @@ def _change_erp(tryton: Any) -> None:
     client = TrytonClient(tryton.url, tryton.database, login=tryton.login, password=tryton.password)
     try:
         templates = client.model("product.template")
-        (vneck,) = templates.search_read([("code", "=", "TSH-VNK")], ["id", "list_price"])
-        templates.write([vneck["id"]], {"list_price": vneck["list_price"] + Decimal("1.00")})
+        (vneck,) = templates.search_read([("code", "=", "TSH-VNK")], ["id", "list_price", "name"])
+        templates.write(
+            [vneck["id"]], {"list_price": vneck["list_price"] + Decimal("1.00"), "name": f"{vneck['name']} (organic)"}
+        )
         products = client.model("product.product")
         umbrella = products.search([("code", "=", DISCONTINUED)], 0, None, None)
         products.write(umbrella, {"active": False})
