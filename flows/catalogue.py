@@ -22,6 +22,7 @@ from tasks.catalogue import (
     publish_batch,
 )
 from tasks.common import logger, markdown_table, publish_markdown
+from tasks.leases import RunLease, flow_lease
 
 __all__ = ["CatalogueSummary", "publish_catalogue"]
 
@@ -41,6 +42,7 @@ class CatalogueSummary:
     failed: int = 0
     api_calls: int = 0
     snapshots: str = ""
+    busy: str = ""
     would_create: list[str] = field(default_factory=list)
     would_update: list[str] = field(default_factory=list)
     would_archive: list[str] = field(default_factory=list)
@@ -71,12 +73,17 @@ def publish_catalogue(
     """
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
-        return _run(ctx, full=full, keys=keys).as_dict()
+        with flow_lease(ctx, FLOW) as lease:
+            if lease.busy:
+                busy = CatalogueSummary(ctx.connection, ctx.run_id, ctx.dry_run, busy=lease.busy)
+                _report(busy)
+                return busy.as_dict()
+            return _run(ctx, lease, full=full, keys=keys).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> CatalogueSummary:
+def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None) -> CatalogueSummary:
     summary = CatalogueSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     articles = extract_articles(ctx)
     built = build_products(ctx, articles, keys)
@@ -94,6 +101,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> CatalogueSum
     else:
         size = max(1, ctx.settings.catalogue.batch_size)
         for start in range(0, len(plan.writes), size):
+            lease.keep()
             outcome = publish_batch(ctx, plan.writes[start : start + size])
             summary.created += len(outcome.created)
             summary.updated += len(outcome.updated)
@@ -101,6 +109,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> CatalogueSum
             summary.quarantine += [{"key": e.key, "field": e.field, "reason": e.reason} for e in outcome.failed]
             summary.notices += [{"key": e.key, "field": e.field, "reason": e.reason} for e in outcome.notices]
         if plan.archive:
+            lease.keep()
             summary.archived = len(archive_products(ctx, plan.archive))
         summary.snapshots = ctx.snapshots.location(FLOW, "product")
     summary.api_calls = ctx.api_calls("shop")
@@ -129,6 +138,8 @@ def _report(summary: CatalogueSummary) -> None:
             ("failed", summary.failed),
         ]
     lines = [f"# {title}", "", markdown_table(["", "products"], counts), ""]
+    if summary.busy:
+        lines += [summary.busy, ""]
     lines.append(
         f"{summary.read} articles read, {summary.products} products after grouping, {summary.api_calls} shop API calls."
     )

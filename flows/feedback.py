@@ -17,6 +17,7 @@ from prefect import flow
 
 from deployments.runtime import RunContext, open_context
 from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, record_in_shop, send_statuses
+from tasks.leases import RunLease, flow_lease
 from tasks.snapshots import SnapshotRow
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine, snapshot
@@ -40,6 +41,7 @@ class FeedbackSummary:
     cursor: str | None = None
     api_calls: int = 0
     snapshots: str = ""
+    busy: str = ""
     writes: list[dict[str, Any]] = field(default_factory=list)
     left: list[dict[str, str]] = field(default_factory=list)
     by_hand: list[str] = field(default_factory=list)
@@ -69,12 +71,17 @@ def feedback_status(
     """
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
-        return _run(ctx, since=since, order_ids=order_ids or []).as_dict()
+        with flow_lease(ctx, FLOW) as lease:
+            if lease.busy:
+                busy = FeedbackSummary(ctx.connection, ctx.run_id, ctx.dry_run, busy=lease.busy)
+                _report(busy)
+                return busy.as_dict()
+            return _run(ctx, lease, since=since, order_ids=order_ids or []).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> FeedbackSummary:
+def _run(ctx: RunContext, lease: RunLease, *, since: datetime | None, order_ids: list[str]) -> FeedbackSummary:
     settings = ctx.settings.feedback
     summary = FeedbackSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     store = ctx.store
@@ -122,6 +129,7 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> Fe
         size = settings.batch_size
         for first in range(0, len(plan.writes), size):
             batch = plan.writes[first : first + size]
+            lease.keep()
             done, errors, by_hand = send_statuses(
                 ctx, batch, {w.shop_order_id: plan.statuses[w.shop_order_id] for w in batch}
             )
@@ -149,7 +157,7 @@ def _report(summary: FeedbackSummary) -> None:
         key=f"feedback-{summary.connection}",
         title=f"Status feedback for `{summary.connection}`",
         noun="orders",
-        nothing="Nothing to send: every shop order shows what the ERP says.",
+        nothing=summary.busy or "Nothing to send: every shop order shows what the ERP says.",
         counts=[
             (
                 "would update" if summary.dry_run else "updated",

@@ -20,6 +20,7 @@ from connectors.models import InvoiceDocument, ensure_utc
 from deployments.runtime import RunContext, open_context
 from tasks.common import logger
 from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
+from tasks.leases import RunLease, flow_lease
 from tasks.state import utcnow
 from tasks.values import ValueReport, open_quarantine
 from tasks.windows import run_window
@@ -43,6 +44,7 @@ class InvoiceSummary:
     api_calls: int = 0
     storage_calls: int = 0
     snapshots: str = ""
+    busy: str = ""
     documents: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
 
@@ -69,12 +71,17 @@ def upload_invoices(
     """
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
-        return _run(ctx, since=since, order_ids=order_ids or []).as_dict()
+        with flow_lease(ctx, FLOW) as lease:
+            if lease.busy:
+                busy = InvoiceSummary(ctx.connection, ctx.run_id, ctx.dry_run, busy=lease.busy)
+                _report(busy)
+                return busy.as_dict()
+            return _run(ctx, lease, since=since, order_ids=order_ids or []).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> InvoiceSummary:
+def _run(ctx: RunContext, lease: RunLease, *, since: datetime | None, order_ids: list[str]) -> InvoiceSummary:
     settings = ctx.settings.invoices
     summary = InvoiceSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run)
     state = ctx.store
@@ -110,6 +117,7 @@ def _run(ctx: RunContext, *, since: datetime | None, order_ids: list[str]) -> In
         store = document_store(ctx)
         failed_at: datetime | None = None
         for invoice in todo:
+            lease.keep()  # each invoice is a batch of its own: render, upload, link
             try:
                 outcome = upload_one(ctx, invoice, store)
             except Fatal:
@@ -159,7 +167,7 @@ def _report(summary: InvoiceSummary) -> None:
         key=f"invoices-{summary.connection}",
         title=f"Invoice PDFs for `{summary.connection}`",
         noun="invoices and credit notes",
-        nothing="Nothing to upload: every posted invoice is on its order already.",
+        nothing=summary.busy or "Nothing to upload: every posted invoice is on its order already.",
         counts=[
             (
                 "would upload" if summary.dry_run else "uploaded and linked",

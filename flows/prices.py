@@ -15,6 +15,7 @@ from prefect import flow
 
 from connectors.models import ensure_utc
 from deployments.runtime import RunContext, open_context
+from tasks.leases import RunLease, flow_lease
 from tasks.prices import FLOW, check_prices, extract_prices, plan_changes, send_prices
 from tasks.values import ValueReport, open_quarantine
 
@@ -38,6 +39,7 @@ class PriceSummary:
     next_change: str | None = None
     api_calls: int = 0
     snapshots: str = ""
+    busy: str = ""
     notices: list[str] = field(default_factory=list)
     would_update: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
@@ -70,12 +72,17 @@ def sync_prices(
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
         moment = ensure_utc(at) if at is not None else datetime.now(timezone.utc)
-        return _run(ctx, now=moment, full=full, keys=keys).as_dict()
+        with flow_lease(ctx, FLOW) as lease:
+            if lease.busy:
+                busy = PriceSummary(ctx.connection, ctx.run_id, ctx.dry_run, at=moment.isoformat(), busy=lease.busy)
+                _report(busy)
+                return busy.as_dict()
+            return _run(ctx, lease, now=moment, full=full, keys=keys).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, now: datetime, full: bool, keys: list[str] | None) -> PriceSummary:
+def _run(ctx: RunContext, lease: RunLease, *, now: datetime, full: bool, keys: list[str] | None) -> PriceSummary:
     summary = PriceSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run, at=now.isoformat())
     records = extract_prices(ctx)
     passed = check_prices(ctx, records)
@@ -109,6 +116,7 @@ def _run(ctx: RunContext, *, now: datetime, full: bool, keys: list[str] | None) 
     else:
         size = ctx.settings.prices.batch_size
         for start in range(0, len(plan.writes), size):
+            lease.keep()
             done, errors = send_prices(ctx, plan.writes[start : start + size])
             summary.updated += done
             summary.failed += len(errors)
@@ -127,7 +135,7 @@ def _report(summary: PriceSummary) -> None:
         key=f"prices-{summary.connection}",
         title=f"Price sync for `{summary.connection}`",
         noun="variant prices",
-        nothing="Nothing to send: every price is already in the shop.",
+        nothing=summary.busy or "Nothing to send: every price is already in the shop.",
         counts=[
             ("would update" if summary.dry_run else "updated", len(summary.would_update) or summary.updated),
             ("unchanged", summary.unchanged),

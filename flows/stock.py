@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow
 
 from deployments.runtime import RunContext, open_context
+from tasks.leases import RunLease, flow_lease
 from tasks.stock import FLOW, check_stock, extract_stock, plan_changes, send_stock
 from tasks.values import ValueReport, open_quarantine
 
@@ -35,6 +36,7 @@ class StockSummary:
     unknown_to_shop: int = 0
     api_calls: int = 0
     snapshots: str = ""
+    busy: str = ""
     would_update: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
@@ -63,12 +65,18 @@ def sync_stock(
     """
     ctx = open_context(config, connection, dry_run=dry_run)
     try:
-        return _run(ctx, full=full, keys=keys).as_dict()
+        # One lease for the frequent run and the nightly reconcile: they write the same quantities.
+        with flow_lease(ctx, FLOW) as lease:
+            if lease.busy:
+                busy = StockSummary(ctx.connection, ctx.run_id, ctx.dry_run, full=full, busy=lease.busy)
+                _report(busy)
+                return busy.as_dict()
+            return _run(ctx, lease, full=full, keys=keys).as_dict()
     finally:
         ctx.close()
 
 
-def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> StockSummary:
+def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None) -> StockSummary:
     summary = StockSummary(connection=ctx.connection, run_id=ctx.run_id, dry_run=ctx.dry_run, full=full)
     feeds = ctx.settings.stock.resolved_feeds()
     warehouses = sorted({w for feed in feeds for w in feed.warehouses})
@@ -91,6 +99,7 @@ def _run(ctx: RunContext, *, full: bool, keys: list[str] | None) -> StockSummary
         size = ctx.settings.stock.batch_size
         for start in range(0, len(plan.writes), size):
             batch = plan.writes[start : start + size]
+            lease.keep()
             done, errors = send_stock(ctx, batch, {w.key: plan.targets[w.key] for w in batch})
             summary.updated += done
             summary.failed += len(errors)
@@ -115,7 +124,7 @@ def _report(summary: StockSummary) -> None:
         key=f"stock-{summary.connection}",
         title=f"Stock sync for `{summary.connection}`",
         noun="variant stock levels",
-        nothing="Nothing to send: every saleable quantity is already in the shop.",
+        nothing=summary.busy or "Nothing to send: every saleable quantity is already in the shop.",
         counts=counts,
         facts=[
             f"{summary.levels_read} ERP levels read for {summary.articles} articles, "

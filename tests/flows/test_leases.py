@@ -25,10 +25,16 @@ from connectors.erp.files.factory import build as build_files
 from connectors.models import Order
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from flows.catalogue import publish_catalogue
+from flows.feedback import feedback_status
+from flows.invoices import upload_invoices
 from flows.orders import import_orders
+from flows.prices import sync_prices
+from flows.stock import sync_stock
 from tasks.state import Lease, StateStore
 from tests.contract.test_woocommerce_orders import taxed_order
 from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
+from tests.flows.test_woocommerce_flows import setup as woo_setup
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -54,9 +60,9 @@ class Gate:
 STATE: dict[str, Any] = {}
 
 
-def build_erp(options: dict[str, Any], resolver: Any) -> Any:
+def build_erp(options: dict[str, Any], resolver: Any, **named: Any) -> Any:
     """The files ERP whose order writes go through the gate (a slow Tryton, say)."""
-    erp = build_files(options, resolver)
+    erp = build_files(options, resolver, **named)
     gate: Gate = STATE["erp_gate"]
     write = erp.import_order
 
@@ -252,3 +258,63 @@ def test_a_lease_whose_run_prefect_knows_is_over_is_taken_over_at_once(
         run = import_orders(config=config)
         assert not run["busy"]
     assert gates[0].writes == ["101", "102"]
+
+
+def test_two_overlapping_stock_runs_the_second_does_nothing_and_says_so(
+    gates: tuple[Gate, Gate], tmp_path: Path
+) -> None:
+    _, shop_gate = gates
+    STATE["shop"] = FakeWooCommerce([])
+    config = woo_setup(tmp_path)
+    publish_catalogue(config=config)
+
+    shop_gate.block = True
+    # The nightly reconcile (full) and the every-10-minutes run share one lease: same quantities.
+    nightly = Run(sync_stock, config=config, full=True)
+    nightly.start()
+    assert shop_gate.entered.wait(60)
+    frequent = sync_stock(config=config)
+    assert frequent["busy"] and "nothing done" in frequent["busy"]
+    assert (frequent["updated"], frequent["levels_read"]) == (0, 0)
+    preview = sync_stock(config=config, dry_run=True)  # a dry run takes no lease
+    assert not preview["busy"] and preview["would_update"]
+
+    shop_gate.release.set()
+    assert nightly.outcome()["updated"] == 3
+    assert len(shop_gate.writes) == 1  # only the nightly run wrote
+    assert sync_stock(config=config)["busy"] == ""  # released at the end
+
+
+@pytest.mark.parametrize(
+    ("flow", "lease"),
+    [
+        (publish_catalogue, "catalogue"),
+        (sync_stock, "stock"),
+        (sync_prices, "prices"),
+        (import_orders, "import-orders"),
+        (feedback_status, "feedback-status"),
+        (upload_invoices, "upload-invoices"),
+    ],
+)
+def test_every_writing_flow_waits_for_the_run_holding_its_lease(
+    gates: tuple[Gate, Gate],
+    tmp_path: Path,
+    flow: Callable[..., dict[str, Any]],
+    lease: str,
+) -> None:
+    STATE["shop"] = FakeWooCommerce([taxed_order(101)])
+    config = woo_setup(tmp_path)
+    # Empty GesCom exports, for the dry runs of the feedback and invoice flows.
+    (tmp_path / "export" / "livraisons.csv").write_text(
+        "Référence web;N° BL;Date BL;Transporteur;N° suivi;Article;Qté\n", encoding="cp1252"
+    )
+    (tmp_path / "export" / "factures.csv").write_text(
+        "N° facture;Type;Référence web;Date;Total TTC\n", encoding="cp1252"
+    )
+    set_lease(tmp_path, f"{lease}:main", "another-run", seconds=600)
+
+    summary = flow(config=config)
+    assert "another-run" in summary["busy"] and "nothing done" in summary["busy"]
+    assert STATE["shop"].requests == []  # not even a read
+    assert not list((tmp_path / "outbox").iterdir())
+    assert flow(config=config, dry_run=True)["busy"] == ""  # a dry run takes no lease
