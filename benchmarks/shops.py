@@ -203,7 +203,14 @@ def prestashop(latency: float) -> Platform:
     meter.trim = trim
 
     def connect() -> PrestaShopShop:
-        client = PrestaShopClient("http://shop.test", fake.key, transport=meter.transport(), max_retries=0, backoff=0)
+        client = PrestaShopClient(
+            "http://shop.test",
+            fake.key,
+            allow_insecure_http=True,
+            transport=meter.transport(),
+            max_retries=0,
+            backoff=0,
+        )
         return PrestaShopShop(client)
 
     return Platform("prestashop", meter, connect, fake)

@@ -28,7 +28,9 @@ def fake() -> FakePrestaShop:
 
 
 def shop_for(fake: FakePrestaShop) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     return PrestaShopShop(client)
 
 
@@ -199,7 +201,9 @@ def test_unknown_tax_rule_group_is_fatal_naming_it(fake: FakePrestaShop) -> None
 
 @pytest.mark.parametrize("field", ["quantity", "manufacturer_name", "position_in_category"])
 def test_fake_refuses_read_only_fields_as_prestashop_does(fake: FakePrestaShop, field: str) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     record = {k: v for k, v in fake.record("products", 1).items() if k != "associations"}
     record = {**writable("products", record), field: "1"}
     with pytest.raises(WriteRefused, match=f'parameter "{field}" not writable'):
@@ -209,7 +213,9 @@ def test_fake_refuses_read_only_fields_as_prestashop_does(fake: FakePrestaShop, 
 
 
 def test_fake_refuses_unknown_fields(fake: FakePrestaShop) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     with pytest.raises(WriteRefused, match="sku"):
         client.create("combinations", {"id_product": "1", "minimal_quantity": "1", "sku": "X"})
 
@@ -246,7 +252,9 @@ def test_product_is_sent_as_prestashop_xml_with_languages_in_cdata(fake: FakePre
 
 
 def test_fake_refuses_a_multilingual_field_sent_as_plain_text(fake: FakePrestaShop) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     with pytest.raises(WriteRefused, match=r"Property Product->name is not valid"):
         client.create("products", {"price": "1.000000", "name": "Mug"})
     with pytest.raises(WriteRefused, match='parameter "price" required'):
@@ -290,7 +298,9 @@ FEATURES = {"composition": "Composition", "origine": "Origine"}
 
 
 def shop_with(fake: FakePrestaShop, **settings: Any) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     return shop_from(PrestaShopSettings.model_validate({"url": "http://shop.test", "key": "env:K", **settings}), client)
 
 
@@ -417,7 +427,9 @@ def test_brand_refused_by_prestashop_is_an_error_of_that_field(fake: FakePrestaS
 
 
 def test_fake_refuses_a_feature_value_of_another_feature_and_unknown_brand(fake: FakePrestaShop) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     record = writable("products", fake.record("products", 1))
     with pytest.raises(WriteRefused, match="not a value of feature 2"):
         client.update(
@@ -439,8 +451,10 @@ def test_settings_reach_the_sink() -> None:
     settings = PrestaShopSettings.model_validate(
         {"url": "http://x", "key": "env:K", "brand_field": "marque", "features": {"composition": "Composition"}}
     )
-    shop = shop_from(settings, PrestaShopClient("http://x", "K"))
+    shop = shop_from(settings, PrestaShopClient("http://x", "K", allow_insecure_http=True))
     assert (shop.options.brand_field, shop.options.features) == ("marque", {"composition": "Composition"})
     assert PrestaShopSettings.model_validate({"url": "http://x", "key": "env:K"}).brand_field == "brand"
     off = PrestaShopSettings.model_validate({"url": "http://x", "key": "env:K", "brand_field": ""})
-    assert shop_from(off, PrestaShopClient("http://x", "K")).options.brand_field is None  # TOML has no null
+    assert (
+        shop_from(off, PrestaShopClient("http://x", "K", allow_insecure_http=True)).options.brand_field is None
+    )  # TOML has no null

@@ -26,7 +26,9 @@ def fake() -> FakePrestaShop:
 
 
 def shop_for(fake: FakePrestaShop) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     return PrestaShopShop(client)
 
 
@@ -111,7 +113,9 @@ def test_build_passes_the_settings_to_the_sinks() -> None:
 
 
 def test_custom_state_ids_are_written_and_read(fake: FakePrestaShop) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     shop = PrestaShopShop(client, options=PrestaShopOptions(shipped_state="14"))
     assert shop.write_statuses([StatusWrite("2", "shipped", notify=False)]).errors == []
     assert fake.record("orders", 2)["current_state"] == "14"

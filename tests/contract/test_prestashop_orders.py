@@ -27,7 +27,9 @@ def fake() -> FakePrestaShop:
 
 
 def shop_for(fake: FakePrestaShop, key: str = KEY, **options: Any) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", key, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", key, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     return PrestaShopShop(client, **options)
 
 
@@ -270,7 +272,9 @@ def test_server_errors_are_retryable(fake: FakePrestaShop, status: int) -> None:
 
 
 def test_fake_enforces_the_servers_rules(fake: FakePrestaShop) -> None:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0
+    )
     with pytest.raises(Fatal, match="date=1"):
         client.get("orders", filters={"date_upd": "[2026-01-01 00:00:00,2026-12-31 00:00:00]"})
     with pytest.raises(Fatal, match="does not exist"):
@@ -289,7 +293,9 @@ def test_fake_enforces_the_servers_rules(fake: FakePrestaShop) -> None:
 
 def test_a_server_error_is_retried_in_place_first(fake: FakePrestaShop) -> None:
     fake.fail = [503]
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=1, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=1, backoff=0
+    )
     assert [r["id"] for r in client.get("orders", display=["id"])] == [1, 2, 3]
     assert len(fake.requests) == 2
 

@@ -25,7 +25,9 @@ def fake() -> FakePrestaShop:
 
 
 def shop_for(fake: FakePrestaShop, **options: object) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", KEY, transport=fake.transport(), max_retries=0, backoff=0)
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=0, backoff=0
+    )
     return PrestaShopShop(client, options=PrestaShopOptions(**options))  # type: ignore[arg-type]
 
 

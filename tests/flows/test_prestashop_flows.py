@@ -82,6 +82,8 @@ shop = "presta"
 SETTINGS = """
 [connections.main.shop]
 type = "prestashop-fake"
+url = "http://shop.test"
+allow_insecure_http = true
 [connections.main.catalogue]
 attributes = ["size"]
 categories = [["fields.family", "fields.subfamily"]]
@@ -96,8 +98,16 @@ warehouses = ["WEB"]
 
 
 def build_fake(options: dict[str, Any], resolver: Any) -> PrestaShopShop:
-    client = PrestaShopClient("http://shop.test", KEY, transport=FAKE["shop"].transport(), backoff=0)
-    return shop_from(PrestaShopSettings.model_validate({"url": "http://shop.test", "key": "env:K", **options}), client)
+    """The real factory's settings and client, the client talking to the fake (on loopback: plain http)."""
+    settings = PrestaShopSettings.model_validate({"key": "env:K", **options})
+    client = PrestaShopClient(
+        settings.url,
+        KEY,
+        allow_insecure_http=settings.allow_insecure_http,
+        transport=FAKE["shop"].transport(),
+        backoff=0,
+    )
+    return shop_from(settings, client)
 
 
 @pytest.fixture

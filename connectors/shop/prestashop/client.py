@@ -13,6 +13,9 @@ refuses with a PrestaShop ``<errors>`` document (400 validation, 404, or the 500
 product gets, PHP warning included) raises :class:`WriteRefused`, which the sinks turn into a
 RecordError for that record only.
 
+Transport: the key is the basic-auth user, so a shop URL that is not ``https://`` is refused with
+a Fatal before anything is sent, unless ``allow_insecure_http`` says so (a loopback lab).
+
 Errors: 401 -> Fatal naming the permissions the key needs; 5xx without an ``<errors>`` document,
 429, timeouts -> Retryable (reads and PUT/DELETE retried in place first, a POST is not);
 other 4xx -> Fatal (:class:`~connectors.http.HttpError`).
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -79,11 +83,24 @@ class PrestaShopClient:
     Args:
         url: the shop's root (``https://shop.example.com``); ``/api/`` is added.
         key: the webservice key (Advanced parameters > Webservice).
+        allow_insecure_http: accept an ``http://`` URL (the key then travels in clear: a loopback lab only).
         http: options for :class:`~connectors.http.HttpClient` (rate_limit, timeout, transport...).
+
+    Raises:
+        Fatal: the URL is not ``https://`` (and ``allow_insecure_http`` does not allow ``http://``).
     """
 
-    def __init__(self, url: str, key: str, **http: Any) -> None:
-        base = url.rstrip("/")
+    def __init__(self, url: str, key: str, *, allow_insecure_http: bool = False, **http: Any) -> None:
+        scheme = urlsplit(url.strip()).scheme.lower()
+        if scheme != "https" and not (scheme == "http" and allow_insecure_http):
+            # The URL itself is not repeated: it may carry a user and password.
+            raise Fatal(
+                "the PrestaShop shop URL is not an https:// URL: the webservice key is sent as basic auth "
+                "and would travel in clear.",
+                resolution='set url = "https://<the shop>" (the shop must serve HTTPS); only for a lab shop on '
+                "loopback, allow plain http with allow_insecure_http = true.",
+            )
+        base = url.strip().rstrip("/")
         if not base.endswith("/api"):
             base += "/api"
         self.http = HttpClient(base + "/", platform="PrestaShop", secrets=[key], auth=(key, ""), **http)

@@ -45,6 +45,9 @@ class PrestaShopSettings(BaseModel):
     """The shop's root, e.g. ``https://shop.example.com`` (the webservice is under ``/api/``)."""
     key: str
     """Secret reference to the webservice key: ``env:PRESTASHOP_KEY`` or ``block:prestashop-key``."""
+    allow_insecure_http: bool = False
+    """Accept an ``http://`` url. The key is sent as basic auth, so over plain HTTP it travels in
+    clear: only for a lab shop on loopback; otherwise an ``http://`` url stops the run (Fatal)."""
     timezone: TimeZoneName = "Europe/Paris"
     """The shop's time zone (International > Localization): ``date_upd`` is wall-clock time there."""
     language: int = 1
@@ -100,7 +103,13 @@ def build(options: dict[str, Any], resolver: Resolver) -> PrestaShopShop:
     key = resolver.secret("key")
     if not key:
         raise Fatal("the PrestaShop connection has no webservice key.", resolution='set key = "env:PRESTASHOP_KEY".')
-    client = PrestaShopClient(settings.url, key, rate_limit=settings.rate_limit, timeout=settings.timeout)
+    client = PrestaShopClient(
+        settings.url,
+        key,
+        allow_insecure_http=settings.allow_insecure_http,
+        rate_limit=settings.rate_limit,
+        timeout=settings.timeout,
+    )
     return shop_from(settings, client)
 
 
