@@ -329,3 +329,13 @@ def test_orders_status_feedback_and_invoice_link(
     again = upload_invoices(config=config)
     assert (again["uploaded"], again["already_done"]) == (0, 1)
     assert len(fake.data["customer_messages"]) == 1
+
+
+def test_flow_summaries_count_the_shop_api_calls(fake: FakePrestaShop, tmp_path: Path) -> None:
+    """The summaries report the requests the PrestaShop connector sent in that run."""
+    config = setup(tmp_path)
+    published = publish_catalogue(config=config)
+    assert published["api_calls"] == len(fake.requests) > 0
+    sent = len(fake.requests)
+    stock = sync_stock(config=config)
+    assert stock["api_calls"] == len(fake.requests) - sent > 0

@@ -14,7 +14,8 @@ product gets, PHP warning included) raises :class:`WriteRefused`, which the sink
 RecordError for that record only.
 
 Transport: the key is the basic-auth user, so a shop URL that is not ``https://`` is refused with
-a Fatal before anything is sent, unless ``allow_insecure_http`` says so (a loopback lab).
+a Fatal before anything is sent, unless ``allow_insecure_http`` says so (a loopback lab). The
+requests sent are counted in ``stats`` (the flow summaries' API calls).
 
 Errors: 401 -> Fatal naming the permissions the key needs; 5xx without an ``<errors>`` document,
 429, timeouts -> Retryable (reads and PUT/DELETE retried in place first, a POST is not);
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from connectors.errors import Fatal, PasserelleError, Retryable
-from connectors.http import HttpClient
+from connectors.http import CallStats, HttpClient
 from connectors.shop.prestashop.xml import answer_id, error_messages, to_xml
 
 __all__ = ["READ_RESOURCES", "PrestaShopClient", "WriteRefused", "id_filter", "interval_filter", "local_text"]
@@ -104,6 +105,11 @@ class PrestaShopClient:
         if not base.endswith("/api"):
             base += "/api"
         self.http = HttpClient(base + "/", platform="PrestaShop", secrets=[key], auth=(key, ""), **http)
+
+    @property
+    def stats(self) -> CallStats:
+        """Requests sent so far (``calls``), retries and time spent."""
+        return self.http.stats
 
     def close(self) -> None:
         self.http.close()

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from connectors.errors import Fatal
+from connectors.http import CallStats
 from connectors.registry import Resolver
 from connectors.shop.prestashop.catalogue import PrestaShopCatalogue
 from connectors.shop.prestashop.client import PrestaShopClient
@@ -37,6 +38,11 @@ class PrestaShopShop(PrestaShopOrders, PrestaShopCatalogue, PrestaShopValues, Pr
     ) -> None:
         super().__init__(client, timezone=timezone, language=language, states=states)
         self.options = options or PrestaShopOptions()
+
+    @property
+    def stats(self) -> CallStats:
+        """The client's request counts: what a run reports as its shop API calls."""
+        return self.client.stats
 
 
 class PrestaShopSettings(BaseModel):
