@@ -41,6 +41,8 @@ class PriceSummary:
     snapshots: str = ""
     busy: str = ""
     notices: list[str] = field(default_factory=list)
+    caveats: list[dict[str, str]] = field(default_factory=list)
+    """Prices written with a caveat (a tax-included price the shop cannot show to the cent)."""
     would_update: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
@@ -117,9 +119,10 @@ def _run(ctx: RunContext, lease: RunLease, *, now: datetime, full: bool, keys: l
         size = ctx.settings.prices.batch_size
         for start in range(0, len(plan.writes), size):
             lease.keep()
-            done, errors = send_prices(ctx, plan.writes[start : start + size])
+            done, errors, caveats = send_prices(ctx, plan.writes[start : start + size])
             summary.updated += done
             summary.failed += len(errors)
+            summary.caveats += [{"key": n.key, "field": n.field, "reason": n.reason} for n in caveats]
         if plan.writes:
             summary.snapshots = ctx.snapshots.location(FLOW, "variant")
     summary.api_calls = ctx.api_calls("shop")
@@ -155,4 +158,5 @@ def _report(summary: PriceSummary) -> None:
             [(w["key"], w["price"], w["regular_price"], w["currency"]) for w in summary.would_update],
         ),
         quarantine=summary.quarantine,
+        caveats=summary.caveats,
     ).publish(anything_done=bool(summary.updated or summary.would_update or summary.failed), dry_run=summary.dry_run)

@@ -311,10 +311,13 @@ def plan_changes(
 
 
 @task(name="send-prices", **TASK_OPTIONS)
-def send_prices(ctx: RunContext, writes: list[PriceWrite]) -> tuple[int, list[RecordError]]:
-    """Write one batch; record what the shop accepted, quarantine what it refused."""
+def send_prices(ctx: RunContext, writes: list[PriceWrite]) -> tuple[int, list[RecordError], list[RecordError]]:
+    """Write one batch; record what the shop accepted, quarantine what it refused; also what it
+    accepted with a caveat (a tax-included price it cannot show to the cent)."""
     shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
     _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, content_hash(write_value(w)), w) for w in writes])
     result = shop.write_prices(writes)
     sent = [Sent(w.key, w.variant_id, write_value(w)) for w in writes]
-    return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)
+    done, errors = record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)
+    refused = {e.key for e in errors}
+    return done, errors, [n for n in result.notices if n.key not in refused]

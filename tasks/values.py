@@ -93,6 +93,8 @@ class ValueReport:
     notices: Sequence[str] = ()
     table: tuple[list[str], list[tuple[Any, ...]]] | None = None
     quarantine: Sequence[dict[str, str]] = ()
+    caveats: Sequence[dict[str, str]] = ()
+    """Records written with something to know (key, field, reason), e.g. a price off by a cent."""
 
     def publish(self, *, anything_done: bool, dry_run: bool) -> None:
         title = self.title + (" (dry run: nothing was written)" if dry_run else "")
@@ -114,6 +116,10 @@ class ValueReport:
             ]
         if self.table and self.table[1]:
             lines += ["", markdown_table(self.table[0], self.table[1][:100])]
+        if self.caveats:
+            rows = [(c["key"], c["field"], c["reason"]) for c in self.caveats[:100]]
+            lines += ["", f"## Written with a caveat ({len(self.caveats)})", ""]
+            lines.append(markdown_table(["record", "field", "note"], rows))
         if self.quarantine:
             rows = [(q["key"], q["field"], q["reason"]) for q in self.quarantine]
             lines += ["", "## Quarantined", "", markdown_table(["record", "field", "reason"], rows)]

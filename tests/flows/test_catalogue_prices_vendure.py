@@ -155,3 +155,23 @@ def test_a_price_the_catalogue_writes_is_sent_again_by_the_price_flow(vendure, t
     again = sync_prices(config=config, at=DURING_PROMOTION)
     assert again["updated"] == 1
     assert shop_variants(vendure)["POLO-BL-M"]["price"] == 2900
+
+
+def test_price_flow_sends_tax_included_export_prices_in_the_channels_basis(vendure, tmp_path: Path) -> None:
+    """The price export is the article export: it takes its tax_included, and says what it cannot reach."""
+    write_export(tmp_path, TTC_EXPORT)
+    settings = "categories = []\n[connections.main.prices]\ngroups = []\n"
+    config = str(write_config(tmp_path, erp=TTC_ERP, vendure=vendure, catalogue=settings))
+    publish_catalogue(config=config)
+
+    summary = sync_prices(config=config, at=DURING_PROMOTION)
+
+    assert (summary["updated"], summary["failed"]) == (4, 0)
+    variants = shop_variants(vendure)
+    assert {s: (v["price"], v["priceWithTax"]) for s, v in variants.items()} == {
+        "POLO-BL-M": (3250, 3900),
+        "POLO-BL-L": (1666, 1999),
+        "THE-VRT": (844, 890),
+        "MUG": (1083, 1300),
+    }
+    assert [(c["key"], c["field"]) for c in summary["caveats"]] == [("MUG", "price")]

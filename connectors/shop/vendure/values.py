@@ -20,10 +20,12 @@ split in halves until the culprits are isolated: k bad records cost about ``2·k
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.base import BatchResult, PriceCapabilities, PriceWrite, StockWrite
 from connectors.errors import Fatal, RecordError
+from connectors.models import currency_quantum, minor_units, shop_price
 from connectors.shop.vendure.client import GraphQLError, VendureClient
 from connectors.shop.vendure.mapper import ChannelInfo, amount_for_channel
 
@@ -157,7 +159,20 @@ class VendureValues:
                 )
                 continue
             try:
-                amount = amount_for_channel(w.price, w.vat_rate, channel, round_to_currency=w.converted)
+                if w.converted:
+                    # From a tax-included ERP price: the channel's basis, said when not reachable.
+                    price = shop_price(
+                        _erp_price(w),
+                        w.vat_rate,
+                        tax_included=True,
+                        shop_includes_tax=channel.prices_include_tax,
+                        currency=channel.currency,
+                    )
+                    if not price.exact:
+                        result.notices.append(price.notice(w.key, channel.currency, w.vat_rate))
+                    amount = minor_units(price.amount, channel.currency)
+                else:
+                    amount = amount_for_channel(w.price, w.vat_rate, channel)
             except ValueError as exc:
                 result.errors.append(RecordError(w.key, "price", str(exc), "shop"))
                 continue
@@ -196,3 +211,9 @@ def _bisect(
         return [(items[0][0], reason)]
     middle = len(items) // 2
     return _bisect(items[:middle], send) + _bisect(items[middle:], send)
+
+
+def _erp_price(write: PriceWrite) -> Decimal:
+    """The ERP's tax-included price back from a converted write (its net amount keeps six decimals)."""
+    rate = write.vat_rate or Decimal(0)
+    return (write.price * (1 + rate / 100)).quantize(currency_quantum(write.currency), rounding=ROUND_HALF_UP)
