@@ -3,7 +3,8 @@
 Imports are lazy so a deployment only loads the platforms it uses. Each factory receives the
 connector's own options (a dict validated by that connector's settings model) and a
 :class:`Resolver` from the configuration layer, which turns secret references and relative
-paths into values; connectors never read the environment themselves.
+paths into values; connectors never read the environment themselves. ERP factories also get the
+connection's name: the default prefix of the web orders they write (``connectors.erp.references``).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ SHOP_CONNECTORS: dict[str, str] = {
 }
 
 
-def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver) -> Any:
-    """Instantiate the ``kind`` connector of ``side`` ("erp" or "shop")."""
+def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver, *, connection: str | None = None) -> Any:
+    """Instantiate the ``kind`` connector of ``side`` ("erp" or "shop") of the connection named
+    ``connection`` (None: outside a configuration)."""
     table = ERP_CONNECTORS if side == "erp" else SHOP_CONNECTORS
     target = table.get(kind)
     if target is None:
@@ -48,6 +50,8 @@ def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver) -> 
         )
     module_name, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
+    if side == "erp":
+        return factory(options, resolver, connection=connection)
     return factory(options, resolver)
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors.erp.references import namespace
 from connectors.errors import Fatal
 
 __all__ = [
@@ -319,6 +320,31 @@ class PasserelleConfig(_Model):
     connections: dict[str, ConnectionSettings]
     allow_literal_secrets: bool = False
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _one_prefix_per_shop_in_an_erp(self) -> PasserelleConfig:
+        """Two connections writing web orders to one ERP need two reference prefixes: with one,
+        a shop's order 42 is taken for the other's (never imported) and their customers merge."""
+        seen: list[tuple[str, str, str, frozenset[str]]] = []
+        for name, connection in self.connections.items():
+            found = namespace(connection.erp.type, connection.erp.options(), name, self.path)
+            if found is None:
+                continue
+            prefix, places = found
+            for other, kind, other_prefix, other_places in seen:
+                if (
+                    kind == connection.erp.type
+                    and other_prefix.casefold() == prefix.casefold()
+                    and places & other_places
+                ):
+                    raise ValueError(
+                        f"connections {other!r} and {name!r} write web orders to the same ERP with the reference "
+                        f"prefix {prefix!r}: one shop's orders and customers would be taken for the other's. Set "
+                        f"shop in [connections.<name>.erp.orders] (or .erp.shipments) to a prefix of its own for "
+                        f"one of them (keep the one its ERP orders already carry: docs/orders.md)"
+                    )
+            seen.append((name, connection.erp.type, prefix, places))
+        return self
 
     @model_validator(mode="after")
     def _no_password_in_the_state_url(self) -> PasserelleConfig:

@@ -44,6 +44,7 @@ weight = ""
 group_key = ""
 [connections.main.erp.orders]
 outbox = "outbox"
+shop = "vendure"
 """
         + GESCOM_DOCUMENTS
     )

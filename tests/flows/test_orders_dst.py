@@ -119,6 +119,7 @@ root = "snapshots"
 type = "files"
 [connections.main.erp.orders]
 outbox = "outbox"
+shop = "vendure"
 [connections.main.shop]
 type = "localclock"
 name = "{night}"

@@ -41,6 +41,7 @@ weight = ""
 group_key = ""
 [connections.main.erp.orders]
 outbox = "outbox"
+shop = "vendure"
 processed = ["imported"]
 """
 

@@ -6,15 +6,19 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.registry import build
 from deployments.config import PasserelleConfig, load_config, resolve_secret
-from deployments.runtime import ConfigResolver
+from deployments.runtime import ConfigResolver, open_context
 
 CONFIG = """
 [state]
@@ -254,3 +258,201 @@ def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     file = write_config(tmp_path / "from-env")
     monkeypatch.setenv("PASSERELLE_CONFIG", str(file))
     assert load_config().base_dir == file.parent.resolve()
+
+
+# -- reference prefixes of web orders in a shared ERP ------------------------------------------------
+
+TWO_SHOPS = """
+[connections.boutique.erp]
+type = "files"
+path = "exports/articles.csv"
+[connections.boutique.erp.orders]
+outbox = "outbox"
+{boutique}
+
+[connections.boutique.shop]
+type = "vendure"
+url = "http://127.0.0.1:1/admin-api"
+
+[connections.presta.erp]
+type = "files"
+path = "{presta_path}"
+[connections.presta.erp.orders]
+outbox = "{presta_outbox}"
+{presta}
+
+[connections.presta.shop]
+type = "prestashop"
+url = "http://127.0.0.1:1/api"
+"""
+
+
+def two_shops(
+    folder: Path,
+    *,
+    boutique: str = "",
+    presta: str = "",
+    presta_outbox: str = "outbox",
+    presta_path: str = "exports/articles.csv",
+) -> Path:
+    """Two shops (Vendure, PrestaShop) whose orders go to one GesCom's outbox (by default)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for outbox in {"outbox", presta_outbox}:
+        (folder / outbox).mkdir(parents=True, exist_ok=True)
+    file = folder / "passerelle.toml"
+    text = TWO_SHOPS.format(boutique=boutique, presta=presta, presta_outbox=presta_outbox, presta_path=presta_path)
+    file.write_text(text, encoding="utf-8")
+    return file
+
+
+def order_42() -> Any:
+    from connectors.models import Customer, Order, OrderLine
+
+    placed = datetime(2026, 7, 4, 10, 0, tzinfo=timezone.utc)
+    line = OrderLine("L1", "MUG", "Mug", Decimal(1), Decimal("10.00"), Decimal(20), Decimal("10.00"), Decimal("12.00"))
+    return Order(
+        shop_id="42",
+        reference="WEB42",
+        state="paid",
+        created_at=placed,
+        updated_at=placed,
+        currency="EUR",
+        customer=Customer("zoe@example.com", shop_id="7"),
+        billing=None,
+        shipping=None,
+        lines=[line],
+        total=Decimal("10.00"),
+        total_tax_included=Decimal("12.00"),
+    )
+
+
+def test_two_shops_on_one_erp_get_their_own_reference_prefix(tmp_path: Path) -> None:
+    """Each shop's order 42 reaches the ERP: the prefix defaults to the connection's name."""
+    file = two_shops(tmp_path)
+    refs = {}
+    for name in ("boutique", "presta"):
+        ctx = open_context(str(file), name, dry_run=True)
+        try:
+            assert ctx.erp.find_orders(["42"]) == {}  # the other shop's order 42 is not this one's
+            refs[name] = ctx.erp.import_order(order_42(), {"L1": "MUG"})
+        finally:
+            ctx.close()
+    assert refs["boutique"].reference == "boutique:42" and refs["presta"].reference == "presta:42"
+    assert refs["boutique"].customer_id == "boutique:7" != refs["presta"].customer_id
+    assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == ["boutique-42.csv", "presta-42.csv"]
+
+
+@pytest.mark.parametrize(
+    ("boutique", "presta"),
+    [
+        ('shop = "vendure"', 'shop = "vendure"'),  # both kept the old default on upgrade
+        ("", 'shop = "boutique"'),  # a prefix equal to the other's default
+        ('shop = "Web"', 'shop = "web"'),  # a GesCom that upper-cases references
+    ],
+)
+def test_connections_sharing_an_erp_cannot_share_a_reference_prefix(tmp_path: Path, boutique: str, presta: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        load_config(two_shops(tmp_path, boutique=boutique, presta=presta))
+    message = str(info.value)
+    assert "'boutique'" in message and "'presta'" in message and "reference prefix" in message
+    assert "orders" in message and "shop" in message  # what to change
+
+
+def test_an_explicit_prefix_is_kept_and_separate_erps_may_share_one(tmp_path: Path) -> None:
+    # An installation that imported with the old default keeps it for the connection that did.
+    file = two_shops(tmp_path / "upgrade", boutique='shop = "vendure"')
+    ctx = open_context(str(file), "boutique", dry_run=True)
+    try:
+        assert ctx.erp.import_order(order_42(), {"L1": "MUG"}).reference == "vendure:42"
+    finally:
+        ctx.close()
+
+    # Two ERPs (nothing shared: other exports, other outboxes) may use the same prefix.
+    separate = two_shops(
+        tmp_path / "separate",
+        boutique='shop = "web"',
+        presta='shop = "web"',
+        presta_outbox="other/outbox",
+        presta_path="other/articles.csv",
+    )
+    config = load_config(separate)
+    assert config.connection("presta")[1].erp.options()["orders"]["shop"] == "web"
+
+
+TWO_TRYTON = """
+[connections."{a}".erp]
+type = "tryton"
+url = "https://erp.example.com/"
+database = "prod"
+login = "passerelle"
+password = "env:TEST_TRYTON_PASSWORD"
+{a_orders}
+[connections."{a}".shop]
+type = "vendure"
+
+[connections."{b}".erp]
+type = "tryton"
+url = "https://ERP.example.com"
+database = "{b_database}"
+login = "passerelle"
+password = "env:TEST_TRYTON_PASSWORD"
+{b_orders}
+[connections."{b}".shop]
+type = "woocommerce"
+"""
+
+
+def test_tryton_sales_and_parties_of_two_shops_have_their_own_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_TRYTON_PASSWORD", "pw")
+    file = tmp_path / "passerelle.toml"
+    file.write_text(
+        TWO_TRYTON.format(a="vendure-fr", b="Woo Shop.de", a_orders="", b_orders="", b_database="prod"),
+        encoding="utf-8",
+    )
+    prefixes = {}
+    for name in ("vendure-fr", "Woo Shop.de"):
+        ctx = open_context(str(file), name, dry_run=True)
+        try:
+            prefixes[name] = ctx.erp.settings.orders.shop
+        finally:
+            ctx.close()
+    assert prefixes == {"vendure-fr": "vendure-fr", "Woo Shop.de": "woo-shop-de"}
+
+    same = '[connections."{}".erp.orders]\nshop = "vendure"\n'
+    file.write_text(
+        TWO_TRYTON.format(
+            a="a", b="b", a_orders=same.format("a"), b_orders=same.format("b"), b_database="prod"
+        ),  # one server, one database (the URL spelt differently)
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError, match=r"'a' and 'b'.*reference prefix 'vendure'"):
+        load_config(file)
+    file.write_text(
+        TWO_TRYTON.format(a="a", b="b", a_orders=same.format("a"), b_orders=same.format("b"), b_database="test"),
+        encoding="utf-8",
+    )
+    assert set(load_config(file).connections) == {"a", "b"}  # another database: another ERP
+
+
+def test_a_shipments_only_files_connection_reads_its_own_prefix(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "livraisons.csv").write_text(
+        "reference;delivery;date;carrier;tracking_number;sku;quantity\n"
+        "presta:42;BL1;05/07/2026;Colissimo;6A1;MUG;1\n"
+        "boutique:43;BL2;05/07/2026;Colissimo;6A2;MUG;1\n",
+        encoding="utf-8",
+    )
+    file = tmp_path / "passerelle.toml"
+    file.write_text(
+        '[connections.presta.erp]\ntype = "files"\n[connections.presta.erp.shipments]\n'
+        'path = "exports/livraisons.csv"\nreferences = "prefixed"\n'
+        '[connections.presta.shop]\ntype = "prestashop"\n',
+        encoding="utf-8",
+    )
+    ctx = open_context(str(file), "presta", dry_run=True)
+    try:
+        assert [s.shop_order_id for s in ctx.erp.iter_statuses(None)] == ["42"]
+    finally:
+        ctx.close()

@@ -6,13 +6,15 @@ from typing import Any
 
 from connectors.erp.files.catalogue import FilesSettings
 from connectors.erp.files.connector import FilesConnector
+from connectors.erp.references import context
 from connectors.registry import Resolver
 
 
-def build(options: dict[str, Any], resolver: Resolver) -> FilesConnector:
+def build(options: dict[str, Any], resolver: Resolver, *, connection: str | None = None) -> FilesConnector:
     """The connector with every export path, the order outbox, the processed folders and the invoice
-    folder made absolute against the configuration's folder."""
-    settings = FilesSettings.model_validate(options)
+    folder made absolute against the configuration's folder; ``connection`` names the connection
+    (the default reference prefix of its order files and shipments)."""
+    settings = FilesSettings.model_validate(options, context=context(connection))
     if settings.path is not None:
         settings.path = resolver.path(settings.path)
     if settings.stock is not None:

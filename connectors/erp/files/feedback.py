@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connectors.erp.files.reader import ExportFormat, export_rows, match_files, pick
 from connectors.erp.files.values import parse_datetime, parse_decimal
+from connectors.erp.references import LEGACY_PREFIX, prefix_or_default
 from connectors.errors import Fatal, RecordError, Retryable
 from connectors.models import ORDER_STATUSES, OrderStatus, Shipment, ShipmentLine
 from connectors.timezones import TimeZoneName
@@ -65,8 +66,8 @@ References = Literal["any", "prefixed"]
 """``any``: every row is a web order's (``<shop>:<id>`` or the bare shop order id);
 ``prefixed``: the export lists other documents too, only ``<shop>:``-prefixed references are web orders."""
 
-DEFAULT_SHOP = "vendure"
-"""The shop prefix when the connection writes no order files (``orders.shop`` otherwise)."""
+DEFAULT_SHOP = LEGACY_PREFIX
+"""The shop prefix of a connection with neither order files nor a shipments export (invoices only)."""
 
 DEFAULT_STATUSES = {
     "expédié": "shipped",
@@ -121,7 +122,10 @@ def modified_at(path: Path) -> datetime:
 
 
 def shop_prefix(settings: FilesSettings) -> str:
-    return settings.orders.shop if settings.orders is not None else DEFAULT_SHOP
+    """The ``"<shop>:"`` prefix of web references: the order files', else the shipments export's."""
+    if settings.orders is not None:
+        return settings.orders.shop
+    return settings.shipments.shop if settings.shipments is not None else DEFAULT_SHOP
 
 
 def fold(text: str) -> str:
@@ -167,6 +171,11 @@ class ShipmentExportSettings(ExportFormat):
     timezone: TimeZoneName = "Europe/Paris"
     """Time zone of dates written without an offset."""
     references: References = "any"
+    shop: str = Field(default="", validate_default=True)
+    """The ``"<shop>:"`` prefix of the references when the connection writes no order files
+    (``orders.shop`` otherwise). Default: the connection's name (``connectors.erp.references``)."""
+
+    _shop = field_validator("shop", mode="before")(prefix_or_default)
 
     @field_validator("statuses")
     @classmethod

@@ -67,6 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from connectors.base import ErpOrderRef
 from connectors.erp.files.reader import ExportFormat, read_csv, read_xml
 from connectors.erp.files.values import parse_decimal
+from connectors.erp.references import prefix_or_default
 from connectors.errors import Fatal, RecordError, Refused, Retryable, Skip
 from connectors.models import Address, Discount, Order, OrderLine, Payment, currency_quantum, ensure_utc
 from connectors.timezones import TimeZoneName
@@ -217,8 +218,10 @@ class OrderExportSettings(ExportFormat):
     processed: list[str] = Field(default_factory=list)
     """Folders (or globs: ``archive/*``) where the ERP's import moves the files it took. Looked in
     too, so an order the ERP already consumed is never written again."""
-    shop: str = "vendure"
-    """Prefix of the references (``"<shop>:<order id>"``) and of the file names."""
+    shop: str = Field(default="", validate_default=True)
+    """Prefix of the references (``"<shop>:<order id>"``) and of the file names. Default: the
+    connection's name (``connectors.erp.references``); two connections on one ERP cannot share it.
+    Order files written before 2026-07 carry ``vendure``: set it to keep finding them."""
     file_name: str = "{shop}-{id}"
     """File name without extension: ``{shop}``, ``{id}`` (the shop order id, required) and
     ``{date}`` (the order date, ``YYYYMMDD``). Not the shop's order code: it is not unique."""
@@ -270,6 +273,8 @@ class OrderExportSettings(ExportFormat):
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}") from None
         return value
+
+    _shop = field_validator("shop", mode="before")(prefix_or_default)
 
     @field_validator("shop")
     @classmethod

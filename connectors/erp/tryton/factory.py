@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.erp.references import context
 from connectors.erp.tryton.catalogue import TrytonSettings
 from connectors.erp.tryton.client import TrytonClient
 from connectors.erp.tryton.connector import TrytonConnector
@@ -11,8 +12,10 @@ from connectors.errors import Fatal
 from connectors.registry import Resolver
 
 
-def build(options: dict[str, Any], resolver: Resolver) -> TrytonConnector:
-    settings = TrytonSettings.model_validate(options)
+def build(options: dict[str, Any], resolver: Resolver, *, connection: str | None = None) -> TrytonConnector:
+    """The connector of the connection named ``connection`` (its default reference prefix)."""
+    # ``orders`` validated even when absent: its default prefix is the connection's.
+    settings = TrytonSettings.model_validate({"orders": {}, **options}, context=context(connection))
     password = resolver.secret("password")
     if not password:
         raise Fatal("the Tryton connection has no password.", resolution='set password = "env:TRYTON_PASSWORD".')

@@ -61,9 +61,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import ErpOrderRef
+from connectors.erp.references import prefix_or_default
 from connectors.erp.tryton.client import TrytonClient, TrytonError
 from connectors.errors import Fatal, RecordError, Refused, Retryable, Skip
 from connectors.models import Address, Order, OrderLine, Payment, currency_quantum, ensure_utc
@@ -97,8 +98,10 @@ class TrytonOrderSettings(BaseModel):
     """How web orders become sales (``[connections.<name>.options.orders]``)."""
 
     model_config = ConfigDict(extra="forbid")
-    shop: str = "vendure"
-    """Prefix of the sale reference and of the customer identifier: ``"<shop>:<id>"``."""
+    shop: str = Field(default="", validate_default=True)
+    """Prefix of the sale reference and of the customer identifier: ``"<shop>:<id>"``. Default: the
+    connection's name (``connectors.erp.references``); two connections on one Tryton database
+    cannot share it. Sales imported before 2026-07 carry ``vendure``: set it to keep them."""
     warehouse: str = "WH"
     """Code of the warehouse that ships web orders."""
     shipping_product: str = "SHIP-COLISSIMO"
@@ -129,6 +132,8 @@ class TrytonOrderSettings(BaseModel):
     """Shop payment method -> Tryton payment method name, when it is not ``payment_method``."""
     vat_identifier_type: str = "eu_vat"
     siret_identifier_type: str = "fr_siret"
+
+    _shop = field_validator("shop", mode="before")(prefix_or_default)
 
 
 # -- pure rules ---------------------------------------------------------------------------------
