@@ -1,32 +1,47 @@
-"""A fake WooCommerce 11.0 REST API (``httpx.MockTransport``) that keeps the real server's rules.
+"""A fake WooCommerce REST API (``httpx.MockTransport``) that keeps the real server's rules.
 
-Payloads and rules come from the capture of a real WooCommerce 11.0.1 in
-``../shared/contracts/woocommerce-11.0`` (orders.json, orders.headers, error_401.json,
-index_wc_v3.json): basic auth required (the captured 401 otherwise), only the query parameters the
-route declares in the index (types and enums checked; anything else is a 400 ``rest_invalid_param``),
-``X-WP-Total``/``X-WP-TotalPages``/``Link`` headers, over plain HTTP only OAuth 1.0a query
-signatures (checked as ``WC_REST_Authentication::check_oauth_signature`` does: timestamp within
-15 minutes, nonce used once, HMAC-SHA1/SHA256 with ``consumer_secret&``), and the ``modified_after``/``modified_before``
-filters on ``date_modified_gmt`` with ``dates_are_gmt=true`` (on the local ``date_modified`` otherwise:
-the fake site is in Europe/Paris, one hour ahead in November, so a forgotten flag shows).
+Every rule names its source: a capture (``tests/fixtures/contracts``, copies of
+``shared/contracts``: ``woocommerce-11.0`` from a real 11.0.1, ``woocommerce-10.0-live`` observed on a
+live 10.0.2 through this connector), WooCommerce's or WordPress's source (file or function), or
+"stricter than the real platform" (a check the real shop does not make, kept to catch a malformed
+request of the connector's). When a capture and the source disagree, the capture wins.
 
-Stateful catalogue and order writes (products.json, products_ID_variations.json,
-products_attributes.json, products_categories.json, taxes_classes.json, orders_ID_notes.json,
-products_batch_create_with_duplicate_sku.json): every route is found in the captured index and
-its declared arguments are enforced: query parameters (above) and JSON bodies (an undeclared
-field, a wrong type or a value out of the enum is the real 400 ``rest_invalid_param``; batch
-items are checked one by one). Batches answer ``{"create": [...], "update": [...]}`` with a
-refused item inside the 200 as the capture shows (a duplicate SKU: ``product_invalid_sku``; an
-unknown id: ``woocommerce_rest_product_invalid_id``). Like the real server, the fake accepts a
-non-numeric ``regular_price`` (and drops it): the connector must refuse it before sending.
+Server (woocommerce-11.0: index_wc_v3.json, error_401.json, orders.headers):
+- basic auth over HTTPS (the captured 401 otherwise); over plain HTTP only OAuth 1.0a query
+  signatures (``WC_REST_Authentication::check_oauth_signature``: timestamp within 15 minutes,
+  nonce used once, HMAC-SHA1/SHA256 with ``consumer_secret&``);
+- routes of the captured index only (``rest_no_route`` 404 otherwise, ``WP_REST_Server::dispatch``);
+- the declared arguments of a route are validated (types, enums, bounds, required: the 400
+  ``rest_invalid_param`` / ``rest_missing_callback_param`` of ``WP_REST_Request::has_valid_params``);
+  undeclared query parameters and body fields are ignored, never refused (WordPress validates
+  registered arguments only; the controllers read known fields only);
+- lists answer ``X-WP-Total``/``X-WP-TotalPages``/``Link`` (orders.headers); ``modified_after`` /
+  ``modified_before`` compare ``date_modified_gmt`` with ``dates_are_gmt=true``, the local
+  ``date_modified`` otherwise (``WC_REST_Orders_Controller::prepare_objects_query``; the fake
+  site is in Europe/Paris, one hour ahead in November, so a forgotten flag shows);
+- batches: at most 100 items (the 413 of ``WC_REST_Controller::check_batch_limit``), answers
+  ``{"create": [...], "update": [...]}`` with a refused item inside the 200
+  (products_batch_create_with_duplicate_sku.json: ``product_invalid_sku``; an unknown id
+  ``woocommerce_rest_product_invalid_id``, ``WC_REST_Products_Controller::get_object``). Batch items
+  are not validated by WordPress (``WC_REST_Controller::batch_items`` calls ``create_item`` /
+  ``update_item`` directly): the fake's type checks of items are stricter than the real platform.
 
-Brands (``/products/brands``, WooCommerce 9.6+ core Brands, declared in the captured index; no
-brand was captured, so rows take the shape of the captured category, the controller the Brands one
-extends): a product's ``brands`` are ``[{id}]`` objects (the index says so: a bare id is the 400),
-an unknown id is skipped and ``[]`` removes them as ``wp_set_object_terms`` does;
-:meth:`FakeWooCommerce.without_brands` plays an older WooCommerce. A product's ``attributes``
-replace its whole list; an option of a global attribute that is not one of its terms is dropped
-(WooCommerce resolves options with ``get_term_by('name')``), an attribute left with none too.
+Catalogue (products.json, products_ID_variations.json, products_attributes.json,
+products_categories.json, taxes_classes.json):
+- a non-numeric ``regular_price`` is accepted and dropped (error_400_bad_price.json: a 201);
+- a fresh shop has no global attribute (woocommerce-10.0-live/README.md); attribute slugs are
+  ``pa_`` + the sanitized name, a slug in use is refused (``wc_create_attribute``);
+- a product's ``attributes`` replace its whole list; an option of a global attribute that is not
+  one of its terms is dropped, an attribute left with none too (``WC_REST_Products_Controller::
+  prepare_attributes``: ``get_term_by('name')``); custom (id 0) attributes keep their options;
+- brands (``/products/brands``, WooCommerce 9.6+ core Brands, declared in the captured index; no
+  brand row was captured, so rows take the captured category's shape, the controller the Brands
+  one extends): ``brands: [{id}]`` go through ``wp_set_object_terms`` (the list replaces the
+  product's brands, an unknown id is skipped); :meth:`FakeWooCommerce.without_brands` plays an
+  older WooCommerce.
+
+Orders (orders.json, orders_ID_notes.json): a status change adds the note "Order status changed
+from X to Y.".
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import itertools
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -198,41 +214,74 @@ def _check_value(name: str, value: Any, spec: dict[str, Any]) -> str | None:
     return None
 
 
+def _declared(item: dict[str, Any], args: dict[str, Any], path_args: dict[str, str], *, update: bool) -> dict[str, Any]:
+    """What WooCommerce reads of a body: the declared arguments (and ``id`` of a batch update).
+    Anything else is ignored, never refused: WordPress validates registered arguments only
+    (``WP_REST_Request::has_valid_params``) and the controllers read known fields only
+    (``prepare_object_for_database``)."""
+    return {k: v for k, v in item.items() if (k in args and k not in path_args) or (update and k == "id")}
+
+
 def _check_item(item: Any, args: dict[str, Any], path_args: dict[str, str], *, prefix: str = "") -> str | None:
+    """Why a declared field of ``item`` does not fit its schema (``rest_validate_value_from_schema``)."""
     if not isinstance(item, dict):
         return f"{prefix or 'body'} is not of type object."
-    for key, value in item.items():
-        spec = args.get(key)
-        if spec is None or key in path_args:
-            if not (key == "id" and prefix.startswith("update")):
-                return f"{prefix}{key} is not a valid parameter."
-            spec = {"type": "integer"}
-        reason = _check_value(f"{prefix}{key}", value, spec)
+    for key, value in _declared(item, args, path_args, update=prefix.startswith("update")).items():
+        spec = args.get(key) if key != "id" or not prefix.startswith("update") else {"type": "integer"}
+        reason = _check_value(f"{prefix}{key}", value, spec or {})
         if reason:
             return reason
-    missing = [k for k, spec in args.items() if spec.get("required") and k not in item and k not in path_args]
-    if missing and not prefix.startswith("update"):
-        return f"{missing[0]} is a required parameter."
     return None
 
 
 def _check_body(route: str, body: Any, args: dict[str, Any], path_args: dict[str, str]) -> httpx.Response | None:
-    """The 400 WordPress answers a body that does not fit the route's arguments, or None."""
+    """The 400 (or 413) WooCommerce answers a body, or None.
+
+    A single request: a missing required argument is ``rest_missing_callback_param``, a declared
+    argument of the wrong type ``rest_invalid_param`` (``WP_REST_Request::has_valid_params``).
+    A batch: more than 100 items is the 413 of ``WC_REST_Controller::check_batch_limit``; its items
+    are not validated by WordPress (``WC_REST_Controller::batch_items`` calls ``create_item`` /
+    ``update_item`` directly), so the type checks of the items here are stricter than the real
+    platform (they catch a malformed body of the connector's); undeclared fields are ignored.
+    """
     if route.endswith("/batch"):
-        if not isinstance(body, dict) or set(body) - {"create", "update", "delete"}:
-            return _invalid("batch", "only create, update and delete are allowed")
-        if sum(len(v) for v in body.values() if isinstance(v, list)) > 100:
-            return _error(413, "woocommerce_rest_request_entity_too_large", "Unable to accept more than 100 items.")
+        if not isinstance(body, dict):
+            return _invalid("batch", "body is not of type object.")  # stricter than the real platform
+        limit = 100  # woocommerce_rest_batch_items_limit's default (WC_REST_Controller::check_batch_limit)
+        if sum(len(body.get(k) or []) for k in ("create", "update", "delete")) > limit:
+            return _error(
+                413,
+                "woocommerce_rest_request_entity_too_large",
+                f"Unable to accept more than {limit} items for this request.",
+            )
         for kind in ("create", "update"):
             for i, item in enumerate(body.get(kind) or []):
                 reason = _check_item(item, args, path_args, prefix=f"{kind}[{i}].")
-                if reason:
+                if reason:  # stricter than the real platform (see above)
                     return _invalid(reason.split(" ")[0], reason)
         return None
+    if not isinstance(body, dict):
+        return _invalid("body", "body is not of type object.")
+    missing = [k for k, spec in args.items() if spec.get("required") and k not in body and k not in path_args]
+    if missing:
+        return _error(400, "rest_missing_callback_param", f"Missing parameter(s): {', '.join(missing)}", params=missing)
     reason = _check_item(body, args, path_args)
     if reason:
         return _invalid(reason.split(" ")[0], reason)
     return None
+
+
+def _readable(route: str, body: Any, args: dict[str, Any], path_args: dict[str, str]) -> Any:
+    """The body as the handler reads it: undeclared fields (and batch items' ones) left out."""
+    if not isinstance(body, dict):
+        return body
+    if route.endswith("/batch"):
+        return {
+            kind: [_declared(item, args, path_args, update=kind == "update") for item in body.get(kind) or []]
+            for kind in ("create", "update", "delete")
+            if kind in body
+        }
+    return _declared(body, args, path_args, update=False)
 
 
 def make_order(base: dict[str, Any], ident: int, modified_gmt: str, **changes: Any) -> dict[str, Any]:
@@ -260,11 +309,11 @@ class FakeWooCommerce:
         self.ids = itertools.count(100)
         self.currency = "EUR"
         self.tax_classes: list[dict[str, Any]] = load("taxes_classes.json")
-        self.attributes: dict[int, dict[str, Any]] = {a["id"]: a for a in load("products_attributes.json")}
-        self.terms: dict[int, list[dict[str, Any]]] = {
-            1: [{"id": 20 + i, "name": n, "slug": n.lower(), "description": "", "menu_order": i, "count": 1}
-                for i, n in enumerate(("S", "M", "L"))]
-        }  # fmt: skip
+        self.attributes: dict[int, dict[str, Any]] = {}
+        """Global attributes: none on a fresh shop (observed on the live WooCommerce 10.0,
+        woocommerce-10.0-live/README.md); :meth:`add_attribute` makes one. The captured products
+        keep the attribute rows they were captured with (``Size``, id 1, of the 11.0 capture's shop)."""
+        self.terms: dict[int, list[dict[str, Any]]] = {}
         self.categories: dict[int, dict[str, Any]] = {c["id"]: c for c in load("products_categories.json")}
         self.brands: dict[int, dict[str, Any]] = {}
         """The product_brand terms (WooCommerce 9.6+ core Brands; none on a fresh shop)."""
@@ -300,12 +349,14 @@ class FakeWooCommerce:
         if found is None:
             return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
         route, args, path_args = found
+        # WordPress validates the declared query arguments (types, enums, bounds: the 400
+        # rest_invalid_param of WP_REST_Request::has_valid_params) and ignores any other one
         for name in params:
-            if name not in args or name in path_args:
-                return _invalid(name, f"{name} is not a valid parameter.")
-            reason = _check(name, ",".join(params.get_list(name)), args[name])
-            if reason:
-                return _invalid(name, reason)
+            if name in args and name not in path_args:
+                reason = _check(name, ",".join(params.get_list(name)), args[name])
+                if reason:
+                    return _invalid(name, reason)
+        params = httpx.QueryParams([(k, v) for k, v in params.multi_items() if k in args and k not in path_args])
         body: Any = None
         if request.method in {"POST", "PUT", "PATCH"}:
             try:
@@ -315,6 +366,7 @@ class FakeWooCommerce:
             refused = _check_body(route, body, args, path_args)
             if refused is not None:
                 return refused
+            body = _readable(route, body, args, path_args)
         handler = getattr(self, _HANDLERS[(request.method if request.method != "PATCH" else "PUT", route)])
         return handler(params, body, **path_args)
 
@@ -360,13 +412,15 @@ class FakeWooCommerce:
     def _list(self, params: httpx.QueryParams) -> httpx.Response:
         statuses = set((params.get("status") or "any").split(","))
         rows = [o for o in self.orders if "any" in statuses or o["status"] in statuses]
-        if "any" in statuses:
+        if "any" in statuses:  # "any" lists every order status but trash and auto-draft (WP_Query's "any")
             rows = [o for o in rows if o["status"] not in {"trash", "auto-draft"}]
         if params.get("include"):
             wanted = {int(i) for i in params["include"].split(",")}
             rows = [o for o in rows if o["id"] in wanted]
         gmt = params.get("dates_are_gmt", "false").lower() in {"true", "1"}
-        column = "date_modified_gmt" if gmt else "date_modified"
+        column = "date_modified_gmt" if gmt else "date_modified"  # WC_REST_Orders_Controller::prepare_objects_query
+        # strict bounds: whether WordPress's date query includes them was not observed; the connector
+        # widens the window by a second on each side, so this is stricter than the real platform
         if params.get("modified_after"):
             after = datetime.fromisoformat(params["modified_after"]).replace(tzinfo=None)
             rows = [o for o in rows if datetime.fromisoformat(o[column]) > after]
@@ -480,7 +534,7 @@ class FakeWooCommerce:
             if status == "any"
             else [p for p in rows if p["status"] == status]
         )
-        if params.get("sku"):  # WooCommerce searches variations too when a SKU is given
+        if params.get("sku"):  # variations too when a SKU is given (observed: woocommerce-10.0-live/README.md)
             wanted = params["sku"].split(",")
             rows = [p for p in [*rows, *self.variations.values()] if p["sku"] in wanted]
         if params.get("slug"):
@@ -499,6 +553,8 @@ class FakeWooCommerce:
         )
 
     def _sku_taken(self, sku: str, own: int | None = None) -> int | None:
+        """Who holds a SKU (products and variations share them: wc_product_has_unique_sku; the
+        captured product_invalid_sku answer)."""
         for item in [*self.products.values(), *self.variations.values()]:
             if sku and item["sku"] == sku and item["id"] != own:
                 return int(item["id"])
@@ -513,7 +569,7 @@ class FakeWooCommerce:
     def _apply(self, item: dict[str, Any], changes: dict[str, Any]) -> None:
         """Fields as WooCommerce stores them (ids resolved to names; a non-numeric price dropped)."""
         for key, value in changes.items():
-            if key in {"regular_price", "sale_price"}:
+            if key in {"regular_price", "sale_price"}:  # "abc" dropped: error_400_bad_price.json
                 item[key] = value if value == "" or re.fullmatch(r"\d+(\.\d+)?", value) else ""
             elif key == "categories":
                 item[key] = [{"id": c["id"], "name": self.categories[c["id"]]["name"],
@@ -528,7 +584,9 @@ class FakeWooCommerce:
                 item[key] = [self._product_attribute(a) for a in value]
                 item[key] = [a for a in item[key] if a is not None]
             elif key.startswith("date_on_sale_"):
-                if value is not None:  # WooCommerce's isset(): null leaves the date, "" clears it
+                # WC_REST_Products_Controller::prepare_object_for_database tests isset(): null leaves
+                # the date, "" clears it
+                if value is not None:
                     item[key] = value or None
                     item[key.removesuffix("_gmt")] = value or None
             elif key == "images":
@@ -543,13 +601,13 @@ class FakeWooCommerce:
                         found["value"] = meta.get("value")
             else:
                 item[key] = value
-        if item.get("manage_stock") is False:
+        if item.get("manage_stock") is False:  # the REST answer's stock_quantity is null when not managed
             item["stock_quantity"] = None
         sale = item.get("sale_price") or ""
         item["price"] = sale if sale else item.get("regular_price", "")
         item["on_sale"] = bool(sale)
         if item.get("type") in {"simple", "variation"}:
-            item["purchasable"] = item["price"] != ""  # no price, not for sale (the captured "abc" product)
+            item["purchasable"] = item["price"] != ""  # no price, not for sale (error_400_bad_price.json)
 
     def _product_attribute(self, given: dict[str, Any]) -> dict[str, Any] | None:
         """A product attribute as WooCommerce stores it: a global one (id of ``pa_*``) with the
@@ -655,14 +713,19 @@ class FakeWooCommerce:
         return httpx.Response(200, json=answer)
 
     def _list_attributes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        # every attribute in one answer, no paging (WC_REST_Product_Attributes_Controller::get_items)
         return httpx.Response(200, json=list(self.attributes.values()))
 
     def _add_attribute(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
-        slug = "pa_" + re.sub(r"[^a-z0-9]+", "-", body.get("slug") or body["name"].lower()).strip("-")
-        if any(a["slug"] == slug for a in self.attributes.values()):
+        """``wc_create_attribute``: the slug is the sanitized slug or name (accents dropped, lower
+        case, ``pa_`` in the taxonomy); one in use is refused, the error wrapped by the REST
+        controller as ``woocommerce_rest_cannot_create``. The name is the label, as given."""
+        plain = unicodedata.normalize("NFKD", body.get("slug") or body["name"]).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:28]
+        if any(a["slug"] == f"pa_{slug}" for a in self.attributes.values()):
             return _error(400, "woocommerce_rest_cannot_create", f'Slug "{slug}" is already in use. Change it, please.')
-        attribute = {"id": next(self.ids), "name": body["name"], "slug": slug, "type": "select",
-                     "order_by": "menu_order", "has_archives": False}  # fmt: skip
+        attribute = {**{k: v for k, v in load("products_attributes.json")[0].items() if k != "_links"},
+                     "id": next(self.ids), "name": body["name"], "slug": f"pa_{slug}"}  # fmt: skip
         self.attributes[attribute["id"]] = attribute
         self.terms[attribute["id"]] = []
         return httpx.Response(201, json=attribute)
@@ -676,6 +739,7 @@ class FakeWooCommerce:
         if int(attribute_id) not in self.attributes:
             return _error(404, "woocommerce_rest_taxonomy_invalid", "Resource does not exist.")
         terms = self.terms[int(attribute_id)]
+        # wp_insert_term: a name already used in the taxonomy (same parent) is term_exists
         if any(t["name"].lower() == body["name"].lower() for t in terms):
             return _error(400, "term_exists", "A term with the name provided already exists with this parent.")
         term = {"id": next(self.ids), "name": body["name"], "slug": body["name"].lower(), "description": "",
@@ -688,6 +752,8 @@ class FakeWooCommerce:
 
     def _add_category(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         parent = int(body.get("parent") or 0)
+        # WC_REST_Terms_Controller::create_item: an unknown parent is refused; wp_insert_term:
+        # a name already used under that parent is term_exists
         if parent and parent not in self.categories:
             return _error(400, "woocommerce_rest_term_invalid", "Parent term does not exist.")
         if any(
@@ -718,6 +784,15 @@ class FakeWooCommerce:
                  "slug": re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-"), "parent": parent, "count": 0}  # fmt: skip
         self.brands[brand["id"]] = brand
         return httpx.Response(201, json=brand)
+
+    def add_attribute(self, name: str, terms: tuple[str, ...] = (), *, slug: str | None = None) -> int:
+        """A global attribute and its terms, as ``POST /products/attributes`` and ``.../terms`` make
+        them (a test's setup: a shop where the merchant, or an earlier run, created it); its id."""
+        answer = self._add_attribute(httpx.QueryParams(), {"name": name, **({"slug": slug} if slug else {})})
+        ident = int(json.loads(answer.content)["id"])
+        for term in terms:
+            self._add_term(httpx.QueryParams(), {"name": term}, str(ident))
+        return ident
 
     def without_brands(self) -> None:
         """Play a WooCommerce older than 9.6: no Brands routes, no ``brands`` field on products."""

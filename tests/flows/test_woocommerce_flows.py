@@ -107,6 +107,7 @@ def build_fake(options: dict[str, Any], resolver: Any) -> WooCommerceShop:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeWooCommerce:
     FAKE["shop"] = FakeWooCommerce([])
+    FAKE["shop"].add_attribute("Size", ("S", "M", "L"))  # made by the merchant (a fresh shop has none)
     monkeypatch.setitem(registry.SHOP_CONNECTORS, "woocommerce-fake", f"{__name__}:build_fake")
     return FAKE["shop"]
 
@@ -132,6 +133,8 @@ def test_publish_catalogue_groups_sizes_into_a_variable_product_and_keeps_shop_e
     first = publish_catalogue(config=config)
 
     assert (first["created"], first["quarantined"]) == (2, 0)
+    # the summary counts the requests the connector sent (the fake saw them all)
+    assert first["api_calls"] == len(fake.requests) > 0
     polo = next(p for p in fake.products.values() if p["name"] == "Polo piqué")
     assert polo["type"] == "variable" and polo["attributes"][0]["options"] == ["L", "M"]
     assert {v["sku"]: v["regular_price"] for v in fake.variations.values() if v["parent_id"] == polo["id"]} == {
@@ -214,8 +217,10 @@ def test_stock_and_a_scheduled_promotion_reach_products_and_variations(fake: Fak
     config = setup(tmp_path)
     publish_catalogue(config=config)
 
+    before = len(fake.requests)
     stock = sync_stock(config=config)
     assert (stock["updated"], stock["failed"]) == (3, 0)
+    assert stock["api_calls"] == len(fake.requests) - before > 0
     quantities = {v["sku"]: v["stock_quantity"] for v in [*fake.variations.values(), *fake.products.values()]}
     assert (quantities["POLO-M"], quantities["POLO-L"], quantities["THE-VRT"]) == (7, 2, 24)  # WEB - reserved - 1
     assert sync_stock(config=config)["updated"] == 0
@@ -245,6 +250,7 @@ def test_an_order_is_imported_shipped_with_tracking_and_gets_its_invoice_once(
 
     imported = import_orders(config=config)
     assert (imported["imported"], imported["quarantined"]) == (1, 0)
+    assert imported["api_calls_shop"] > 0
     assert (tmp_path / "outbox" / "woo-101.csv").exists()
 
     (tmp_path / "export" / "livraisons.csv").write_bytes(

@@ -46,6 +46,11 @@ class WooCommerceShop(WooCommerceCatalogue, WooCommerceValues, WooCommerceOrders
         self.brand_field = brand_field
         self.features = dict(features or {})
 
+    @property
+    def stats(self) -> Any:
+        """The client's call counts: what the flow summaries report as ``api_calls``."""
+        return self.client.stats
+
 
 class WooCommerceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")

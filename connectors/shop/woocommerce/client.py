@@ -160,6 +160,11 @@ class WooCommerceClient:
             verify=verify,
         )
 
+    @property
+    def stats(self) -> Any:
+        """Requests sent, retries, time (:class:`connectors.http.CallStats`)."""
+        return self.http.stats
+
     def close(self) -> None:
         self.http.close()
 
