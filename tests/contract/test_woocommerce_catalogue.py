@@ -15,7 +15,7 @@ from connectors.models import Product, ShopRef, Variant
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
 from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS, Ownership
-from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
+from tests.contract.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 
 ALL = frozenset(PRODUCT_FIELDS)
 
@@ -453,6 +453,53 @@ def test_an_unchanged_product_gets_no_brand_nor_features_when_only_a_price_chang
     assert not {"brands", "attributes", "meta_data", "name"} & set(tea_body)
     assert not any("brands" in r.url.path for r in fake.requests)
     assert fake.variation_by_sku("POLO-M")["regular_price"] == "30.00"
+
+
+def test_the_fake_ignores_an_empty_brand_list_as_the_live_shop_did() -> None:
+    """products_batch_update_brands_empty.json: ``brands: []`` on update, 200, the brand still there
+    (``WC_Brands::rest_api_add_brands_to_product`` writes only a non-empty list)."""
+    captured = load("products_batch_update_brands_empty.json", LIVE)
+    assert captured["body"]["update"][0]["brands"] == [] and captured["response"]["update"][0]["brands"]
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    ref = sink.write_products([create(branded(tea()))]).refs["THE"]
+    before = fake.products[int(ref.product_id)]["brands"]
+
+    _, updated = sink.client.batch("products/batch", update=[{"id": int(ref.product_id), "brands": []}])
+
+    assert updated[0]["brands"] == before != []
+
+
+def test_a_brand_removed_in_the_erp_is_removed_in_the_shop_and_stays_removed() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    ref = sink.write_products([create(branded(tea()))]).refs["THE"]
+    product = fake.products[int(ref.product_id)]
+    assert brand_names(fake, product) == ["Maison Laine"]
+
+    result = sink.write_products([ProductWrite(branded(tea(), None), ref, Ownership().product_fields)])
+
+    assert result.errors == [] and result.refs["THE"] == ref
+    assert product["brands"] == []
+
+
+def test_a_brand_the_shop_did_not_take_is_the_records_error_not_a_success() -> None:
+    fake = FakeWooCommerce()
+    sink = shop(fake)
+    refs = sink.write_products(
+        [create(branded(tea())), create(Product("CAFE", "Café", "cafe", [variant("CAFE")]))]
+    ).refs
+    (brand,) = fake.brands
+    del fake.brands[brand]  # the merchant deletes the brand while this connector holds its id
+
+    cafe = Product("CAFE", "Café", "cafe", [variant("CAFE")], custom_fields={"brand": "Maison Laine"})
+    result = sink.write_products([ProductWrite(cafe, refs["CAFE"], Ownership().product_fields)])
+
+    assert [(e.key, e.field) for e in result.errors] == [("CAFE", "brand")]
+    assert "Maison Laine" in result.errors[0].reason
+    assert result.refs["CAFE"] == refs["CAFE"]  # still bound, not marked as written: the next run retries
+    again = shop(fake).write_products([ProductWrite(cafe, refs["CAFE"], Ownership().product_fields)])
+    assert again.errors == [] and brand_names(fake, fake.product_by_sku("CAFE")) == ["Maison Laine"]
 
 
 def test_a_woocommerce_older_than_9_6_gets_the_brand_in_a_meta() -> None:

@@ -36,9 +36,11 @@ products_categories.json, taxes_classes.json):
   prepare_attributes``: ``get_term_by('name')``); custom (id 0) attributes keep their options;
 - brands (``/products/brands``, WooCommerce 9.6+ core Brands, declared in the captured index; no
   brand row was captured, so rows take the captured category's shape, the controller the Brands
-  one extends): ``brands: [{id}]`` go through ``wp_set_object_terms`` (the list replaces the
-  product's brands, an unknown id is skipped); :meth:`FakeWooCommerce.without_brands` plays an
-  older WooCommerce.
+  one extends): ``brands: [{id}]`` is written by ``WC_Brands::rest_api_add_brands_to_product`` only
+  when the list is not empty (``brands: []`` is ignored: woocommerce-10.0-live/
+  products_batch_update_brands_empty.json), through ``wp_set_object_terms`` (the list replaces the
+  product's brands, an unknown or 0 id is skipped by ``term_exists``: ``[{"id": 0}]`` removes every
+  brand); :meth:`FakeWooCommerce.without_brands` plays an older WooCommerce.
 
 Orders (orders.json, orders_ID_notes.json): a status change adds the note "Order status changed
 from X to Y.".
@@ -67,14 +69,16 @@ import httpx
 CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 """Copies of ``shared/contracts`` (tests/fixtures/contracts/README.md)."""
 CAPTURE = CONTRACTS / "woocommerce-11.0"
+LIVE = CONTRACTS / "woocommerce-10.0-live"
+"""What a live WooCommerce 10.0.2 did with passerelle's own requests (its README says what each file shows)."""
 SITE = "https://shop.example.test"
 API = "/wp-json/wc/v3"
 KEY, SECRET = "ck_fake_0123456789abcdef", "cs_fake_fedcba9876543210"
 LOCAL_OFFSET = timedelta(hours=1)  # Europe/Paris in November
 
 
-def load(name: str) -> Any:
-    return json.loads((CAPTURE / name).read_text(encoding="utf-8"))
+def load(name: str, folder: Path = CAPTURE) -> Any:
+    return json.loads((folder / name).read_text(encoding="utf-8"))
 
 
 _INDEX: dict[str, Any] = {}
@@ -574,9 +578,13 @@ class FakeWooCommerce:
             elif key == "categories":
                 item[key] = [{"id": c["id"], "name": self.categories[c["id"]]["name"],
                               "slug": self.categories[c["id"]]["slug"]} for c in value if c.get("id") in self.categories]  # fmt: skip
-            elif key == "brands":  # wp_set_object_terms: an unknown term id is skipped, [] removes every brand
-                item[key] = [{"id": b["id"], "name": self.brands[b["id"]]["name"], "slug": self.brands[b["id"]]["slug"]}
-                             for b in value if b.get("id") in self.brands]  # fmt: skip
+            elif key == "brands":
+                # WC_Brands::rest_api_add_brands_to_product writes only a non-empty list: [] is ignored
+                # (products_batch_update_brands_empty.json); wp_set_object_terms then replaces the
+                # product's brands, an unknown (or 0) term id skipped: [{"id": 0}] removes them all
+                if value:
+                    item[key] = [{"id": b["id"], "name": self.brands[b["id"]]["name"], "slug": self.brands[b["id"]]["slug"]}
+                                 for b in value if b.get("id") in self.brands]  # fmt: skip
             elif key == "attributes" and item.get("type") == "variation":
                 item[key] = [{"id": a["id"], "name": self.attributes[a["id"]]["name"],
                               "slug": self.attributes[a["id"]]["slug"], "option": a["option"]} for a in value]  # fmt: skip

@@ -97,7 +97,7 @@ class WooCommerceCatalogue:
             known = {}
             for row in self.client.list("products/brands", {"hide_empty": "false"}):
                 known.setdefault(_name(row["name"]), int(row["id"]))
-            self._brand_cache = known
+            self._brand_cache: dict[str, int] | None = known
         ids: dict[str, int] = {}
         for name in sorted(names):
             found = known.get(_name(name))
@@ -305,6 +305,14 @@ class WooCommerceCatalogue:
                 parents.append((write, pid))
             else:
                 result.refs[write.product.key] = ShopRef(pid, {write.product.variants[0].key: variant_id(pid)})
+            if brands_route and write.product.key in brand_keys:
+                brand = _text(write.product.custom_fields.get(self.brand_field or ""))
+                refused = _brand_refused(answer, brand, brand_ids.get(brand))
+                if refused is not None:
+                    # the record stays bound but not written (no hash): the next run sends it again,
+                    # with the brands read afresh (an id of this run's cache may be gone)
+                    result.errors.append(RecordError(write.product.key, "brand", refused, "shop"))
+                    self._brand_cache = None
         for write, pid in parents:
             self._write_variations(write, pid, attributes, tax, result, gtin=gtin)
         return result
@@ -463,17 +471,42 @@ _ALL_VARIANT_FIELDS = frozenset(
 )
 
 
+def _brand_refused(answer: dict[str, Any], name: str, ident: int | None) -> str | None:
+    """Why the product WooCommerce answered does not hold the brand just written (``name``; ``""``:
+    none), else None. The answer shows the brands after the write (the REST controller prepares it
+    once the insert hooks ran)."""
+    held = [b for b in answer.get("brands") or [] if isinstance(b, dict)]
+    if not name:
+        if not held:
+            return None
+        kept = ", ".join(sorted(unescape(str(b.get("name", b.get("id")))) for b in held))
+        return f"WooCommerce kept the brand {kept} the ERP removed (a plugin may replace the Brands REST field)"
+    if [int(b.get("id", 0)) for b in held] == [ident]:
+        return None
+    return (
+        f"WooCommerce did not set the brand {name!r} (brand id {ident}; it may have been deleted in the shop "
+        "during the run): the next run finds or creates it again"
+    )
+
+
 def _text(value: Any) -> str:
     """A custom field's value as the shop shows it ("" for None or blanks)."""
     return "" if value is None else str(value).strip()
 
 
+NO_BRAND = [{"id": 0}]
+"""How a product's brands are removed. WooCommerce ignores ``brands: []``
+(``WC_Brands::rest_api_add_brands_to_product`` writes only a non-empty list; observed on a live
+10.0.2); a list holding the id 0 reaches ``wp_set_object_terms``, which skips the id
+(``term_exists(0)`` is 0) and removes every brand the product had."""
+
+
 def _add_brand(body: dict[str, Any], name: str, brand_ids: dict[str, int], *, route: bool, create: bool) -> None:
-    """The brand on a product body: ``brands: [{id}]`` (WooCommerce 9.6+; ``[]`` removes it), else
-    the ``_passerelle_brand`` meta (``""`` removes it). A creation without a brand sends nothing."""
+    """The brand on a product body: ``brands: [{id}]`` (WooCommerce 9.6+; :data:`NO_BRAND` removes
+    it), else the ``_passerelle_brand`` meta (``""`` removes it). A creation without a brand sends nothing."""
     if create and not name:
         return
     if route:
-        body["brands"] = [{"id": brand_ids[name]}] if name else []
+        body["brands"] = [{"id": brand_ids[name]}] if name else NO_BRAND
         return
     body["meta_data"] = [*body.get("meta_data", []), {"key": BRAND_META, "value": name}]
