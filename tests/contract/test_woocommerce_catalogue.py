@@ -96,6 +96,78 @@ def test_a_group_becomes_a_variable_product_and_a_lone_article_a_simple_one() ->
         ("POST", "/products/batch"), ("POST", f"/products/{parent['id']}/variations/batch")]  # fmt: skip
 
 
+def labelled(product: Product, **labels: str) -> Product:
+    product.option_labels = dict(labels)
+    return product
+
+
+def test_a_fresh_shop_gets_global_attributes_named_for_customers_not_by_code() -> None:
+    fake = FakeWooCommerce()  # no global attribute yet
+
+    result = shop(fake).write_products([create(labelled(polo(), size="Taille"))])
+
+    assert result.errors == []
+    (attribute,) = fake.attributes.values()
+    assert attribute["name"] == "Taille"
+    parent = fake.products[int(result.refs["POLO"].product_id)]
+    assert [(a["id"], a["name"], a["options"]) for a in parent["attributes"]] == [
+        (attribute["id"], "Taille", ["M", "XL"])
+    ]
+    assert fake.variation_by_sku("POLO-M")["attributes"] == [
+        {"id": attribute["id"], "name": "Taille", "slug": "pa_size", "option": "M"}]  # fmt: skip
+    # its slug is the code: a later label ("Tailles") still finds it, nothing created twice
+    other = labelled(Product("PULL", "Pull", "pull", option_groups=["size"],
+                             variants=[variant("PULL-M", "M"), variant("PULL-S", "S")]), size="Tailles")  # fmt: skip
+    assert shop(fake).write_products([create(other)]).errors == [] and len(fake.attributes) == 1
+
+
+def test_an_attribute_the_merchant_created_is_found_by_its_label() -> None:
+    fake = FakeWooCommerce()
+    taille = fake.add_attribute("Taille", ("S", "M"))
+
+    result = shop(fake).write_products([create(labelled(polo(), size="Taille"))])
+
+    assert result.errors == [] and list(fake.attributes) == [taille]
+    assert not [p for _, p, _ in fake.writes() if p == "/products/attributes"]
+    assert fake.variation_by_sku("POLO-XL")["attributes"][0]["id"] == taille
+
+
+def test_a_shop_where_passerelle_created_attributes_by_code_keeps_working() -> None:
+    """Before labels, passerelle named the attribute "size": its products and variations still match it."""
+    fake = FakeWooCommerce()
+    ref = shop(fake).write_products([create(polo())]).refs["POLO"]  # no label: the attribute is "size"
+    (old,) = fake.attributes
+    assert fake.attributes[old]["name"] == "size"
+
+    bigger = labelled(polo(), size="Taille")  # the ERP now gives the label
+    bigger.variants.append(variant("POLO-S", "S"))
+    owned = Ownership()
+    write = ProductWrite(bigger, ref, frozenset(), create_variants=["POLO-S"], update_variants=["POLO-M"],
+                         variant_fields=owned.variant_fields)  # fmt: skip
+    result = shop(fake).write_products([write])
+
+    assert result.errors == [] and list(fake.attributes) == [old]  # found by its code, none created
+    parent = fake.products[int(ref.product_id)]
+    assert [(a["id"], a["options"]) for a in parent["attributes"]] == [(old, ["M", "S", "XL"])]
+    rows = [v for v in fake.variations.values() if v["parent_id"] == parent["id"]]
+    assert sorted((v["sku"], v["attributes"][0]["id"], v["attributes"][0]["option"]) for v in rows) == [
+        ("POLO-M", old, "M"), ("POLO-S", old, "S"), ("POLO-XL", old, "XL")]  # fmt: skip
+
+
+def test_an_option_code_woocommerce_reserves_as_a_slug_still_gets_its_attribute() -> None:
+    fake = FakeWooCommerce()
+    shirt = Product("SHIRT", "Chemise", "chemise", option_groups=["type"], option_labels={"type": "Type de col"},
+                    variants=[Variant(key=k, sku=k, name=k, price=Decimal("50"), currency="EUR", options={"type": t},
+                                      vat_rate=Decimal("20"), tax_category="Standard rate")
+                              for k, t in (("SHIRT-O", "Officier"), ("SHIRT-F", "Français"))])  # fmt: skip
+
+    result = shop(fake).write_products([create(shirt)])
+
+    assert result.errors == []
+    (attribute,) = fake.attributes.values()
+    assert (attribute["name"], attribute["slug"]) == ("Type de col", "pa_type-de-col")  # "type" is reserved
+
+
 def test_a_killed_run_adopts_what_it_created_by_sku_and_slug() -> None:
     fake = FakeWooCommerce()
     written = shop(fake).write_products([create(polo()), create(tea())]).refs

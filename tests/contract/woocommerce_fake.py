@@ -30,7 +30,7 @@ Catalogue (products.json, products_ID_variations.json, products_attributes.json,
 products_categories.json, taxes_classes.json):
 - a non-numeric ``regular_price`` is accepted and dropped (error_400_bad_price.json: a 201);
 - a fresh shop has no global attribute (woocommerce-10.0-live/README.md); attribute slugs are
-  ``pa_`` + the sanitized name, a slug in use is refused (``wc_create_attribute``);
+  ``pa_`` + the sanitized slug or name, a slug in use or reserved is refused (``wc_create_attribute``);
 - a product's ``attributes`` replace its whole list; an option of a global attribute that is not
   one of its terms is dropped, an attribute left with none too (``WC_REST_Products_Controller::
   prepare_attributes``: ``get_term_by('name')``); custom (id 0) attributes keep their options;
@@ -286,6 +286,13 @@ def _readable(route: str, body: Any, args: dict[str, Any], path_args: dict[str, 
             if kind in body
         }
     return _declared(body, args, path_args, update=False)
+
+
+_RESERVED = frozenset(
+    "attachment author calendar cat category day error feed hour m minute name order orderby p page paged "
+    "post posts preview s search second static tag taxonomy term type w year".split()
+)
+"""Some of the slugs ``wc_check_if_attribute_name_is_reserved`` refuses (WordPress query variables)."""
 
 
 def make_order(base: dict[str, Any], ident: int, modified_gmt: str, **changes: Any) -> dict[str, Any]:
@@ -730,6 +737,9 @@ class FakeWooCommerce:
         controller as ``woocommerce_rest_cannot_create``. The name is the label, as given."""
         plain = unicodedata.normalize("NFKD", body.get("slug") or body["name"]).encode("ascii", "ignore").decode()
         slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:28]
+        if slug in _RESERVED:
+            return _error(400, "woocommerce_rest_cannot_create",
+                          f'Slug "{slug}" is not allowed because it is a reserved term. Change it, please.')  # fmt: skip
         if any(a["slug"] == f"pa_{slug}" for a in self.attributes.values()):
             return _error(400, "woocommerce_rest_cannot_create", f'Slug "{slug}" is already in use. Change it, please.')
         attribute = {**{k: v for k, v in load("products_attributes.json")[0].items() if k != "_links"},

@@ -2,8 +2,9 @@
 
 A lone article is a ``simple`` product (the product carries SKU, price, EAN...); a group of
 articles that differ by options is a ``variable`` product with global attributes
-(``/products/attributes`` and their terms, found by name or created) and one variation per
-article (``/products/<id>/variations/batch``). Products go through ``/products/batch`` (100 per
+(``/products/attributes`` and their terms; an attribute is named for customers by
+``Product.option_label`` and found by its slug ``pa_<code>``, its label or its code, or created
+with that label and slug) and one variation per article (``/products/<id>/variations/batch``). Products go through ``/products/batch`` (100 per
 request). WooCommerce answers a refused item inside the 200 (``{"id": 0, "error": {...}}``): that
 product gets a RecordError, its neighbours go on.
 
@@ -31,7 +32,8 @@ from typing import Any
 
 from connectors.base import BatchResult, ProductWrite
 from connectors.errors import Fatal, RecordError
-from connectors.models import Product, ShopRef
+from connectors.http import HttpError
+from connectors.models import Product, ShopRef, slugify
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import (
     BRAND_META,
@@ -155,30 +157,52 @@ class WooCommerceCatalogue:
             ids[path] = parent
         return ids
 
-    def _attribute_ids(self, wanted: dict[str, set[str]]) -> dict[str, int]:
-        """Global attribute ids by name (case-insensitive), found or created, with every term of
-        ``wanted`` (attribute name -> term names) added when missing."""
+    def _attribute_ids(self, wanted: dict[str, set[str]], labels: dict[str, str] | None = None) -> dict[str, int]:
+        """Global attribute ids by key (an option code or a feature name), found or created, with
+        every term of ``wanted`` (key -> term names) added when missing.
+
+        A key is found by the slug passerelle gives what it creates (``pa_<code>``), else by its
+        label (``labels``: what customers read, "Taille"; the attribute a merchant created), else by
+        the key itself as a name (an attribute an earlier passerelle created named by its code:
+        its products and variations keep matching). A missing one is created named by its label."""
         if not wanted:
             return {}
-        known: dict[str, int] | None = getattr(self, "_attribute_cache", None)
+        labels = labels or {}
+        known: list[tuple[int, str, str]] | None = getattr(self, "_attribute_cache", None)
         if known is None:
-            known = {_name(row["name"]): int(row["id"]) for row in self.client.get("products/attributes").json()}
+            known = [
+                (int(row["id"]), _name(row["name"]), str(row.get("slug", "")))
+                for row in self.client.get("products/attributes").json()
+            ]
             self._attribute_cache = known
             self._terms: dict[int, set[str]] = {}
         ids: dict[str, int] = {}
-        for name in sorted(wanted):
-            ident = known.get(_name(name))
+        for key in sorted(wanted):
+            label = labels.get(key) or key
+            ident = _find_attribute(known, key, label)
             if ident is None:
-                ident = int(self.client.post("products/attributes", {"name": name})["id"])
-                known[_name(name)] = ident
-            ids[name] = ident
+                ident = self._create_attribute(label, key if key in labels else None)
+                known.append((ident, _name(label), f"pa_{_slug(key if key in labels else label)}"))
+            ids[key] = ident
             if ident not in self._terms:
                 rows = self.client.list(f"products/attributes/{ident}/terms", {"hide_empty": "false"})
                 self._terms[ident] = {_name(row["name"]) for row in rows}
-            for value in sorted(w for w in wanted[name] if w and _name(w) not in self._terms[ident]):
+            for value in sorted(w for w in wanted[key] if w and _name(w) not in self._terms[ident]):
                 self.client.post(f"products/attributes/{ident}/terms", {"name": value})
                 self._terms[ident].add(_name(value))
         return ids
+
+    def _create_attribute(self, label: str, code: str | None) -> int:
+        """``POST /products/attributes`` named ``label``; an option's attribute gets its code as slug
+        (``pa_colour`` for "Couleur"), so that it is found again when the label changes. A slug
+        WooCommerce refuses (a reserved word, too long) falls back to the one it derives from the name."""
+        if code is not None:
+            try:
+                return int(self.client.post("products/attributes", {"name": label, "slug": _slug(code)})["id"])
+            except HttpError as exc:
+                if exc.status != 400:
+                    raise
+        return int(self.client.post("products/attributes", {"name": label})["id"])
 
     def _features(self, product: Product, keep: frozenset[str] = frozenset()) -> dict[str, str]:
         """The product's features: the shop's feature (attribute) name -> its value, empty ones left
@@ -234,13 +258,15 @@ class WooCommerceCatalogue:
         categories = self._category_ids([w.product for w in writes if "categories" in w.product_fields])
         attributes_sent = [w for w in writes if self._sends_attributes(w)]
         wanted: dict[str, set[str]] = {}
+        labels: dict[str, str] = {}
         for p in products:
             for name in p.option_groups if is_variable(p) else ():
                 wanted.setdefault(name, set()).update(v.options.get(name) or "" for v in p.variants)
+                labels.setdefault(name, p.option_label(name))
         for w in attributes_sent:
             for feature, value in self._features(w.product, w.keep_custom).items():
                 wanted.setdefault(feature, set()).add(value)
-        attributes = self._attribute_ids(wanted)
+        attributes = self._attribute_ids(wanted, labels)
         kept = self._merchant_attributes([w for w in attributes_sent if w.ref is not None])
         gtin = self._gtin()
         brands_route = self._has_brands()
@@ -369,10 +395,13 @@ class WooCommerceCatalogue:
             used.add(ident)
             rows.append({"id": ident, "position": len(rows), "variation": False, "visible": True, "options": [value]})
         # what passerelle owns on this product: its variation attributes and the features it writes
-        owned = {_name(n) for n in product.option_groups}
+        owned = {_name(n) for n in product.option_groups} | {
+            _name(product.option_label(n)) for n in product.option_groups
+        }
+        option_ids = {attribute_ids[n] for n in product.option_groups if n in attribute_ids}
         owned |= {_name(name) for field, name in self.features.items() if field not in write.keep_custom}
         for row in kept.get(write.ref.product_id, []) if write.ref is not None else []:
-            if row.get("id") not in used and _name(str(row.get("name", ""))) not in owned:
+            if row.get("id") not in used | option_ids and _name(str(row.get("name", ""))) not in owned:
                 rows.append({**row, "position": len(rows)})
         return rows
 
@@ -487,6 +516,24 @@ def _brand_refused(answer: dict[str, Any], name: str, ident: int | None) -> str 
         f"WooCommerce did not set the brand {name!r} (brand id {ident}; it may have been deleted in the shop "
         "during the run): the next run finds or creates it again"
     )
+
+
+def _slug(text: str) -> str:
+    """A WooCommerce attribute slug without its ``pa_`` (``wc_sanitize_taxonomy_name``: ASCII, lower case, dashes)."""
+    return slugify(text)[:28]
+
+
+def _find_attribute(known: list[tuple[int, str, str]], key: str, label: str) -> int | None:
+    """The attribute of ``key``: by slug ``pa_<key>``, else by label, else by the key as a name."""
+    for matches in (
+        lambda row: row[2] == f"pa_{_slug(key)}" and _slug(key) != "",
+        lambda row: row[1] == _name(label),
+        lambda row: row[1] == _name(key),
+    ):
+        found = next((row[0] for row in known if matches(row)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _text(value: Any) -> str:
