@@ -4,11 +4,12 @@ captured index: an undeclared field or a wrong type is the real 400)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from connectors.base import CatalogueSink, ProductWrite
+from connectors.base import CatalogueSink, ProductWrite, StockWrite
 from connectors.errors import Fatal, Retryable
 from connectors.http import HttpError
 from connectors.models import Product, ShopRef, Variant
@@ -166,6 +167,41 @@ def test_an_option_code_woocommerce_reserves_as_a_slug_still_gets_its_attribute(
     assert result.errors == []
     (attribute,) = fake.attributes.values()
     assert (attribute["name"], attribute["slug"]) == ("Type de col", "pa_type-de-col")  # "type" is reserved
+
+
+def test_with_the_stock_flow_new_variations_and_simple_products_start_managed_at_zero() -> None:
+    fake, _ = sized()
+    sink = shop(fake)
+    managed = [replace(create(polo()), manage_stock=True), replace(create(tea()), manage_stock=True)]
+
+    refs = sink.write_products(managed).refs
+
+    for row in (fake.variation_by_sku("POLO-M"), fake.variation_by_sku("POLO-XL"), fake.product_by_sku("THE")):
+        assert (row["manage_stock"], row["stock_quantity"]) == (True, 0), row["sku"]  # not for sale until stocked
+    # a stock run writes 7; a later catalogue update (a new size, a price) never touches stock
+    sink.write_stock([StockWrite("POLO-M", refs["POLO"].variant_ids["POLO-M"], 7)])
+    bigger = polo()
+    bigger.variants.append(variant("POLO-S", "S"))
+    bigger.variants[0].price = Decimal("35")
+    owned = Ownership()
+    sink.write_products([ProductWrite(bigger, refs["POLO"], owned.product_fields, create_variants=["POLO-S"],
+                                      update_variants=["POLO-M"], variant_fields=owned.variant_fields,
+                                      manage_stock=True)])  # fmt: skip
+    assert (fake.variation_by_sku("POLO-M")["stock_quantity"], fake.variation_by_sku("POLO-S")["stock_quantity"]) == (
+        7,
+        0,
+    )
+    updates = [i for _, p, b in fake.writes() if p.endswith("batch") for i in (b.get("update") or [])]
+    assert updates and not any(
+        {"manage_stock", "stock_quantity"} & set(i) for i in updates if "sku" in i or "regular_price" in i
+    )
+
+
+def test_without_the_stock_flow_products_are_created_as_before_without_stock_fields() -> None:
+    fake, _ = sized()
+    shop(fake).write_products([create(polo()), create(tea())])
+    created = [i for _, p, b in fake.writes() if p.endswith("batch") for i in (b.get("create") or [])]
+    assert created and not any({"manage_stock", "stock_quantity"} & set(i) for i in created)
 
 
 def test_a_killed_run_adopts_what_it_created_by_sku_and_slug() -> None:

@@ -302,6 +302,7 @@ class WooCommerceCatalogue:
                     product_id=write.ref.product_id if write.ref else None,
                     gtin=gtin,
                     skip_custom_fields=own_fields | write.keep_custom,
+                    manage_stock=write.manage_stock,
                 )
                 if product.key in brand_keys:
                     _add_brand(body, _text(product.custom_fields.get(self.brand_field or "")), brand_ids,
@@ -435,6 +436,7 @@ class WooCommerceCatalogue:
                             attribute_ids=attributes,
                             tax_class=tax.get(v.tax_category),
                             gtin=gtin,
+                            manage_stock=write.manage_stock,
                         ),
                     )
                 )

@@ -22,6 +22,7 @@ __all__ = [
     "BRAND_META",
     "EAN_META",
     "META_PREFIX",
+    "STOCK_AT_ZERO",
     "PriceError",
     "is_variable",
     "money",
@@ -38,6 +39,12 @@ EAN_META = f"{META_PREFIX}ean"
 """Where the EAN goes on a WooCommerce older than 9.2, which has no ``global_unique_id`` field."""
 BRAND_META = f"{META_PREFIX}brand"
 """Where the brand name goes on a WooCommerce older than 9.6, which has no Brands taxonomy."""
+
+
+STOCK_AT_ZERO = {"manage_stock": True, "stock_quantity": 0}
+"""What a product or variation is created with when the stock flow owns its quantities: not for
+sale until the stock flow sends one (WooCommerce sells a product whose stock it does not manage
+without limit). Never sent on update: the quantity is the stock flow's."""
 
 
 class PriceError(ValueError):
@@ -131,12 +138,14 @@ def product_body(
     product_id: str | None = None,
     gtin: bool = True,
     skip_custom_fields: set[str] | frozenset[str] = frozenset(),
+    manage_stock: bool = False,
 ) -> dict[str, Any]:
     """A ``products/batch`` create (``product_id`` None) or update item with only ``fields``.
 
     A simple product also carries its variant's ``variant_fields``; ``attributes`` (a variable
     product's ``[{id, variation, visible, options}]``) are sent when given. Custom fields in
     ``skip_custom_fields`` (the brand, the features: written elsewhere) are not copied to meta data.
+    ``manage_stock`` (a creation only): the simple product starts with its stock managed at 0.
     """
     simple = not is_variable(product)
     data: dict[str, Any] = {} if product_id is None else {"id": int(product_id)}
@@ -165,6 +174,8 @@ def product_body(
         if "meta_data" in values and "meta_data" in data:
             data["meta_data"] = data["meta_data"] + values.pop("meta_data")
         data.update(values)
+        if manage_stock and product_id is None:
+            data.update(STOCK_AT_ZERO)
     return data
 
 
@@ -176,10 +187,14 @@ def variation_body(
     tax_class: str | None,
     variation_id: str | None = None,
     gtin: bool = True,
+    manage_stock: bool = False,
 ) -> dict[str, Any]:
-    """A ``variations/batch`` create (``variation_id`` None: every field) or update item."""
+    """A ``variations/batch`` create (``variation_id`` None: every field) or update item;
+    ``manage_stock`` (a creation only): the variation starts with its stock managed at 0."""
     data: dict[str, Any] = {} if variation_id is None else {"id": int(variation_id)}
     data.update(_variant_values(variant, fields, tax_class, simple=False, gtin=gtin))
+    if manage_stock and variation_id is None:
+        data.update(STOCK_AT_ZERO)
     if "options" in fields:
         data["attributes"] = [{"id": attribute_ids[name], "option": value} for name, value in variant.options.items()]
     return data
