@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -11,7 +14,7 @@ from connectors.models import Shipment
 from connectors.shop.woocommerce import build
 from tests.contract.test_woocommerce_catalogue import shop
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce, load
+from tests.contract.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 
 PARCEL = Shipment(
     "BL0001", "Colissimo", "6A99887766554", "https://www.laposte.fr/outils/suivre-vos-envois?code=6A99887766554"
@@ -59,7 +62,7 @@ def test_shipped_with_tracking_adds_meta_a_customer_note_then_completes_once() -
     # the sequence a shop manager would follow: tracking first, the customer told, then completed
     assert [(m, p, sorted(b)) for m, p, b in fake.writes()] == [
         ("PUT", "/orders/14", ["meta_data"]), ("POST", "/orders/14/notes", ["customer_note", "note"]),
-        ("PUT", "/orders/14", ["status"])]  # fmt: skip
+        ("PUT", "/orders/14", ["meta_data", "status"])]  # fmt: skip
 
     fake.requests.clear()
     again = sink.write_statuses([StatusWrite("14", "shipped", (PARCEL,))])
@@ -120,3 +123,79 @@ def test_build_gives_every_capability_and_the_status_settings() -> None:
         "delivered", {"delivered": "delivered"}, "private")  # fmt: skip
     with pytest.raises(ValidationError):
         build({**options, "archive_status": "trash"}, Resolver())
+
+
+# -- payment evidence after a status passerelle set ---------------------------------------------
+NOW = datetime(2026, 12, 3, 17, 34, 48, tzinfo=timezone.utc)
+
+
+def transfer_on_hold(ident: int = 24) -> dict[str, Any]:
+    """A bank-transfer order waiting for its money, as the live shop had it before the feedback flow."""
+    order = taxed_order(ident, "2026-12-03T17:29:34")
+    order.update(status="on-hold", payment_method="bacs", payment_method_title="Direct bank transfer",
+                 transaction_id="", date_paid_gmt=None, date_paid=None, date_completed_gmt=None)  # fmt: skip
+    return order
+
+
+def clocked(*orders: dict[str, Any]) -> FakeWooCommerce:
+    fake = FakeWooCommerce(list(orders))
+    fake.clock = lambda: NOW
+    return fake
+
+
+def test_the_fake_stamps_a_status_change_as_the_live_shop_did() -> None:
+    """order_after_status_completed_unpaid_bacs.json: on hold -> completed by a PUT sets date_paid,
+    date_completed and date_modified at the moment of the change, and notes it with the labels."""
+    captured = load("order_after_status_completed_unpaid_bacs.json", LIVE)
+    after = captured["order_fields_after_PUT_status_completed"]
+    fake = clocked(transfer_on_hold())
+
+    shop(fake).client.put("orders/24", {"status": "completed"})
+
+    order = fake.orders[0]
+    stamped = NOW.strftime("%Y-%m-%dT%H:%M:%S")
+    assert (order["date_paid_gmt"], order["date_completed_gmt"], order["date_modified_gmt"]) == (stamped,) * 3
+    assert after["date_paid_gmt"] == after["date_completed_gmt"] == after["date_modified_gmt"]  # what was seen
+    assert fake.notes[24][0]["note"] == captured["order_notes_newest_first"][0]["note"]
+
+
+def test_a_shipped_transfer_whose_money_never_came_is_still_unpaid() -> None:
+    fake = clocked(transfer_on_hold())
+    sink = shop(fake)
+
+    assert sink.write_statuses([StatusWrite("24", "shipped", (PARCEL,))]).errors == []
+
+    order = fake.orders[0]
+    assert order["status"] == "completed" and order["date_paid_gmt"]  # what WooCommerce does on completed
+    (imported,) = sink.get_orders(["24"])
+    (payment,) = imported.payments
+    assert (payment.state, payment.paid_at) == ("pending", None)  # no invented deposit
+
+
+@pytest.mark.parametrize(
+    "merchant",
+    [{"status": "processing"}, {"transaction_id": "VIR-2026-1203"}],
+    ids=["processing-set-by-the-merchant", "transaction-id"],
+)
+def test_a_shipped_transfer_the_merchant_marks_paid_is_settled(merchant: dict[str, Any]) -> None:
+    fake = clocked(transfer_on_hold())
+    sink = shop(fake)
+    sink.write_statuses([StatusWrite("24", "shipped", (PARCEL,))])
+
+    fake.update_order(fake.orders[0], merchant)  # the money arrived: the merchant says so in the admin
+
+    (imported,) = sink.get_orders(["24"])
+    assert [p.state for p in imported.payments] == ["settled"]
+
+
+def test_a_card_order_passerelle_completes_stays_paid_when_it_was_paid() -> None:
+    fake = clocked(taxed_order(21))  # paid by card (stripe, transaction id), processing
+    fake.orders[0]["status"] = "processing"
+    sink = shop(fake)
+    sink.write_statuses([StatusWrite("21", "shipped", (PARCEL,))])
+
+    (imported,) = sink.get_orders(["21"])
+    (payment,) = imported.payments
+    assert fake.orders[0]["status"] == "completed"
+    assert (payment.state, payment.transaction_id, payment.paid_at) == (
+        "settled", "pi_123", datetime(2026, 11, 23, 7, 59, tzinfo=timezone.utc))  # fmt: skip

@@ -42,8 +42,12 @@ products_categories.json, taxes_classes.json):
   product's brands, an unknown or 0 id is skipped by ``term_exists``: ``[{"id": 0}]`` removes every
   brand); :meth:`FakeWooCommerce.without_brands` plays an older WooCommerce.
 
-Orders (orders.json, orders_ID_notes.json): a status change adds the note "Order status changed
-from X to Y.".
+Orders (orders.json, orders_ID_notes.json, woocommerce-10.0-live/
+order_after_status_completed_unpaid_bacs.json): a status change adds the note "Order status
+changed from X to Y." with the statuses' labels, sets ``date_paid_gmt`` when the order reaches
+processing or completed without one (``WC_Order::maybe_set_date_paid``) and
+``date_completed_gmt`` on completed (``WC_Order::maybe_set_date_completed``); every update bumps
+``date_modified_gmt``, all at the moment of the change (:meth:`FakeWooCommerce.update_order`).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -288,6 +292,12 @@ def _readable(route: str, body: Any, args: dict[str, Any], path_args: dict[str, 
     return _declared(body, args, path_args, update=False)
 
 
+_STATUS_LABELS = {
+    "pending": "Pending payment", "processing": "Processing", "on-hold": "On hold", "completed": "Completed",
+    "cancelled": "Cancelled", "refunded": "Refunded", "failed": "Failed", "checkout-draft": "Draft",
+}  # fmt: skip
+"""``wc_get_order_statuses``' labels, which the status notes use (the live capture: "On hold to Completed")."""
+
 _RESERVED = frozenset(
     "attachment author calendar cat category day error feed hour m minute name order orderby p page paged "
     "post posts preview s search second static tag taxonomy term type w year".split()
@@ -331,6 +341,8 @@ class FakeWooCommerce:
         self.products: dict[int, dict[str, Any]] = {p["id"]: p for p in load("products.json")}
         self.variations: dict[int, dict[str, Any]] = {v["id"]: v for v in load("products_ID_variations.json")}
         self.notes: dict[int, list[dict[str, Any]]] = {14: load("orders_ID_notes.json")}
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        """The shop's clock (order saves stamp their dates with it)."""
         self.index: dict[str, Any] = load("index_wc_v3.json")
         """What ``GET /wp-json/wc/v3`` answers (a test removes a field to play an older WooCommerce)."""
 
@@ -504,17 +516,43 @@ class FakeWooCommerce:
         order = self._order(id)
         if order is None:
             return self._no_order()
-        for meta in body.get("meta_data") or []:
+        self.update_order(order, body)
+        return httpx.Response(200, json=order)
+
+    def update_order(self, order: dict[str, Any], changes: dict[str, Any]) -> None:
+        """An order saved with ``changes`` (meta_data, status, transaction_id): what ``PUT
+        /orders/<id>`` does, and what a shop manager's edit in the admin does (a test plays the
+        merchant with it). As WooCommerce (order_after_status_completed_unpaid_bacs.json, observed;
+        ``WC_Order::set_status``): a status change adds the note with the statuses' labels, sets
+        ``date_paid`` when the order reaches its paid status without one (``maybe_set_date_paid``:
+        processing, or completed past it) and ``date_completed`` on completed
+        (``maybe_set_date_completed``); every save bumps ``date_modified`` (the order data store's
+        update), all at the moment of the change."""
+        now = self.clock().astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+        for meta in changes.get("meta_data") or []:
             rows = order.setdefault("meta_data", [])
             existing = next((m for m in rows if m["key"] == meta["key"]), None)
             if existing is not None:
                 existing["value"] = meta.get("value")
             else:
                 rows.append({"id": next(self.ids), "key": meta["key"], "value": meta.get("value")})
-        if "status" in body and body["status"] != order["status"]:
-            self._note(int(id), f"Order status changed from {order['status']} to {body['status']}.", customer=False)
-            order["status"] = body["status"]
-        return httpx.Response(200, json=order)
+        if "transaction_id" in changes:
+            order["transaction_id"] = changes["transaction_id"]
+        status = changes.get("status")
+        if status is not None and status != order["status"]:
+            labels = (_STATUS_LABELS.get(order["status"], order["status"]), _STATUS_LABELS.get(status, status))
+            self._note(int(order["id"]), "Order status changed from {} to {}.".format(*labels), customer=False)
+            order["status"] = status
+            paid_status = "processing" if order.get("needs_processing", True) else "completed"
+            if not order.get("date_paid_gmt") and status in {paid_status, "completed"}:
+                self._set_date(order, "date_paid", now)
+            if status == "completed":
+                self._set_date(order, "date_completed", now)
+        self._set_date(order, "date_modified", now)
+
+    def _set_date(self, order: dict[str, Any], field: str, when: datetime) -> None:
+        order[f"{field}_gmt"] = when.isoformat()
+        order[field] = (when + LOCAL_OFFSET).isoformat()
 
     def _note(self, order_id: int, text: str, *, customer: bool) -> dict[str, Any]:
         note = {"id": next(self.ids), "author": "WooCommerce", "date_created": "2026-11-23T10:00:00",

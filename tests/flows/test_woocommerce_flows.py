@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from connectors import registry
+from connectors.erp.files.reader import read_csv
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
 from flows.catalogue import publish_catalogue
@@ -281,3 +282,37 @@ def test_an_order_is_imported_shipped_with_tracking_and_gets_its_invoice_once(
     assert len([n for n in fake.notes[101] if n["customer_note"] and "FA0001" in n["note"]]) == 1
     assert feedback_status(config=config)["updated"] == 0
     assert len([n for n in fake.notes[101] if n["customer_note"]]) == 2  # the tracking note and the invoice, once each
+
+
+def test_a_shipped_transfer_gets_no_deposit_until_the_merchant_marks_it_paid(
+    fake: FakeWooCommerce, tmp_path: Path
+) -> None:
+    """The feedback flow completes an unpaid bank-transfer order; WooCommerce then stamps date_paid:
+    the next import must not take that for the money (issue 12, defect 8)."""
+    config = setup(tmp_path)
+    publish_catalogue(config=config)
+    tea = fake.product_by_sku("THE-VRT")
+    hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(tzinfo=None, microsecond=0)
+    order = taxed_order(102, hour_ago.isoformat())
+    order.update(status="on-hold", payment_method="bacs", payment_method_title="Direct bank transfer",
+                 transaction_id="", date_paid_gmt=None)  # fmt: skip
+    order["line_items"][0].update(product_id=tea["id"], variation_id=0, sku="THE-VRT", name="Thé vert 100 g")
+    fake.orders.append(order)
+    assert import_orders(config=config)["imported"] == 1
+
+    (tmp_path / "export" / "livraisons.csv").write_bytes(
+        "Référence web;N° BL;Date BL;Transporteur;N° suivi;Article;Qté\n"
+        "woo:102;BL0002;23/11/2026;Colissimo;6A99887766555;THE-VRT;2\n".encode("cp1252")
+    )
+    assert feedback_status(config=config)["updated"] == 1
+    assert order["status"] == "completed" and order["date_paid_gmt"]  # stamped by WooCommerce, not paid
+
+    import_orders(config=config)
+    assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == ["woo-102.csv"]  # no deposit
+
+    fake.update_order(order, {"status": "processing"})  # the transfer arrived: the merchant marks it paid
+    import_orders(config=config)
+    deposits = sorted(p.name for p in (tmp_path / "outbox").iterdir() if p.name != "woo-102.csv")
+    assert len(deposits) == 1
+    rows = [row for _, row in read_csv(tmp_path / "outbox" / deposits[0], encoding="cp1252")]
+    assert [next(iter(row.values())) for row in rows].count("A") == 1  # one deposit row, the real payment

@@ -11,7 +11,10 @@ Writes, per order, after one read of the order and its customer notes:
    ``_passerelle_carrier`` / ``_passerelle_tracking_number`` (the last one, for themes and plugins);
 2. when ``notify``, a customer note (``customer_note: true``: WooCommerce e-mails it) with the
    carrier, tracking number and URL, its last line ``ref: <key>``;
-3. the status (``PUT /orders/<id>``; ``completed`` e-mails the customer), never backwards.
+3. the status (``PUT /orders/<id>``; ``completed`` e-mails the customer), never backwards, with
+   the :data:`~connectors.shop.woocommerce.mapper.STATUS_META` meta in the same save (the payment
+   evidence the order held before: WooCommerce stamps ``date_paid`` on processing and completed,
+   and the order import must not take passerelle's own status for a payment).
 Idempotent: a tracking number already in the meta or in a note is not added again.
 
 Documents: a customer note ``title: url`` whose last line is ``ref: <key>``; the notes are read
@@ -29,7 +32,7 @@ from connectors.http import HttpError
 from connectors.models import ORDER_STATUSES, Shipment
 from connectors.shop.notes import link_key, link_text, note_key, with_key
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
-from connectors.shop.woocommerce.mapper import META_PREFIX
+from connectors.shop.woocommerce.mapper import META_PREFIX, STATUS_META
 
 __all__ = ["STATUS_MAP", "WooCommerceFeedback", "canonical_status"]
 
@@ -58,6 +61,24 @@ def _meta(row: dict[str, Any], key: str) -> Any:
         if item.get("key") == key:
             return item.get("value")
     return None
+
+
+def _status_marker(row: dict[str, Any], target: str) -> dict[str, Any]:
+    """What :data:`STATUS_META` records when passerelle moves an order to ``target``: the payment
+    evidence the order held before (carried over from an earlier marker when passerelle set the
+    current status too), since WooCommerce stamps ``date_paid`` on processing and completed."""
+    earlier = _meta(row, STATUS_META)
+    if isinstance(earlier, dict) and earlier.get("status") == row["status"]:
+        origin = earlier
+    else:
+        origin = {"from": row["status"], "date_paid_gmt": row.get("date_paid_gmt"),
+                  "transaction_id": row.get("transaction_id") or ""}  # fmt: skip
+    return {
+        "status": target,
+        "from": origin.get("from"),
+        "date_paid_gmt": origin.get("date_paid_gmt"),
+        "transaction_id": origin.get("transaction_id") or "",
+    }
 
 
 class WooCommerceFeedback:
@@ -171,7 +192,8 @@ class WooCommerceFeedback:
         target = self._target(w.status)
         forward = _RANK.get(w.status, 0) > _RANK.get(before, 0) or w.status in {"cancelled", "refunded"}
         if target is not None and target != row["status"] and forward and before not in {"cancelled", "refunded"}:
-            self.client.put(f"orders/{oid}", {"status": target})
+            marker = {"key": STATUS_META, "value": _status_marker(row, target)}
+            self.client.put(f"orders/{oid}", {"status": target, "meta_data": [marker]})
             answer["moved_to"] = target
         return answer
 

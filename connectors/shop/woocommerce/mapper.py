@@ -24,6 +24,7 @@ __all__ = [
     "META_PREFIX",
     "STOCK_AT_ZERO",
     "PriceError",
+    "STATUS_META",
     "is_variable",
     "money",
     "product_body",
@@ -39,6 +40,13 @@ EAN_META = f"{META_PREFIX}ean"
 """Where the EAN goes on a WooCommerce older than 9.2, which has no ``global_unique_id`` field."""
 BRAND_META = f"{META_PREFIX}brand"
 """Where the brand name goes on a WooCommerce older than 9.6, which has no Brands taxonomy."""
+STATUS_META = f"{META_PREFIX}status"
+"""The order meta the status sink writes with every status it sets, in the same save:
+``{"status": set, "from": the status it found, "date_paid_gmt", "transaction_id"}`` as they were
+before. WooCommerce stamps ``date_paid`` when an order reaches processing or completed, so neither
+that status nor that date is payment evidence when passerelle set them: the order mapper reads
+the payment from what the order was before (``from`` is carried over when passerelle moves an
+order it moved already)."""
 
 
 STOCK_AT_ZERO = {"manage_stock": True, "stock_quantity": 0}

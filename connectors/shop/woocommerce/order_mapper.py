@@ -21,6 +21,11 @@ tax-excluded (also with ``prices_include_tax``); a line's ``subtotal`` is before
 Payments: ``pending``/``on-hold`` -> one ``pending`` payment, ``processing``/``completed`` (and
 ``refunded``) -> ``settled`` at ``date_paid_gmt``, ``cancelled`` -> ``cancelled``, ``failed`` ->
 ``declined``; each entry of ``refunds`` becomes a ``refunded`` payment of its (positive) amount.
+The evidence is the payment's, never a status passerelle wrote: when the order's status is the one
+the status sink set (its ``_passerelle_status`` meta), the payment is read from the status and
+``date_paid_gmt`` the order had before (WooCommerce stamps ``date_paid`` when it reaches processing
+or completed, paid or not); it is settled since only if the merchant gave it a transaction id (a
+status the merchant sets afterwards is theirs again: processing, the usual "money received").
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 
 from connectors.models import Address, Customer, Discount, Order, OrderLine, Payment, currency_quantum
 from connectors.shop.order_checks import OrderIssues, check_totals
-from connectors.shop.woocommerce.mapper import variant_id
+from connectors.shop.woocommerce.mapper import STATUS_META, variant_id
 
 __all__ = ["PAYMENT_STATES", "map_order", "money", "parse_gmt"]
 
@@ -235,14 +240,27 @@ def _shipping(
     return (", ".join(dict.fromkeys(titles)) or None), price, price + tax, rate
 
 
+def _payment_evidence(payload: Mapping[str, Any], status: str) -> tuple[str, Any]:
+    """(the status that says whether the order is paid, its ``date_paid_gmt``): the order's own,
+    or the ones it had before passerelle set its status (see the module docstring)."""
+    marker = next((m.get("value") for m in payload.get("meta_data") or [] if m.get("key") == STATUS_META), None)
+    if not isinstance(marker, dict) or marker.get("status") != status or status == "cancelled":
+        return status, payload.get("date_paid_gmt")
+    before = str(marker.get("from") or "pending")
+    transaction = _text(payload.get("transaction_id"))
+    if transaction and transaction != _text(marker.get("transaction_id")) and PAYMENT_STATES.get(before) == "pending":
+        return "processing", None  # the merchant recorded the payment's reference since: paid, date unknown
+    return before, marker.get("date_paid_gmt")
+
+
 def _payments(payload: Mapping[str, Any], status: str, total: Decimal, issues: OrderIssues) -> list[Payment]:
-    """The order's payment (from its status) and its refunds."""
-    state = PAYMENT_STATES.get(status)
+    """The order's payment (from its status, or the one before passerelle set it) and its refunds."""
+    evidence, paid = _payment_evidence(payload, status)
+    state = PAYMENT_STATES.get(evidence)
     if state is None:
         issues.add("status", f"WooCommerce status {status!r} is not an order to import")
         return []
     method = _text(payload.get("payment_method")) or _text(payload.get("payment_method_title")) or "manual"
-    paid = payload.get("date_paid_gmt")
     result = [
         Payment(
             method=method,
