@@ -102,6 +102,50 @@ def labelled(product: Product, **labels: str) -> Product:
     return product
 
 
+# -- tax basis of prices ------------------------------------------------------------------------
+def priced(price: str, *, included: bool, vat: str = "20") -> Product:
+    item = variant("GIFT", price=price)
+    item.vat_rate, item.tax_included = Decimal(vat), included
+    return Product("GIFT", "Coffret", "coffret", [item])
+
+
+@pytest.mark.parametrize(
+    ("setting", "price", "included", "sent"),
+    [
+        ("no", "39.00", False, "39.00"),  # the same basis: as it is
+        ("yes", "39.00", False, "46.80"),  # a tax-excluded ERP price on a shop entering prices with tax
+        ("no", "19.99", True, "16.66"),  # a tax-included ERP price on a shop entering them without
+        ("yes", "19.99", True, "19.99"),
+    ],
+)
+def test_prices_are_sent_in_the_basis_the_shop_stores(setting: str, price: str, included: bool, sent: str) -> None:
+    fake = FakeWooCommerce()
+    fake.prices_include_tax = setting
+
+    result = shop(fake).write_products([create(priced(price, included=included))])
+
+    assert result.errors == [] and result.notices == []
+    assert fake.product_by_sku("GIFT")["regular_price"] == sent
+
+
+def test_a_tax_included_price_the_shop_cannot_show_to_the_cent_is_written_with_a_notice() -> None:
+    fake = FakeWooCommerce()  # "No, I will enter prices exclusive of tax"
+    result = shop(fake).write_products([create(priced("9.99", included=True))])
+
+    assert result.errors == [] and set(result.refs) == {"GIFT"}
+    assert fake.product_by_sku("GIFT")["regular_price"] == "8.33"  # shows 10.00 with VAT
+    (notice,) = result.notices
+    assert (notice.key, notice.field) == ("GIFT", "price") and "9.99" in notice.reason and "10.00" in notice.reason
+
+
+def test_a_shop_without_taxes_gets_the_erp_price_as_it_is_stated() -> None:
+    """Taxes off: WooCommerce has no tax settings group (404) and adds no tax; the ERP's price is what customers pay."""
+    fake = FakeWooCommerce()
+    fake.taxes_enabled = False
+    shop(fake).write_products([create(priced("19.99", included=True))])
+    assert fake.product_by_sku("GIFT")["regular_price"] == "19.99"
+
+
 def test_a_fresh_shop_gets_global_attributes_named_for_customers_not_by_code() -> None:
     fake = FakeWooCommerce()  # no global attribute yet
 
@@ -355,13 +399,13 @@ def test_a_refused_variation_names_its_product_and_the_other_products_go_on() ->
 def test_a_batch_refused_by_an_outage_is_retryable_and_not_resent_blindly() -> None:
     fake = FakeWooCommerce()
 
-    def outage(f: FakeWooCommerce) -> None:  # down once the tax classes and the route index are read
-        f.fail_with = 503 if len(f.requests) >= 2 else None
+    def outage(f: FakeWooCommerce) -> None:  # down once the tax classes, tax setting and route index are read
+        f.fail_with = 503 if len(f.requests) >= 3 else None
 
     fake.after_request = outage
     with pytest.raises(Retryable):
         shop(fake).write_products([create(Product("T", "T", "t", [variant("T")]))])
-    assert [r.method for r in fake.requests] == ["GET", "GET", "POST"]  # the batch was sent once
+    assert [r.method for r in fake.requests] == ["GET", "GET", "GET", "POST"]  # the batch was sent once
 
 
 def test_the_ean_goes_to_global_unique_id_or_to_a_meta_on_a_woocommerce_older_than_9_2() -> None:

@@ -97,3 +97,41 @@ def test_a_bad_amount_or_another_currency_is_refused_and_converted_amounts_are_r
     assert sorted((e.key, e.field) for e in result.errors) == [("POLO-M", "price"), ("POLO-XL", "currency")]
     assert fake.product_by_sku("THE")["regular_price"] == "7.42"
     assert fake.variation_by_sku("POLO-M")["regular_price"] == "39.00"  # untouched
+
+
+def test_a_shop_entering_prices_with_tax_gets_them_with_tax() -> None:
+    fake, ids = published()
+    fake.prices_include_tax = "yes"  # "Yes, I will enter prices inclusive of tax"
+    promo = Promotion(Decimal("25"), datetime(2026, 11, 26, 23, tzinfo=UTC), datetime(2026, 11, 30, 23, tzinfo=UTC))
+    # 16.658333 is what tasks/prices.py makes of an ERP price of 19.99 including 20 % VAT
+    result = shop(fake).write_prices(
+        [
+            PriceWrite("POLO-M", ids["POLO-M"], Decimal("39"), "EUR", vat_rate=Decimal("20"),
+                       regular_price=Decimal("39"), promotion=promo),
+            PriceWrite("THE", ids["THE"], Decimal("16.658333"), "EUR", vat_rate=Decimal("20"), converted=True),
+        ]
+    )  # fmt: skip
+
+    assert result.errors == [] and result.notices == []
+    medium = fake.variation_by_sku("POLO-M")
+    assert (medium["regular_price"], medium["sale_price"]) == ("46.80", "30.00")
+    assert fake.product_by_sku("THE")["regular_price"] == "19.99"  # the ERP's own price, to the cent
+
+
+def test_a_converted_price_a_tax_excluded_shop_cannot_show_to_the_cent_has_a_notice() -> None:
+    fake, ids = published()
+    net = (Decimal("9.99") / Decimal("1.2")).quantize(Decimal("0.000001"))
+    result = shop(fake).write_prices(
+        [PriceWrite("THE", ids["THE"], net, "EUR", vat_rate=Decimal("20"), converted=True)]
+    )
+    assert result.errors == [] and fake.product_by_sku("THE")["regular_price"] == "8.33"
+    (notice,) = result.notices
+    assert notice.key == "THE" and "9.99" in notice.reason and "10.00" in notice.reason
+
+
+def test_a_tax_included_shop_refuses_a_price_without_vat_rate() -> None:
+    fake, ids = published()
+    fake.prices_include_tax = "yes"
+    result = shop(fake).write_prices([PriceWrite("THE", ids["THE"], Decimal("9"), "EUR")])
+    assert [(e.key, e.field) for e in result.errors] == [("THE", "vat_rate")]
+    assert fake.product_by_sku("THE")["regular_price"] == "8.90"  # untouched

@@ -42,6 +42,10 @@ products_categories.json, taxes_classes.json):
   product's brands, an unknown or 0 id is skipped by ``term_exists``: ``[{"id": 0}]`` removes every
   brand); :meth:`FakeWooCommerce.without_brands` plays an older WooCommerce.
 
+Settings: ``GET /settings/tax/woocommerce_prices_include_tax`` in the docs example's shape
+(woocommerce-docs/docs_examples/setting-options.json), ``no`` by default; no tax group (404) when
+taxes are off (:meth:`FakeWooCommerce._get_setting` names the source functions).
+
 Orders (orders.json, orders_ID_notes.json, woocommerce-10.0-live/
 order_after_status_completed_unpaid_bacs.json): a status change adds the note "Order status
 changed from X to Y." with the statuses' labels, sets ``date_paid_gmt`` when the order reaches
@@ -164,6 +168,7 @@ _HANDLERS = {
     ("POST", "/wc/v3/products/categories"): "_add_category",
     ("GET", "/wc/v3/taxes/classes"): "_list_tax_classes",
     ("GET", "/wc/v3/data/currencies/current"): "_current_currency",
+    ("GET", "/wc/v3/settings/(?P<group_id>[\\w-]+)/(?P<id>[\\w-]+)"): "_get_setting",
 }
 """Routes of the captured index the fake serves; any other route of the index is a 404 here."""
 
@@ -341,6 +346,11 @@ class FakeWooCommerce:
         self.products: dict[int, dict[str, Any]] = {p["id"]: p for p in load("products.json")}
         self.variations: dict[int, dict[str, Any]] = {v["id"]: v for v in load("products_ID_variations.json")}
         self.notes: dict[int, list[dict[str, Any]]] = {14: load("orders_ID_notes.json")}
+        self.prices_include_tax = "no"
+        """WooCommerce > Settings > Tax > "Prices entered with tax" (``woocommerce_prices_include_tax``;
+        "no" is its default, and what the live 10.0 shop had)."""
+        self.taxes_enabled = True
+        """WooCommerce > Settings > General > "Enable tax rates and calculations" (the live shop: on)."""
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         """The shop's clock (order saves stamp their dates with it)."""
         self.index: dict[str, Any] = load("index_wc_v3.json")
@@ -864,6 +874,33 @@ class FakeWooCommerce:
 
     def _current_currency(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         return httpx.Response(200, json={"code": self.currency, "name": "Euro", "symbol": "&euro;"})
+
+    def _get_setting(self, params: httpx.QueryParams, body: Any, group_id: str, id: str) -> httpx.Response:
+        """``GET /settings/<group>/<id>``: the option in the shape of the docs' "Retrieve a setting
+        option" example (woocommerce-docs/docs_examples/setting-options.json), its fields as
+        WooCommerce declares the option (includes/admin/settings/views/settings-tax.php). The tax
+        group exists only when taxes are enabled (``WC_Admin_Settings::get_settings_pages`` adds the
+        tax page under ``wc_tax_enabled()``): otherwise the 404 ``rest_setting_setting_group_invalid``
+        of ``WC_REST_Setting_Options_Controller::get_group_settings``. Only this option is served."""
+        if group_id != "tax" or not self.taxes_enabled:
+            return _error(404, "rest_setting_setting_group_invalid", "Invalid setting group.")
+        if id != "woocommerce_prices_include_tax":
+            return _error(404, "rest_setting_setting_invalid", "Invalid setting.")
+        option = {
+            "id": id,
+            "label": "Prices entered with tax",
+            "description": "",
+            "type": "radio",
+            "default": "no",
+            "options": {
+                "yes": "Yes, I will enter prices inclusive of tax",
+                "no": "No, I will enter prices exclusive of tax",
+            },
+            "tip": "This option is important as it will affect how you input prices. Changing it will not update existing products.",
+            "value": self.prices_include_tax,
+            "group_id": "tax",
+        }
+        return httpx.Response(200, json=option)
 
     def _route_index(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         return httpx.Response(200, json=self.index)

@@ -42,8 +42,10 @@ from connectors.shop.woocommerce.mapper import (
     product_body,
     split_variant_id,
     variant_id,
+    variant_price,
     variation_body,
 )
+from connectors.shop.woocommerce.settings import ShopSettings
 
 __all__ = ["WooCommerceCatalogue", "item_error"]
 
@@ -58,7 +60,7 @@ def item_error(answer: dict[str, Any]) -> str | None:
     return f"{reason} (the SKU is held by product {holder})" if holder else reason
 
 
-class WooCommerceCatalogue:
+class WooCommerceCatalogue(ShopSettings):
     """CatalogueSink for the WooCommerce REST API (the REST key needs Read/Write)."""
 
     client: WooCommerceClient
@@ -269,6 +271,8 @@ class WooCommerceCatalogue:
         attributes = self._attribute_ids(wanted, labels)
         kept = self._merchant_attributes([w for w in attributes_sent if w.ref is not None])
         gtin = self._gtin()
+        priced = {w.product.key: _priced(w) for w in writes}
+        include_tax = self._prices_include_tax() if any(priced.values()) else False
         brands_route = self._has_brands()
         brand_keys = {
             w.product.key
@@ -301,6 +305,7 @@ class WooCommerceCatalogue:
                     tax_class=tax.get(product.variants[0].tax_category) if product.variants else None,
                     product_id=write.ref.product_id if write.ref else None,
                     gtin=gtin,
+                    include_tax=include_tax,
                     skip_custom_fields=own_fields | write.keep_custom,
                     manage_stock=write.manage_stock,
                 )
@@ -341,7 +346,14 @@ class WooCommerceCatalogue:
                     result.errors.append(RecordError(write.product.key, "brand", refused, "shop"))
                     self._brand_cache = None
         for write, pid in parents:
-            self._write_variations(write, pid, attributes, tax, result, gtin=gtin)
+            self._write_variations(write, pid, attributes, tax, result, gtin=gtin, include_tax=include_tax)
+        unpriced = {e.key for e in result.errors if e.field == "price"}
+        for write in writes:
+            for variant in write.product.variants:
+                if variant.key in priced[write.product.key] and write.product.key not in unpriced:
+                    price = variant_price(variant, include_tax)
+                    if not price.exact:
+                        result.notices.append(price.notice(variant.key, variant.currency, variant.vat_rate))
         return result
 
     def _sends_attributes(self, write: ProductWrite) -> bool:
@@ -415,6 +427,7 @@ class WooCommerceCatalogue:
         result: BatchResult,
         *,
         gtin: bool = True,
+        include_tax: bool | None = False,
     ) -> None:
         """Create, update and disable the variations of one variable product (one batch per 100)."""
         product = write.product
@@ -437,6 +450,7 @@ class WooCommerceCatalogue:
                             tax_class=tax.get(v.tax_category),
                             gtin=gtin,
                             manage_stock=write.manage_stock,
+                            include_tax=include_tax,
                         ),
                     )
                 )
@@ -449,6 +463,7 @@ class WooCommerceCatalogue:
                     tax_class=tax.get(v.tax_category),
                     variation_id=split_variant_id(ids[key])[1],
                     gtin=gtin,
+                    include_tax=include_tax,
                 )
                 if len(body) > 1:
                     updates.append((key, body))
@@ -490,6 +505,15 @@ class WooCommerceCatalogue:
             else:
                 result.refs[key] = refs[key]
         return result
+
+
+def _priced(write: ProductWrite) -> set[str]:
+    """Keys of the variants whose price this write sends (created, re-bound, or price changed)."""
+    keys = {v.key for v in write.product.variants}
+    if write.ref is None:
+        return keys
+    changed = set(write.update_variants) if {"price", "currency"} & write.variant_fields else set()
+    return (set(write.create_variants) | changed) & keys
 
 
 def _name(text: str) -> str:

@@ -5,7 +5,10 @@ variant of a ``simple`` product (the product is what is sold), ``"<product_id>/<
 for a variation of a ``variable`` product (order lines carry the same ids, so the order import finds
 the catalogue bindings). :func:`split_variant_id` reads them back.
 
-Money travels as strings with the currency's decimals (``"39.00"``); WooCommerce stores whatever
+Prices are sent in the basis the shop stores (``woocommerce_prices_include_tax``, read by the
+connector): :func:`variant_price` converts a tax-included ERP price for a tax-excluded shop and the
+reverse (:func:`connectors.models.shop_price`). Money travels as strings with the currency's
+decimals (``"39.00"``); WooCommerce stores whatever
 string it gets (the capture shows ``"abc"`` accepted with a 201 and the price silently dropped), so
 every amount is checked here and a bad one is refused before anything is sent.
 """
@@ -16,7 +19,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from connectors.models import Product, Variant, currency_quantum, ensure_utc
+from connectors.models import Product, ShopPrice, Variant, currency_quantum, ensure_utc, shop_price
 
 __all__ = [
     "BRAND_META",
@@ -30,6 +33,7 @@ __all__ = [
     "product_body",
     "split_variant_id",
     "variant_id",
+    "variant_price",
     "variation_body",
     "wc_datetime",
 ]
@@ -108,15 +112,39 @@ def _meta(custom_fields: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"key": k, "value": v} for k, v in sorted(custom_fields.items())]
 
 
+def variant_price(variant: Variant, include_tax: bool | None) -> ShopPrice:
+    """The variant's price in the basis the shop stores: ``include_tax`` is the shop's
+    ``woocommerce_prices_include_tax`` (None: taxes off, the ERP's price as it is stated).
+
+    Raises:
+        PriceError: the ERP's price is not one WooCommerce should receive (see :func:`money`).
+    """
+    money(variant.price, variant.currency)  # the ERP's own figure, before any conversion
+    assert variant.price is not None
+    return shop_price(
+        variant.price,
+        variant.vat_rate,
+        tax_included=variant.tax_included,
+        shop_includes_tax=variant.tax_included if include_tax is None else include_tax,
+        currency=variant.currency,
+    )
+
+
 def _variant_values(
-    variant: Variant, fields: frozenset[str], tax_class: str | None, *, simple: bool, gtin: bool = True
+    variant: Variant,
+    fields: frozenset[str],
+    tax_class: str | None,
+    *,
+    simple: bool,
+    gtin: bool = True,
+    include_tax: bool | None = False,
 ) -> dict[str, Any]:
     """What a product (simple) or a variation carries of a variant: SKU, price, EAN, tax class, weight."""
     data: dict[str, Any] = {}
     if "sku" in fields:
         data["sku"] = variant.sku
     if "price" in fields or "currency" in fields:
-        data["regular_price"] = money(variant.price, variant.currency)
+        data["regular_price"] = money(variant_price(variant, include_tax).amount, variant.currency)
     meta: list[dict[str, Any]] = []
     if "ean" in fields and gtin:
         data["global_unique_id"] = variant.ean or ""
@@ -147,6 +175,7 @@ def product_body(
     gtin: bool = True,
     skip_custom_fields: set[str] | frozenset[str] = frozenset(),
     manage_stock: bool = False,
+    include_tax: bool | None = False,
 ) -> dict[str, Any]:
     """A ``products/batch`` create (``product_id`` None) or update item with only ``fields``.
 
@@ -178,7 +207,9 @@ def product_body(
     if attributes is not None:
         data["attributes"] = attributes
     if simple and product.variants:
-        values = _variant_values(product.variants[0], variant_fields, tax_class, simple=True, gtin=gtin)
+        values = _variant_values(
+            product.variants[0], variant_fields, tax_class, simple=True, gtin=gtin, include_tax=include_tax
+        )
         if "meta_data" in values and "meta_data" in data:
             data["meta_data"] = data["meta_data"] + values.pop("meta_data")
         data.update(values)
@@ -196,11 +227,12 @@ def variation_body(
     variation_id: str | None = None,
     gtin: bool = True,
     manage_stock: bool = False,
+    include_tax: bool | None = False,
 ) -> dict[str, Any]:
     """A ``variations/batch`` create (``variation_id`` None: every field) or update item;
     ``manage_stock`` (a creation only): the variation starts with its stock managed at 0."""
     data: dict[str, Any] = {} if variation_id is None else {"id": int(variation_id)}
-    data.update(_variant_values(variant, fields, tax_class, simple=False, gtin=gtin))
+    data.update(_variant_values(variant, fields, tax_class, simple=False, gtin=gtin, include_tax=include_tax))
     if manage_stock and variation_id is None:
         data.update(STOCK_AT_ZERO)
     if "options" in fields:

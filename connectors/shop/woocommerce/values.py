@@ -10,10 +10,14 @@ Prices. ``regular_price`` (the base price) and, since WooCommerce schedules prom
 ended) clears them with ``""`` (WooCommerce ignores a null date: the REST controller tests ``isset``).
 WooCommerce's end date is inclusive (``is_on_sale``: ``now <= to``), so ``[starts_at, ends_at)`` is
 sent as ``from = starts_at``, ``to = ends_at - 1 s``. WooCommerce applies the price change with its
-daily ``woocommerce_scheduled_sales`` job (and on the next save of the product). Amounts are strings with the currency's decimals, in the
-shop's currency (``/data/currencies/current``), tax-excluded: passerelle declares
-``prices_include_tax=False``, so the shop must be set to "No, I will enter prices exclusive of
-tax" (``woocommerce_prices_include_tax = no``). Core WooCommerce has no customer-group prices.
+daily ``woocommerce_scheduled_sales`` job (and on the next save of the product). Amounts are
+strings with the currency's decimals, in the shop's currency (``/data/currencies/current``), in
+the basis the shop stores: PriceWrite amounts are tax-excluded (``prices_include_tax=False``), and
+a shop set to "Yes, I will enter prices inclusive of tax" (``woocommerce_prices_include_tax``,
+:mod:`~connectors.shop.woocommerce.settings`) gets them with their VAT (an amount converted from a
+tax-included ERP price gives that price back to the cent); a tax-excluded shop gets a converted
+amount rounded to the cent, with a notice when it cannot show the ERP's price. Core WooCommerce
+has no customer-group prices.
 
 Batches: simple products through ``/products/batch``, variations through
 ``/products/<id>/variations/batch`` per parent, 100 items per request; a refused item is a
@@ -23,19 +27,51 @@ RecordError, the others are written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.base import BatchResult, PriceCapabilities, PriceWrite, StockWrite
 from connectors.errors import RecordError
+from connectors.models import ShopPrice, currency_quantum, shop_price
 from connectors.shop.woocommerce.catalogue import item_error
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import PriceError, money, split_variant_id, wc_datetime
+from connectors.shop.woocommerce.settings import ShopSettings
 
 __all__ = ["WooCommerceValues"]
 
 
-class WooCommerceValues:
+@dataclass(frozen=True, slots=True)
+class _Amount:
+    text: str
+    """What WooCommerce receives (``"19.99"``)."""
+    notice: RecordError | None = None
+    """Set when a converted price cannot show the ERP's tax-included price to the cent."""
+
+
+def _amount(amount: Decimal, w: PriceWrite, gross: bool) -> _Amount:
+    """A tax-excluded PriceWrite amount as the shop stores it: with its VAT on a shop entering
+    prices with tax (a converted amount gives the ERP's tax-included price back to the cent),
+    rounded to the currency when it was converted from a tax-included ERP price."""
+    if gross:
+        converted = shop_price(
+            amount, w.vat_rate, tax_included=False, shop_includes_tax=True, currency=w.currency
+        ).amount
+        return _Amount(money(converted, w.currency, round_to_currency=True))
+    text = money(amount, w.currency, round_to_currency=w.converted)
+    if not w.converted or w.vat_rate is None:
+        return _Amount(text)
+    quantum = currency_quantum(w.currency)
+    factor = 1 + w.vat_rate / Decimal(100)
+    wanted = (amount * factor).quantize(quantum, rounding=ROUND_HALF_UP)  # the ERP's own tax-included price
+    shown = (Decimal(text) * factor).quantize(quantum, rounding=ROUND_HALF_UP)
+    price = ShopPrice(amount=Decimal(text), shown=shown, exact=shown == wanted, wanted=wanted)
+    return _Amount(text, None if price.exact else price.notice(w.key, w.currency, w.vat_rate))
+
+
+class WooCommerceValues(ShopSettings):
     """StockSink and PriceSink for the WooCommerce REST API (mixed into the WooCommerce shop)."""
 
     client: WooCommerceClient
@@ -90,6 +126,7 @@ class WooCommerceValues:
     def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
         result = BatchResult()
         items: list[tuple[str, str, dict[str, Any]]] = []
+        include_tax = self._prices_include_tax() if writes else False
         for w in writes:
             if w.currency.upper() != self.currency.upper():
                 result.errors.append(
@@ -98,17 +135,24 @@ class WooCommerceValues:
                     )
                 )
                 continue
-            try:
-                body: dict[str, Any] = {
-                    "regular_price": money(
-                        w.regular_price if w.regular_price is not None else w.price,
-                        w.currency,
-                        round_to_currency=w.converted,
+            # taxes off (None): the ERP's price as it is stated, with its tax when it included it
+            gross = w.converted if include_tax is None else include_tax
+            if gross and w.vat_rate is None:
+                result.errors.append(
+                    RecordError(
+                        w.key, "vat_rate", "no VAT rate to make the tax-included price WooCommerce stores", "shop"
                     )
-                }
+                )
+                continue
+            try:
+                regular = _amount(w.regular_price if w.regular_price is not None else w.price, w, gross)
+                body: dict[str, Any] = {"regular_price": regular.text}
+                notices = [regular.notice]
                 promo = w.promotion
                 if promo is not None:
-                    body["sale_price"] = money(promo.price, w.currency, round_to_currency=w.converted)
+                    sale = _amount(promo.price, w, gross)
+                    body["sale_price"] = sale.text
+                    notices.append(sale.notice)
                     body["date_on_sale_from_gmt"] = wc_datetime(promo.starts_at) or ""
                     # WooCommerce's end is inclusive (on sale while now <= to); a promotion ends before ends_at
                     ends = promo.ends_at - timedelta(seconds=1) if promo.ends_at is not None else None
@@ -121,7 +165,10 @@ class WooCommerceValues:
                 continue
             items.append((w.key, w.variant_id, body))
             result.answers[w.key] = dict(body)
+            result.notices += [n for n in notices if n is not None][:1]
         self._update(items, result, "price")
+        refused = {e.key for e in result.errors}
+        result.notices = [n for n in result.notices if n.key not in refused]
         return result
 
     # -- shared --------------------------------------------------------------------------------
