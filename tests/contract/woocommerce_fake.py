@@ -394,7 +394,7 @@ class FakeWooCommerce:
         if request.method in {"POST", "PUT", "PATCH"}:
             try:
                 body = json.loads(request.content or b"{}")
-            except ValueError:
+            except ValueError:  # WP_REST_Server::serve_request (WP_REST_Request::has_valid_params)
                 return _error(400, "rest_invalid_json", "Invalid JSON body passed.")
             refused = _check_body(route, body, args, path_args)
             if refused is not None:
@@ -516,6 +516,7 @@ class FakeWooCommerce:
         return next((o for o in self.orders if str(o["id"]) == ident), None)
 
     def _no_order(self) -> httpx.Response:
+        # WC_REST_Orders_V2_Controller: "woocommerce_rest_{post_type}_invalid_id" for an unknown order
         return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
 
     def _get_order(self, params: httpx.QueryParams, body: Any, id: str) -> httpx.Response:
@@ -732,6 +733,8 @@ class FakeWooCommerce:
         return httpx.Response(200, json=answer)
 
     def _list_variations(self, params: httpx.QueryParams, body: Any, product_id: str) -> httpx.Response:
+        # an unknown parent: the 404 of WC_REST_Product_Variations_Controller (its message, its code
+        # not captured: the connector only reads variations of products it holds)
         if int(product_id) not in self.products:
             return _error(404, "woocommerce_rest_product_variation_invalid_parent", "Invalid parent ID.")
         rows = [v for v in self.variations.values() if v["parent_id"] == int(product_id)]
@@ -744,6 +747,8 @@ class FakeWooCommerce:
 
     def _batch_variations(self, params: httpx.QueryParams, body: Any, product_id: str) -> httpx.Response:
         parent = self.products.get(int(product_id))
+        # variations only under a variable product: WooCommerce checks the parent exists; the type
+        # check was not seen on the real platform, so count it stricter (the connector never needs it)
         if parent is None or parent["type"] != "variable":
             return _error(404, "woocommerce_rest_product_variation_invalid_parent", "Invalid parent ID.")
         answer: dict[str, list[dict[str, Any]]] = {}
@@ -797,6 +802,7 @@ class FakeWooCommerce:
         return httpx.Response(201, json=attribute)
 
     def _list_terms(self, params: httpx.QueryParams, body: Any, attribute_id: str) -> httpx.Response:
+        # an unknown attribute: WC_REST_Terms_Controller::check_permissions (get_taxonomy)
         if int(attribute_id) not in self.attributes:
             return _error(404, "woocommerce_rest_taxonomy_invalid", "Resource does not exist.")
         return self._paged(f"products/attributes/{attribute_id}/terms", self.terms[int(attribute_id)], params)
@@ -838,7 +844,8 @@ class FakeWooCommerce:
 
     def _add_brand(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         """A brand is a term of ``product_brand`` (its controller extends the categories one): the
-        same row shape, names answered HTML-escaped, a duplicate name under one parent refused."""
+        same row shape, names answered HTML-escaped (observed: woocommerce-10.0-live/README.md), a
+        duplicate name under one parent refused (wp_insert_term's term_exists)."""
         parent = int(body.get("parent") or 0)
         if any(
             html.unescape(b["name"]).lower() == body["name"].lower() and b["parent"] == parent
