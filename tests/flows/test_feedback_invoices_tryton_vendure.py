@@ -22,6 +22,7 @@ from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
 from flows.orders import import_orders
 from tests.fixtures.catalogues import web_catalogue
+from tests.fixtures.system import soffice_or_skip
 from tests.flows.helpers import shop_variants, storage_toml, tryton_erp, vendure_client, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
@@ -38,8 +39,7 @@ DELIVER = """mutation D($id: ID!) { transitionFulfillmentToState(id: $id, state:
 def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from deployments.sandbox.tryton import TrytonSandbox
 
-    if ops.ensure_libreoffice() is None:
-        pytest.skip("LibreOffice (soffice) is not installed and cannot be installed here (not root, no apt-get)")
+    soffice_or_skip()
     sandbox = TrytonSandbox(admin_password=PASSWORD, workdir=tmp_path_factory.mktemp("tryton-feedback-flow"))
     sandbox.start()  # after LibreOffice: Tryton converts invoices to PDF when it posts them
     sandbox.seed(web_catalogue("H"), mode="orm")
