@@ -430,6 +430,25 @@ ORDER_STATUSES = ("processing", "shipped", "delivered", "cancelled", "refunded")
 """Canonical order statuses sent back to the shop, in the order an order goes through them
 (``cancelled`` and ``refunded`` end it from any earlier status)."""
 
+STATUS_PROGRESS = ("open", "processing", "shipped", "delivered")
+"""The canonical statuses an order goes through, in order (``open``: placed, nothing done yet)."""
+
+FINAL_STATUSES = frozenset({"cancelled", "refunded"})
+"""Statuses that end an order: nothing is sent over them."""
+
+
+def status_rank(status: str | None) -> int:
+    """How far along :data:`STATUS_PROGRESS` ``status`` is (0 for ``open`` and anything unknown)."""
+    return STATUS_PROGRESS.index(status) if status in STATUS_PROGRESS else 0
+
+
+def moves_forward(before: str | None, target: str) -> bool:
+    """Whether sending ``target`` to an order at ``before`` moves it on, never back: one of the
+    :data:`FINAL_STATUSES` ends any order not already ended; the others must rank higher."""
+    if before in FINAL_STATUSES:
+        return False
+    return target in FINAL_STATUSES or status_rank(target) > status_rank(before)
+
 
 @dataclass(slots=True)
 class ShipmentLine:

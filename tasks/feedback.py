@@ -20,7 +20,7 @@ from prefect import task
 
 from connectors.base import StatusSink, StatusSource, StatusWrite
 from connectors.errors import RecordError
-from connectors.models import ORDER_STATUSES, OrderStatus, content_hash, to_jsonable
+from connectors.models import FINAL_STATUSES, ORDER_STATUSES, OrderStatus, content_hash, status_rank, to_jsonable
 from connectors.registry import require
 from deployments.config import FeedbackSettings
 from deployments.runtime import RunContext
@@ -46,8 +46,6 @@ __all__ = [
 
 FLOW = "feedback-status"
 ENTITY = "order_status"
-RANK = {"open": 0, "processing": 1, "shipped": 2, "delivered": 3}
-FINAL = {"cancelled", "refunded"}
 
 
 def status_value(status: OrderStatus) -> dict[str, Any]:
@@ -147,22 +145,22 @@ def decide(
     target = status.status
     if shop_now is None:
         return False, "the shop does not have this order"
-    if shop_now in FINAL:
+    if shop_now in FINAL_STATUSES:
         return False, f"{shop_now} in the shop: final"
     sent_status = last_sent.get("status") if last_sent else None
     by_hand = shop_now not in ("open", "processing") and shop_now != sent_status
     if by_hand and not settings.overwrite_manual and shop_now != target:
         return False, f"set to {shop_now} in the shop by hand (overwrite_manual = false)"
     if target == "cancelled":
-        if RANK.get(shop_now, 0) >= RANK["shipped"]:
+        if status_rank(shop_now) >= status_rank("shipped"):
             return False, f"{shop_now} in the shop already: cancel it there by hand"
         return True, ""
     if target == "refunded":
         return True, ""
-    if RANK[target] < RANK.get(shop_now, 0):
+    if status_rank(target) < status_rank(shop_now):
         return False, f"{shop_now} in the shop: never moved back to {target}"
     new_parcels = set(status_value(status)["tracking"]) - set((last_sent or {}).get("tracking", []))
-    if RANK[target] == RANK.get(shop_now, 0) and not (target == "shipped" and new_parcels):
+    if status_rank(target) == status_rank(shop_now) and not (target == "shipped" and new_parcels):
         return False, f"{shop_now} in the shop already"
     return True, ""
 

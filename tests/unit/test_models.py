@@ -160,3 +160,13 @@ def test_shop_price_converts_between_tax_bases(
         notice = price.notice("TSH-1", currency, D(rate))
         assert notice.key == "TSH-1" and notice.field == "price"
         assert "0.99" in notice.reason and "1.00" in notice.reason
+
+
+def test_one_status_ranking_never_moves_an_order_back_or_past_its_end() -> None:
+    from connectors.models import moves_forward
+
+    assert moves_forward("open", "processing") and moves_forward("processing", "shipped")
+    assert moves_forward("shipped", "delivered") and moves_forward(None, "shipped")
+    assert not moves_forward("delivered", "shipped") and not moves_forward("shipped", "shipped")
+    assert moves_forward("delivered", "refunded") and moves_forward("processing", "cancelled")
+    assert not moves_forward("cancelled", "delivered") and not moves_forward("refunded", "cancelled")

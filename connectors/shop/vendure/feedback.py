@@ -26,7 +26,7 @@ from typing import Any
 
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
-from connectors.models import ORDER_STATUSES, Shipment, from_minor_units
+from connectors.models import FINAL_STATUSES, ORDER_STATUSES, Shipment, from_minor_units
 from connectors.shop.notes import link_key, link_text
 from connectors.shop.notes import note_key as text_key
 from connectors.shop.vendure.client import Operation, VendureClient
@@ -316,7 +316,7 @@ def plan_write(
                 "passerelle never moves money; refund the order in Vendure's admin",
             )
         return plan
-    if before in ("cancelled", "refunded"):
+    if before in FINAL_STATUSES:
         plan.answer["skipped"] = f"the order is {before} in Vendure"
         return plan
     if target == "processing":

@@ -29,7 +29,7 @@ from typing import Any
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.http import HttpError
-from connectors.models import ORDER_STATUSES, Shipment
+from connectors.models import Shipment, moves_forward
 from connectors.shop.notes import link_key, link_text, note_key, with_key
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import META_PREFIX, STATUS_META
@@ -47,7 +47,6 @@ STATUS_MAP = {
 }
 """WooCommerce order status -> canonical status (``status_map`` in the settings adds or overrides)."""
 
-_RANK = {s: i for i, s in enumerate(("open", *ORDER_STATUSES))}
 SHIPMENTS_META = f"{META_PREFIX}shipments"
 
 
@@ -190,8 +189,7 @@ class WooCommerceFeedback:
                 noted.add(key)
                 answer["notes"] = answer.get("notes", 0) + 1
         target = self._target(w.status)
-        forward = _RANK.get(w.status, 0) > _RANK.get(before, 0) or w.status in {"cancelled", "refunded"}
-        if target is not None and target != row["status"] and forward and before not in {"cancelled", "refunded"}:
+        if target is not None and target != row["status"] and moves_forward(before, w.status):
             marker = {"key": STATUS_META, "value": _status_marker(row, target)}
             self.client.put(f"orders/{oid}", {"status": target, "meta_data": [marker]})
             answer["moved_to"] = target

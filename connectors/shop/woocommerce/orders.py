@@ -28,9 +28,9 @@ from connectors.models import Order, ensure_utc
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.order_mapper import map_order, parse_gmt
 
-__all__ = ["ORDER_STATUSES", "WooCommerceOrders", "window_params"]
+__all__ = ["WOOCOMMERCE_STATUSES", "WooCommerceOrders", "window_params"]
 
-ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
+WOOCOMMERCE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
 """Statuses of the orders to import: all but ``checkout-draft``, ``trash`` and ``auto-draft``."""
 
 _SECOND = timedelta(seconds=1)
@@ -43,7 +43,7 @@ def _gmt(value: datetime) -> str:
 def window_params(since: datetime | None, until: datetime | None) -> dict[str, Any]:
     """Query parameters of the orders modified around ``[since, until)`` (one second wider)."""
     params: dict[str, Any] = {
-        "status": ",".join(ORDER_STATUSES),
+        "status": ",".join(WOOCOMMERCE_STATUSES),
         "orderby": "modified",
         "order": "asc",
         "dates_are_gmt": "true",
@@ -83,7 +83,7 @@ class WooCommerceOrders:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), self.per_page):
             chunk = ids[start : start + self.per_page]
-            params = {"include": ",".join(chunk), "status": ",".join(ORDER_STATUSES)}
+            params = {"include": ",".join(chunk), "status": ",".join(WOOCOMMERCE_STATUSES)}
             for row in self.client.list("orders", params, per_page=self.per_page):
                 found[str(row["id"])] = row
         return [map_order(found[i]) for i in ids if i in found]
