@@ -166,7 +166,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
 
 
 def _runs(config_file: Path, tryton: Any) -> None:
-    from deployments.cli import print_summary
+    from deployments.summaries import print_summary
     from flows.catalogue import publish_catalogue
 
     _say("\nRun 1: publish the catalogue (Prefect starts a local API the first time, ~10 s)", bold=True)
@@ -190,9 +190,9 @@ def _runs(config_file: Path, tryton: Any) -> None:
 
 def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
     from connectors.erp.tryton.client import TrytonClient
-    from deployments.cli import print_summary
     from deployments.demo.stock import demo_stock_levels
     from deployments.sandbox import tryton_ops as ops
+    from deployments.summaries import print_summary
     from flows.prices import sync_prices
     from flows.stock import sync_stock
 
@@ -230,8 +230,8 @@ def _stock_and_price_runs(config_file: Path, tryton: Any) -> None:
 
 def _order_runs(config_file: Path, vendure: Any) -> dict[str, Any]:
     from connectors.shop.vendure.client import VendureClient
-    from deployments.cli import print_summary
     from deployments.sandbox import vendure_ops as shop
+    from deployments.summaries import print_summary
     from flows.orders import import_orders
 
     url = vendure.shop_api_url
@@ -314,9 +314,9 @@ secret_key = "env:PASSERELLE_DEMO_S3_SECRET"
 
 def _feedback_runs(config_file: Path, tryton: Any, vendure: Any, first: dict[str, Any], *, pdf: bool) -> None:
     from connectors.erp.tryton.client import TrytonClient
-    from deployments.cli import print_summary
     from deployments.sandbox import tryton_ops as ops
     from deployments.sandbox import vendure_ops as shop
+    from deployments.summaries import print_summary
     from flows.feedback import feedback_status
     from flows.invoices import upload_invoices
 
