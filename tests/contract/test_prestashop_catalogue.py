@@ -278,10 +278,10 @@ def test_new_vat_rate_of_combinations_moves_the_products_tax_rule_group(fake: Fa
 
 def test_refused_combination_is_an_error_of_that_variant_the_product_is_bound(fake: FakePrestaShop) -> None:
     product = tee()
-    product.variants[1].ean = "40063813339310"  # 14 digits: isEan13 fails on the combination
+    product.variants[1].ean = "40063813339310"  # 14 digits: over the combination's ean13 maxSize (13)
     result = shop_for(fake).write_products([create(product)])
     assert [(e.key, e.field) for e in result.errors] == [("TEE-M", "variants")]
-    assert "Property Combination->ean13 is not valid" in result.errors[0].reason
+    assert "property Combination->ean13 is currently 14 chars" in result.errors[0].reason
     assert set(result.refs["TEE"].variant_ids) == {"TEE-S"}
 
 
@@ -441,7 +441,7 @@ def test_fake_refuses_a_feature_value_of_another_feature_and_unknown_brand(fake:
         client.update("products", "1", {**record, "id_manufacturer": "99"})
     with pytest.raises(WriteRefused, match='parameter "link_rewrite" not writable'):
         client.create("manufacturers", {"name": "X", "active": "1", "link_rewrite": "x"})
-    with pytest.raises(WriteRefused, match="Property ProductFeature->name is not valid"):
+    with pytest.raises(WriteRefused, match="Property Feature->name is not valid"):
         client.create("product_features", {"name": "Origine"})  # multilingual
     with pytest.raises(WriteRefused, match='parameter "id_feature" required'):
         client.create("product_feature_values", {"value": [{"id": "1", "value": "France"}]})

@@ -279,8 +279,8 @@ def test_fake_enforces_the_servers_rules(fake: FakePrestaShop) -> None:
         client.get("orders", filters={"date_upd": "[2026-01-01 00:00:00,2026-12-31 00:00:00]"})
     with pytest.raises(Fatal, match="does not exist"):
         client.get("orders", filters={"updated_at": "[1]"})
-    with pytest.raises(Fatal, match="404"):
-        client.get("paniers")
+    with pytest.raises(Fatal, match='400.*Resource of type .*"paniers.* does not exists'):
+        client.get("paniers")  # WebserviceRequest::checkResource: 400, code 27
     assert client.get("order_payments") == []  # an empty list answers a bare []
     raw = httpx.Client(transport=fake.transport(), base_url="http://shop.test/api/")
     assert raw.get("orders", params={"ws_key": KEY}).status_code == 400  # XML is not served here
