@@ -319,11 +319,17 @@ class FakePrestaShop:
             return httpx.Response(401, text=ERROR_401)
         if request.method in {"POST", "PUT", "DELETE"}:
             return self._write(request)
+        json_out = request.url.params.get("output_format") == "JSON"
+        if request.url.path.rstrip("/") == "/api" and json_out:
+            # Contracts README (observed): "the JSON root list (/api/?output_format=JSON) answers
+            # 500, use XML there". The body was not recorded: an empty one here.
+            return httpx.Response(500, text="")
         match = re.fullmatch(r"/api/(\w+)(/.*)?", request.url.path)
         if match is None:
+            # Stricter than the real platform: the root list in XML is not served here (the
+            # connector never reads it); any other path answers the captured empty 404 (error_404.xml).
             return httpx.Response(404, text="")
         resource = match.group(1)
-        json_out = request.url.params.get("output_format") == "JSON"
         if resource not in self.fields:
             # WebserviceRequest::checkResource: 400, code 27 (with a "Did you mean" list).
             return _answer_error(json_out, 400, 27, f'Resource of type "{resource}" does not exists')
@@ -469,7 +475,9 @@ class FakePrestaShop:
                 return _xml_error(400, 86, f'The association "{name}" does not exists')
         if resource != "products":
             return None
-        # Stricter than the real platform, which stores any id (see the module docstring).
+        # Stricter than the real platform, which stores any id (Product has no check of
+        # id_manufacturer; Product::setWsProductFeatures inserts the pairs as sent): the
+        # manufacturer must exist, each feature entry must name a value of that feature.
         brand = str(record.get("id_manufacturer") or "0")
         if brand != "0" and self._find("manufacturers", brand) is None:
             return _xml_error(400, 0, f"manufacturer {brand} does not exist (this fake is strict)")

@@ -90,3 +90,8 @@ def test_a_state_e_mail_is_sent_only_for_a_state_that_sends_one(fake: FakePresta
     client.create("order_histories", {"id_order": "2", "id_order_state": "4"}, params={"sendemail": "1"})
     assert fake.emails == [("2", "4")]
     assert fake.record("orders", 2)["current_state"] == "4"
+
+
+def test_the_json_root_list_answers_500_as_observed(fake: FakePrestaShop) -> None:
+    """Contracts README (observed on the real server): ``/api/?output_format=JSON`` answers 500."""
+    assert raw_get(fake, "").status_code == 500
