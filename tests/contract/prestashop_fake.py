@@ -300,6 +300,8 @@ class FakePrestaShop:
         """(method, resource, id, record as sent) of every write the fake accepted."""
         self.emails: list[tuple[str, str]] = []
         """(order id, state id) of every state e-mail PrestaShop would send (see ``_history``)."""
+        self.mail_fails = False
+        """Test switch: the shop cannot send e-mail (Mail::Send returns false), see ``_history``."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -392,8 +394,12 @@ class FakePrestaShop:
             return error
         if request.method == "POST":
             row = self._create(resource, record)
-            if resource == "order_histories":
-                self._history(row, request.url.params.get("sendemail") == "1")
+            if resource == "order_histories" and not self._history(row, request.url.params.get("sendemail") == "1"):
+                self.writes.append((request.method, resource, str(row["id"]), record))
+                # Observed on a live PrestaShop 8.2 that could not send e-mail: HTTP 500, code 46
+                # "Unable to save resource" (WebserviceRequest::saveEntityFromXml when addWs returns
+                # false), the history row and the order's new state saved all the same.
+                return _xml_error(500, 46, "Unable to save resource")
         else:
             assert current is not None
             row = self._replace(resource, current, record)
@@ -526,16 +532,20 @@ class FakePrestaShop:
                 product.setdefault("associations", {}).setdefault("combinations", []).append({"id": str(row["id"])})
         return row
 
-    def _history(self, row: dict[str, Any], sendemail: bool) -> None:
+    def _history(self, row: dict[str, Any], sendemail: bool) -> bool:
         """OrderHistory::addWs: the order moves to the state (changeIdOrderState, add); with
         ``sendemail=1`` addWithemail e-mails the state's template, if the state sends one
-        (OrderHistory::sendEmail reads ``order_state.send_email = 1``)."""
+        (OrderHistory::sendEmail reads ``order_state.send_email = 1``). False when that e-mail
+        fails (``mail_fails``): addWithemail returns false after the row was saved."""
         order = self._find("orders", row["id_order"])
         if order is not None:
             order["current_state"] = str(row["id_order_state"])
         state = self._find("order_states", row["id_order_state"])
         if sendemail and state is not None and str(state.get("send_email")) == "1":
+            if self.mail_fails:
+                return False
             self.emails.append((str(row["id_order"]), str(row["id_order_state"])))
+        return True
 
     def _stock(self, product: str, attribute: str) -> None:
         """A stock_availables row as the captured ones (out_of_stock 2: the shop's default)."""

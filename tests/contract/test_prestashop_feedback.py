@@ -128,3 +128,23 @@ def test_a_server_error_without_error_document_is_retryable_not_a_refusal(fake: 
     with pytest.raises(Retryable):
         shop.client.create("order_histories", {"id_order": "2", "id_order_state": "3"})
     assert histories(fake, "2") == ["1"]
+
+
+def test_a_state_the_orders_newest_history_row_holds_is_not_added_again(fake: FakePrestaShop) -> None:
+    """An earlier attempt saved the row and answered an error: the row is read before any POST."""
+    fake.data["order_histories"].append(
+        {"id": 99, "id_employee": "0", "id_order_state": "4", "id_order": "2", "date_add": "2026-11-23 10:00:00"}
+    )
+    result = shop_for(fake).write_statuses([StatusWrite("2", "shipped", notify=True)])
+    assert result.errors == [] and result.answers["2"]["history"] == "99"
+    assert histories(fake, "2") == ["1", "4"] and fake.emails == []
+    assert not [w for w in fake.writes if w[1] == "order_histories"]
+
+
+def test_a_500_after_the_state_was_saved_says_so_and_a_refusal_stays_a_refusal(fake: FakePrestaShop) -> None:
+    fake.mail_fails = True
+    (saved,) = shop_for(fake).write_statuses([StatusWrite("2", "shipped", notify=True)]).errors
+    assert "PrestaShop saved state 4" in saved.reason and "e-mail was most likely not sent" in saved.reason
+    assert histories(fake, "2") == ["1", "4"]
+    (refused,) = shop_for(fake).write_statuses([StatusWrite("999", "shipped")]).errors
+    assert refused.field == "order" and "saved" not in refused.reason

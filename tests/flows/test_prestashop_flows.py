@@ -270,11 +270,8 @@ def test_sync_stock_and_prices_with_a_dated_promotion(fake: FakePrestaShop, tmp_
     assert len([r for r in fake.data["specific_prices"] if r["id_product"] == str(polo["id"])]) == 1
 
 
-def test_orders_status_feedback_and_invoice_link(
-    fake: FakePrestaShop, s3_server: dict[str, str], bucket: Any, tmp_path: Path
-) -> None:
-    storage = storage_toml(bucket, s3_server)
-    config = setup(tmp_path, storage)
+def import_order_2_and_ship_it(fake: FakePrestaShop, tmp_path: Path, config: str) -> dict[str, Any]:
+    """Imports captured order 2 into the files ERP and writes its delivery note there."""
     # Captured order 2 (check payment, awaiting payment), changed an hour ago in Paris.
     recent = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(ZoneInfo("Europe/Paris"))
     order = fake.record("orders", 2)
@@ -305,6 +302,15 @@ def test_orders_status_feedback_and_invoice_link(
     (tmp_path / "export" / "livraisons.csv").write_bytes(
         ("Référence web;N° BL;Date BL;Transporteur;N° suivi;Article;Qté\n" + lines).encode("cp1252")
     )
+    return order
+
+
+def test_orders_status_feedback_and_invoice_link(
+    fake: FakePrestaShop, s3_server: dict[str, str], bucket: Any, tmp_path: Path
+) -> None:
+    storage = storage_toml(bucket, s3_server)
+    config = setup(tmp_path, storage)
+    order = import_order_2_and_ship_it(fake, tmp_path, config)
     shipped = feedback_status(config=config)
     assert (shipped["updated"], shipped["failed"], shipped["quarantined"]) == (1, 0, 0)
     assert fake.record("order_carriers", 2)["tracking_number"] == "6A99887766554"
@@ -329,6 +335,26 @@ def test_orders_status_feedback_and_invoice_link(
     again = upload_invoices(config=config)
     assert (again["uploaded"], again["already_done"]) == (0, 1)
     assert len(fake.data["customer_messages"]) == 1
+
+
+def test_a_state_saved_before_the_shops_email_failed_is_never_added_twice(fake: FakePrestaShop, tmp_path: Path) -> None:
+    """Live PrestaShop 8.2 without e-mail: the history row is saved, then HTTP 500 code 46."""
+    config = setup(tmp_path)
+    import_order_2_and_ship_it(fake, tmp_path, config)
+    fake.mail_fails = True
+    first = feedback_status(config=config)
+    assert (first["updated"], first["quarantined"]) == (0, 1)
+    (entry,) = first["quarantine"]
+    assert entry["key"] == "2" and "saved state 4" in entry["reason"] and "e-mail" in entry["reason"]
+    saved = [h for h in fake.data["order_histories"] if h["id_order"] == "2"]
+    assert [h["id_order_state"] for h in saved][-1] == "4"
+
+    fake.mail_fails = False  # the merchant repairs the shop's e-mail
+    again = feedback_status(config=config)
+    assert again["quarantined"] == 0
+    assert [h for h in fake.data["order_histories"] if h["id_order"] == "2"] == saved  # no second row
+    assert fake.emails == []  # and no e-mail for a state the customer may already have been told of
+    assert feedback_status(config=config)["updated"] == 0
 
 
 def test_flow_summaries_count_the_shop_api_calls(fake: FakePrestaShop, tmp_path: Path) -> None:

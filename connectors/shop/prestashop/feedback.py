@@ -8,7 +8,9 @@ tracking numbers of the new shipments on the order's ``order_carriers`` row (PUT
 is how PrestaShop changes a state, runs its hooks and, with the ``sendemail=1`` query parameter
 (``notify``), e-mails the customer the state's template (the shipped one carries the tracking
 number). Idempotent: a tracking number already on the row is not added again, and no history row
-is added for the state the order is in already.
+is added for the state the order is in already, nor when the order's newest history row already
+holds it (an earlier attempt saved it but answered an error: PrestaShop answers 500 code 46 when the
+e-mail fails after the save; docs/prestashop.md).
 
 Document links: a customer-visible message on the order: a ``customer_threads`` row for the order
 (one per order, found again by ``id_order``) and a ``customer_messages`` row in it with ``private`` 0
@@ -94,6 +96,8 @@ class PrestaShopFeedback:
         for start in range(0, len(ids), _CHUNK):
             for row in self.client.get("order_carriers", filters={"id_order": id_filter(ids[start : start + _CHUNK])}):
                 carriers.setdefault(str(row["id_order"]), []).append(row)
+        moving = [w.shop_order_id for w in writes if self._needs_state(orders.get(w.shop_order_id), w.status)]
+        latest = self._latest_histories(moving)
         for w in writes:
             oid = w.shop_order_id
             order = orders.get(oid)
@@ -110,17 +114,76 @@ class PrestaShopFeedback:
                 if tracking:
                     answer["tracking_number"] = tracking
                 if str(order["current_state"]) != target:
-                    params = {"sendemail": "1"} if w.notify else None
-                    history = self.client.create(
-                        "order_histories", {"id_order": oid, "id_order_state": target}, params=params
-                    )
-                    order["current_state"] = target
-                    answer.update(moved_to=target, history=history, notified=w.notify)
+                    saved = latest.get(oid)
+                    if saved is not None and saved[1] == target:
+                        # A row saved by an attempt whose answer was an error (see _state_saved_anyway).
+                        order["current_state"] = target
+                        answer.update(moved_to=target, history=saved[0], notified=False, saved_before=True)
+                    else:
+                        params = {"sendemail": "1"} if w.notify else None
+                        history = self.client.create(
+                            "order_histories", {"id_order": oid, "id_order_state": target}, params=params
+                        )
+                        order["current_state"] = target
+                        answer.update(moved_to=target, history=history, notified=w.notify)
             except WriteRefused as exc:
-                result.errors.append(refusal(oid, "status", exc))
+                result.errors.append(self._state_saved_anyway(oid, target, latest.get(oid), exc, w.notify))
                 continue
             result.answers[oid] = answer
         return result
+
+    def _needs_state(self, order: dict[str, Any] | None, status: str) -> bool:
+        target = self._target(status)
+        return order is not None and target is not None and str(order["current_state"]) != target
+
+    def _latest_histories(self, order_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The newest ``order_histories`` row of each order: (its id, its state id).
+
+        Read before a state is added, so that a row an earlier attempt saved is never added twice
+        (nor the customer e-mailed twice): PrestaShop's OrderHistory::addWs moves the order and saves
+        the row before it sends the e-mail, and answers 500 code 46 when the e-mail fails.
+        """
+        latest: dict[str, tuple[str, str]] = {}
+        unique = list(dict.fromkeys(order_ids))
+        for start in range(0, len(unique), _CHUNK):
+            rows = self.client.get(
+                "order_histories",
+                display=("id", "id_order", "id_order_state"),
+                filters={"id_order": id_filter(unique[start : start + _CHUNK])},
+            )
+            for row in rows:
+                oid, hid = str(row["id_order"]), str(row["id"])
+                if oid not in latest or int(hid) > int(latest[oid][0]):
+                    latest[oid] = (hid, str(row["id_order_state"]))
+        return latest
+
+    def _state_saved_anyway(
+        self, oid: str, target: str, before: tuple[str, str] | None, exc: WriteRefused, notify: bool
+    ) -> RecordError:
+        """The error of a refused state change, after checking whether PrestaShop saved it anyway.
+
+        Observed on a live PrestaShop 8.2 that could not send e-mail: ``POST order_histories
+        ?sendemail=1`` answered HTTP 500, code 46 "Unable to save resource", and the row was saved
+        (OrderHistory::addWithemail saves, then returns false when Mail::Send fails).
+        """
+        if exc.status < 500:
+            return refusal(oid, "status", exc)
+        now = self._latest_histories([oid]).get(oid)
+        if now is None or now[1] != target or (before is not None and now[0] == before[0]):
+            return refusal(oid, "status", exc)
+        mail = (
+            "the customer e-mail was most likely not sent (PrestaShop saves the state, then sends the "
+            "e-mail): check the shop's e-mail settings (Advanced parameters > E-mail) and tell the customer"
+            if notify
+            else "no e-mail was asked"
+        )
+        return RecordError(
+            oid,
+            "status",
+            f"PrestaShop saved state {target} (order_histories {now[0]}) but answered HTTP {exc.status}: "
+            f"{' / '.join(exc.messages)}; {mail}. The next run does not add the state again.",
+            "shop",
+        )
 
     def _track(self, oid: str, w: StatusWrite, rows: list[dict[str, Any]]) -> str | None:
         """Tracking numbers of the shipments on the order's carrier row; the new value or None."""
