@@ -458,3 +458,58 @@ def test_settings_reach_the_sink() -> None:
     assert (
         shop_from(off, PrestaShopClient("http://x", "K", allow_insecure_http=True)).options.brand_field is None
     )  # TOML has no null
+
+
+def test_tax_included_erp_prices_are_stored_tax_excluded_with_six_decimals(fake: FakePrestaShop) -> None:
+    """A "Prix de vente TTC" export: PrestaShop stores HT; 19.99 TTC at 20 % is 16.658333 HT."""
+    ttc = {"tax_included": True, "vat_rate": Decimal("20")}
+    mug_ttc = Product(key="MUG", name="Mug", slug="mug", variants=[variant("MUG-1", "19.99", **ttc)])
+    tee_ttc = tee()
+    tee_ttc.variants = [variant("TEE-S", "19.99", "S", **ttc), variant("TEE-M", "24.99", "M", **ttc)]
+    result = shop_for(fake).write_products([create(mug_ttc), create(tee_ttc)])
+    assert result.errors == [] and result.notices == []  # six decimals show every TTC price exactly
+    mug_row = fake.record("products", int(result.refs["MUG"].product_id))
+    assert mug_row["price"] == "16.658333"
+    tee_row = fake.record("products", int(result.refs["TEE"].product_id))
+    assert tee_row["price"] == "16.658333"  # the lowest variant price
+    impacts = {
+        c["reference"]: c["price"] for c in fake.data["combinations"] if str(c["id_product"]) == str(tee_row["id"])
+    }
+    assert impacts == {"TEE-S": "0.000000", "TEE-M": "4.166667"}  # 20.825000 - 16.658333
+    assert (Decimal("16.658333") + Decimal("4.166667")) * Decimal("1.2") == Decimal("24.9900000")
+
+
+def labelled(options: dict[str, str], labels: dict[str, str]) -> Product:
+    v = variant("CAP-1", "12.00")
+    v.options = options
+    return Product(
+        key="CAP",
+        name="Casquette",
+        slug="casquette",
+        variants=[v],
+        option_groups=list(options),
+        option_labels=labels,
+        categories=[("Accessoires",)],
+    )
+
+
+def test_attribute_groups_are_created_with_the_label_customers_read(fake: FakePrestaShop) -> None:
+    before = {g["id"] for g in fake.data["product_options"]}
+    result = shop_for(fake).write_products([create(labelled({"colour": "Rouge"}, {"colour": "Couleur"}))])
+    assert result.errors == []
+    (created,) = [g for g in fake.data["product_options"] if g["id"] not in before]
+    assert {v["value"] for v in created["name"]} == {"Couleur"}
+    assert {v["value"] for v in created["public_name"]} == {"Couleur"}
+
+
+def test_attribute_groups_are_found_by_public_name_label_or_code(fake: FakePrestaShop) -> None:
+    merchant = fake.record("product_options", 1)  # captured "Size"
+    merchant["public_name"] = [{"id": "1", "value": "Taille"}, {"id": "2", "value": "Taille"}]
+    groups = len(fake.data["product_options"])
+    shop = shop_for(fake)
+    assert shop.write_products([create(labelled({"size": "M"}, {"size": "Taille"}))]).errors == []
+    fake2 = FakePrestaShop(KEY)  # a shop where an earlier version created the group by its code
+    fake2.record("product_options", 2)["name"] = [{"id": "1", "value": "colour"}, {"id": "2", "value": "colour"}]
+    assert shop_for(fake2).write_products([create(labelled({"colour": "Rouge"}, {"colour": "Couleur"}))]).errors == []
+    assert len(fake.data["product_options"]) == groups and len(fake2.data["product_options"]) == groups
+    assert fake2.data["product_option_values"][-1]["id_attribute_group"] == "2"

@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from connectors.base import BatchResult, ProductWrite
 from connectors.errors import Fatal, RecordError
-from connectors.models import Product, ShopRef, Variant, slugify
+from connectors.models import Product, ShopRef, Variant, shop_price, slugify
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
 from connectors.shop.prestashop.common import (
     PrestaShopOptions,
@@ -100,6 +100,45 @@ class Extras:
         return kept + [f for f in self.features if f not in kept]
 
 
+PRICE_PLACES = 6
+"""PrestaShop stores tax-excluded prices with six decimals (``products.price``, ``combinations.price``
+are ``isPrice``/``isNegativePrice`` decimals(20,6))."""
+
+
+def net_price(variant: Variant) -> Decimal:
+    """The variant's price as PrestaShop stores it: tax-excluded, six decimals (a tax-included ERP
+    price has its VAT taken off unrounded, so the shop shows the ERP's price again to the cent)."""
+    return shop_price(
+        variant.price,
+        variant.vat_rate,
+        tax_included=variant.tax_included,
+        shop_includes_tax=False,
+        currency=variant.currency,
+        places=PRICE_PLACES,
+    ).amount
+
+
+def price_notices(product: Product, keys: Iterable[str]) -> list[RecordError]:
+    """Notices for the variants ``keys`` whose tax-included price six decimals cannot show exactly."""
+    by_key = {v.key: v for v in product.variants}
+    notices = []
+    for key in keys:
+        v = by_key.get(key)
+        if v is None:
+            continue
+        price = shop_price(
+            v.price,
+            v.vat_rate,
+            tax_included=v.tax_included,
+            shop_includes_tax=False,
+            currency=v.currency,
+            places=PRICE_PLACES,
+        )
+        if not price.exact:
+            notices.append(price.notice(v.key, v.currency, v.vat_rate))
+    return notices
+
+
 class ExtraRefused(Exception):
     """A brand or feature PrestaShop refused to create: the product's error on that custom field."""
 
@@ -130,10 +169,10 @@ class PrestaShopCatalogue:
                 (str(r["id_parent"]), language_value(r["name"], self.language).casefold()): str(r["id"])
                 for r in self.client.get("categories", display=["id", "id_parent", "name"])
             }
-            groups = {
-                language_value(r["name"], self.language).casefold(): str(r["id"])
-                for r in self.client.get("product_options", display=["id", "name"])
-            }
+            groups: dict[str, str] = {}
+            for r in self.client.get("product_options", display=["id", "name", "public_name"]):
+                for text in (r.get("public_name"), r["name"]):  # what customers read first
+                    groups.setdefault(language_value(text, self.language).casefold(), str(r["id"]))
             values = {
                 (str(r["id_attribute_group"]), language_value(r["name"], self.language).casefold()): str(r["id"])
                 for r in self.client.get("product_option_values", display=["id", "id_attribute_group", "name"])
@@ -174,10 +213,14 @@ class PrestaShopCatalogue:
             parent = ident
         return parent
 
-    def _option_value(self, group: str, value: str) -> str:
-        """Id of the attribute value ``value`` of the attribute group ``group``, created when missing."""
+    def _option_value(self, product: Product, code: str, value: str) -> str:
+        """Id of the attribute value ``value`` of the attribute group of option ``code``, created when
+        missing. The group is found by the label customers read (``Product.option_label``, e.g.
+        "Couleur") or by the code (a group an earlier version created as "colour"), and created
+        with the label as its name and public name."""
         lookups = self._lookups()
-        group_id = lookups["groups"].get(group.casefold())
+        group = product.option_label(code)
+        group_id = lookups["groups"].get(group.casefold()) or lookups["groups"].get(code.casefold())
         if group_id is None:
             group_id = self.client.create(
                 "product_options",
@@ -384,13 +427,21 @@ class PrestaShopCatalogue:
                 ids = {product.variants[0].key: variant_id(pid, 0)}
         finally:
             result.refs[product.key] = ShopRef(pid, ids)
+        if write.ref is None:
+            priced = [v.key for v in product.variants]
+        else:
+            priced = list(write.create_variants)
+            if "price" in write.variant_fields:
+                priced += list(write.update_variants)
+        refused = {e.key for e in result.errors}
+        result.notices += price_notices(product, [k for k in priced if k in ids and k not in refused])
 
     def _write_combinations(self, write: ProductWrite, pid: str, ids: dict[str, str], result: BatchResult) -> None:
         product = write.product
         by_key = {v.key: v for v in product.variants}
         # A product created by this write holds the lowest variant price (see _create_product):
         # no need to read it back. An existing one is read once, when a combination needs it.
-        base: Decimal | None = min(v.price for v in product.variants) if write.ref is None else None
+        base: Decimal | None = min(net_price(v) for v in product.variants) if write.ref is None else None
         creates = write.create_variants if write.ref is not None else [v.key for v in product.variants]
         for i, key in enumerate(creates):
             base = base if base is not None else self._base_price(pid)
@@ -435,7 +486,7 @@ class PrestaShopCatalogue:
             "reference": product_reference(product),
             "ean13": "" if combos else first.ean or "",
             "weight": "0" if combos else amount(first.weight or Decimal(0)),
-            "price": amount(min(v.price for v in product.variants) if combos else first.price),
+            "price": amount(min(net_price(v) for v in product.variants) if combos else net_price(first)),
             "active": "1" if product.enabled and (combos or first.enabled) else "0",
             "state": "1",
             "minimal_quantity": "1",
@@ -501,7 +552,7 @@ class PrestaShopCatalogue:
             if "weight" in vf:
                 record["weight"] = amount(variant.weight or Decimal(0))
             if "price" in vf:
-                record["price"] = amount(variant.price)
+                record["price"] = amount(net_price(variant))
             if "enabled" in vf:
                 record["active"] = "1" if product.enabled and variant.enabled else "0"
         record["id_tax_rules_group"] = tax
@@ -515,7 +566,7 @@ class PrestaShopCatalogue:
 
     def _combination_values(self, product: Product, variant: Variant) -> list[dict[str, str]]:
         return [
-            {"id": self._option_value(name, variant.options[name])}
+            {"id": self._option_value(product, name, variant.options[name])}
             for name in product.option_groups
             if variant.options.get(name)
         ]
@@ -525,7 +576,7 @@ class PrestaShopCatalogue:
             "id_product": pid,
             "reference": variant.sku,
             "ean13": variant.ean or "",
-            "price": amount(variant.price - base),
+            "price": amount(net_price(variant) - base),
             "weight": amount(variant.weight or Decimal(0)),
             "minimal_quantity": "1",
             "default_on": "1" if default else "",  # PrestaShop keeps one default: the others are NULL
@@ -545,7 +596,7 @@ class PrestaShopCatalogue:
         if "ean" in fields:
             record["ean13"] = variant.ean or ""
         if "price" in fields:
-            record["price"] = amount(variant.price - base)
+            record["price"] = amount(net_price(variant) - base)
         if "weight" in fields:
             record["weight"] = amount(variant.weight or Decimal(0))
         if "options" in fields:
