@@ -64,10 +64,10 @@ from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.factory import PrestaShopShop
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
-from deployments.config import StockFeed, StockSettings
 from tasks.diff import Ownership, plan_catalogue
 from tasks.prices import plan_prices, write_value
 from tasks.quality import ean13_check_digit
+from tasks.settings import StockFeed, StockSettings
 from tasks.stock import compute_targets, plan_stock
 from tests.contract import prestashop_fake, woocommerce_fake
 

@@ -41,8 +41,8 @@ from connectors.base import BatchResult, PriceCapabilities
 from connectors.models import PriceRecord, Promotion, StockLevel, content_hash, minor_units
 from connectors.shop.vendure.client import VendureClient
 from connectors.shop.vendure.factory import VendureShop
-from deployments.config import StockFeed, StockSettings
 from tasks.prices import gate_prices, plan_prices, write_value
+from tasks.settings import StockFeed, StockSettings
 from tasks.stock import compute_targets, gate_targets, plan_stock
 
 BATCH = 100

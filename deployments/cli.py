@@ -132,8 +132,8 @@ def audit_history(
     as_json: Annotated[bool, typer.Option("--json", help="Full rows as JSON lines.")] = False,
 ) -> None:
     """Every snapshot row of one record: when it was read, refused, sent, answered, by which run."""
-    from deployments.config import load_config
-    from deployments.runtime import snapshot_store
+    from tasks.context import snapshot_store
+    from tasks.settings import load_config
 
     try:
         store = snapshot_store(load_config(config))
@@ -168,7 +168,7 @@ def quarantine_list(
     status: Annotated[str, typer.Option(help="open, resolved, discarded or all.")] = "open",
 ) -> None:
     """Refused records with the field and the reason."""
-    from deployments.config import load_config
+    from tasks.settings import load_config
     from tasks.state import StateStore
 
     try:
@@ -195,7 +195,7 @@ def quarantine_discard(
     ids: Annotated[list[int], typer.Argument(help="Entry ids from `quarantine list`.")], config: ConfigOption = None
 ) -> None:
     """Close entries an operator decided to ignore (they stay discarded if they fail again)."""
-    from deployments.config import load_config
+    from tasks.settings import load_config
     from tasks.state import StateStore
 
     store = StateStore(load_config(config).state_url())
@@ -205,7 +205,7 @@ def quarantine_discard(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the state store schema to the latest revision."""
-    from deployments.config import load_config
+    from tasks.settings import load_config
     from tasks.state import StateStore
 
     try:

@@ -11,7 +11,6 @@ from typing import Any
 
 from prefect import flow
 
-from deployments.runtime import RunContext, open_context
 from tasks.catalogue import (
     FLOW,
     archive_products,
@@ -22,6 +21,7 @@ from tasks.catalogue import (
     publish_batch,
 )
 from tasks.common import logger, markdown_table, publish_markdown
+from tasks.context import RunContext, open_context
 from tasks.leases import RunLease, flow_lease
 
 __all__ = ["CatalogueSummary", "publish_catalogue"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from prefect import flow
 
-from deployments.runtime import RunContext, open_context
+from tasks.context import RunContext, open_context
 from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, record_in_shop, send_statuses
 from tasks.leases import RunLease, flow_lease
 from tasks.snapshots import SnapshotRow

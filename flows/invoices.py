@@ -17,8 +17,8 @@ from prefect import flow
 
 from connectors.errors import Fatal
 from connectors.models import InvoiceDocument, ensure_utc
-from deployments.runtime import RunContext, open_context
 from tasks.common import logger
+from tasks.context import RunContext, open_context
 from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
 from tasks.leases import RunLease, flow_lease
 from tasks.state import utcnow

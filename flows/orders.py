@@ -16,8 +16,8 @@ from prefect import flow
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.models import Order, ensure_utc
-from deployments.runtime import RunContext, open_context
 from tasks.common import logger
+from tasks.context import RunContext, open_context
 from tasks.leases import LeaseLost, RunLease, flow_lease
 from tasks.orders import (
     ENTITY,

@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow
 
 from connectors.models import ensure_utc
-from deployments.runtime import RunContext, open_context
+from tasks.context import RunContext, open_context
 from tasks.leases import RunLease, flow_lease
 from tasks.prices import FLOW, check_prices, extract_prices, plan_changes, send_prices
 from tasks.values import ValueReport, open_quarantine

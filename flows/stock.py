@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow
 
-from deployments.runtime import RunContext, open_context
+from tasks.context import RunContext, open_context
 from tasks.leases import RunLease, flow_lease
 from tasks.stock import FLOW, check_stock, extract_stock, plan_changes, send_stock
 from tasks.values import ValueReport, open_quarantine

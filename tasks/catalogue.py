@@ -16,14 +16,14 @@ from connectors.base import CatalogueSink, CatalogueSource, ProductWrite
 from connectors.errors import RecordError
 from connectors.models import Article, Product, ShopRef, content_hash, to_jsonable
 from connectors.registry import require
-from deployments.config import ConnectionSettings
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.diff import BindingView, CataloguePlan, Ownership, plan_catalogue
 from tasks.grouping import GroupingRules, group_articles
 from tasks.mapping import MappingRules, map_groups
 from tasks.prices import ENTITY as PRICE_ENTITY
 from tasks.quality import CatalogueChecks, GateResult, gate_products
+from tasks.settings import ConnectionSettings
 from tasks.snapshots import SnapshotRow
 from tasks.state import BindingState, QuarantineEntry
 from tasks.stock import ENTITY as STOCK_ENTITY

@@ -22,10 +22,10 @@ from connectors.base import StatusSink, StatusSource, StatusWrite
 from connectors.errors import RecordError
 from connectors.models import FINAL_STATUSES, ORDER_STATUSES, OrderStatus, content_hash, status_rank, to_jsonable
 from connectors.registry import require
-from deployments.config import FeedbackSettings
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.quality import Check, run_checks
+from tasks.settings import FeedbackSettings
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 from tasks.values import Sent, record_answer, snapshot

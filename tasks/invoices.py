@@ -22,8 +22,8 @@ from connectors.errors import Fatal, RecordError, Refused
 from connectors.models import InvoiceDocument, content_hash, to_jsonable
 from connectors.registry import require
 from connectors.storage import DocumentStore
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.quality import Check, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry

@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from deployments.runtime import RunContext
 from tasks.common import logger
+from tasks.context import RunContext
 from tasks.state import LeaseLost, StateStore
 
 __all__ = ["LeaseLost", "RunLease", "flow_lease", "lease_name", "run_is_over"]

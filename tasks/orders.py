@@ -25,11 +25,11 @@ from connectors.base import ErpOrderRef, OrderSink, OrderSource
 from connectors.errors import RecordError, Refused, Skip
 from connectors.models import Order, Payment, content_hash, ensure_utc, to_jsonable
 from connectors.registry import require
-from deployments.config import OrderSettings
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.leases import RunLease
 from tasks.quality import Check, run_checks
+from tasks.settings import OrderSettings
 from tasks.snapshots import SnapshotRow
 from tasks.state import OrderImport, OrderState, QuarantineEntry, utcnow
 from tasks.values import snapshot

@@ -25,8 +25,8 @@ from connectors.base import PriceCapabilities, PriceSink, PriceSource, PriceWrit
 from connectors.errors import RecordError
 from connectors.models import PriceRecord, Promotion, content_hash, ensure_utc, to_jsonable
 from connectors.registry import require
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.quality import Check, price_decimals, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry

@@ -161,7 +161,7 @@ class SnapshotStore:
         filesystem: an explicit pyarrow filesystem (S3 settings come from configuration).
         mask_fields: payload field names to mask besides :data:`PERSONAL_FIELDS`.
         mask_key: the installation's secret key of the masking HMAC, or a function giving it,
-            called on the first value to mask (:func:`deployments.runtime.snapshot_store` makes
+            called on the first value to mask (:func:`tasks.context.snapshot_store` makes
             one on first use); None: a payload with a value to mask is refused.
     """
 

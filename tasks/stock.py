@@ -23,10 +23,10 @@ from connectors.base import StockSink, StockSource, StockWrite
 from connectors.errors import Fatal, RecordError
 from connectors.models import StockLevel, content_hash
 from connectors.registry import require
-from deployments.config import StockFeed, StockSettings
-from deployments.runtime import RunContext
 from tasks.common import TASK_OPTIONS, logger
+from tasks.context import RunContext
 from tasks.quality import Check, run_checks
+from tasks.settings import StockFeed, StockSettings
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 from tasks.values import Sent, record_answer, snapshot

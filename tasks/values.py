@@ -13,8 +13,8 @@ from typing import Any
 from connectors.base import BatchResult
 from connectors.errors import RecordError
 from connectors.models import content_hash
-from deployments.runtime import RunContext
 from tasks.common import logger, markdown_table, publish_markdown
+from tasks.context import RunContext
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 

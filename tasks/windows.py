@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.models import ensure_utc
-from deployments.config import WindowSettings
+from tasks.settings import WindowSettings
 from tasks.state import StateStore
 
 __all__ = ["Window", "plan_window", "run_window", "stored_cursor"]

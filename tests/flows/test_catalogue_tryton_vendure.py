@@ -9,8 +9,8 @@ import pytest
 
 from connectors.errors import Retryable
 from connectors.shop.vendure.catalogue import VendureCatalogue
-from deployments.config import load_config
 from flows.catalogue import publish_catalogue
+from tasks.settings import load_config
 from tasks.state import StateStore
 from tests.flows.helpers import shop_products, tryton_erp, vendure_client, write_config
 

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.registry import build
-from deployments.config import PasserelleConfig, load_config, resolve_secret
-from deployments.runtime import ConfigResolver, open_context
+from tasks.context import ConfigResolver, open_context
+from tasks.settings import PasserelleConfig, load_config, resolve_secret
 
 CONFIG = """
 [state]

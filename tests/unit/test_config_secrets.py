@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.config import load_config
+from tasks.settings import load_config
 
 CONFIG = """
 {extra}

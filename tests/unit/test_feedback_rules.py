@@ -9,9 +9,9 @@ from decimal import Decimal as D
 import pytest
 
 from connectors.models import OrderStatus, Shipment, ShipmentLine, content_hash
-from deployments.config import FeedbackSettings
 from tasks.feedback import decide, gate_statuses, plan_statuses, status_value, with_tracking_urls
 from tasks.invoices import pdf_problem
+from tasks.settings import FeedbackSettings
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

@@ -12,8 +12,8 @@ import pytest
 from connectors.errors import RecordError
 from connectors.models import Address, Customer, Order, OrderLine, Payment
 from connectors.timezones import local_bounds, possible_instants, to_utc, within
-from deployments.config import OrderSettings
 from tasks.orders import email_fault, gate_orders, import_decision, import_hash, line_articles, payment_key, plan_window
+from tasks.settings import OrderSettings
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")

@@ -236,7 +236,7 @@ PERSON = {
 
 def installation(folder: Path, snapshots: str = "") -> Any:
     """The configuration of one installation (a folder with its passerelle.toml)."""
-    from deployments.config import load_config
+    from tasks.settings import load_config
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "passerelle.toml").write_text(
@@ -248,7 +248,7 @@ def installation(folder: Path, snapshots: str = "") -> Any:
 
 
 def installed_store(folder: Path, snapshots: str = "") -> SnapshotStore:
-    from deployments.runtime import snapshot_store
+    from tasks.context import snapshot_store
 
     return snapshot_store(installation(folder, snapshots))
 

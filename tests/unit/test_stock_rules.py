@@ -8,7 +8,7 @@ import pytest
 
 from connectors.errors import Fatal, RecordError
 from connectors.models import StockLevel, content_hash
-from deployments.config import StockFeed, StockSettings
+from tasks.settings import StockFeed, StockSettings
 from tasks.stock import StockTarget, compute_targets, gate_targets, plan_stock
 
 WEB = [StockFeed(warehouses=["WH"])]

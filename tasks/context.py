@@ -1,6 +1,6 @@
 """Everything a flow run needs, built once from the configuration: the run context.
 
-The only place (with :mod:`deployments.config`) that reads secrets: connectors get values.
+The only place (with :mod:`tasks.settings`) that reads secrets: connectors get values.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import Closeable
 from connectors.errors import Fatal
 from connectors.registry import build
-from deployments.config import ConnectionSettings, PasserelleConfig, load_config
+from tasks.settings import ConnectionSettings, PasserelleConfig, load_config
 from tasks.snapshots import MIN_KEY_BYTES, SnapshotStore, s3_filesystem
 from tasks.state import StateStore
 
