@@ -4,36 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
-from connectors.shop.vendure.client import DEFAULT_MAX_REQUEST_BYTES, VendureClient
+from connectors.shop.vendure.client import VendureClient
 from connectors.shop.vendure.feedback import VendureFeedback
 from connectors.shop.vendure.orders import VendureOrders
+from connectors.shop.vendure.settings import VendureSettings
 from connectors.shop.vendure.values import VendureValues
 
 
 class VendureShop(VendureCatalogue, VendureValues, VendureOrders, VendureFeedback):
     """Every capability of the Vendure connector: catalogue, stock and price sink, order source,
     status and document link sink."""
-
-
-class VendureSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str
-    """Admin API endpoint, e.g. ``https://shop.example.com/admin-api``."""
-    username: str
-    password: str
-    """Secret reference: ``env:VENDURE_PASSWORD`` or ``block:vendure-password``."""
-    channel_token: str | None = None
-    language: str | None = None
-    category_facet: str = "category"
-    rate_limit: float | None = None
-    timeout: float = 60.0
-    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=10_000)
-    """Largest request body sent: Vendure refuses bodies over 100 kB unless its server raises the limit."""
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> VendureShop:

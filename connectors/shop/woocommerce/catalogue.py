@@ -45,7 +45,7 @@ from connectors.shop.woocommerce.mapper import (
     variant_price,
     variation_body,
 )
-from connectors.shop.woocommerce.settings import ShopSettings
+from connectors.shop.woocommerce.tax_basis import ShopTaxBasis
 
 __all__ = ["WooCommerceCatalogue", "item_error"]
 
@@ -60,7 +60,7 @@ def item_error(answer: dict[str, Any]) -> str | None:
     return f"{reason} (the SKU is held by product {holder})" if holder else reason
 
 
-class WooCommerceCatalogue(ShopSettings):
+class WooCommerceCatalogue(ShopTaxBasis):
     """CatalogueSink for the WooCommerce REST API (the REST key needs Read/Write)."""
 
     client: WooCommerceClient

@@ -1,37 +1,41 @@
-"""What a WooCommerce shop's settings say about the prices it stores (read once per connector).
-
-``woocommerce_prices_include_tax`` (WooCommerce > Settings > Tax > "Prices entered with tax") is
-read with ``GET /settings/tax/woocommerce_prices_include_tax`` (the route is in the captured index;
-the option's values ``yes`` / ``no`` are WooCommerce's, ``settings-tax.php``). The tax settings
-group exists only when taxes are enabled: a 404 there means WooCommerce adds no tax at all, and
-the price a product holds is what customers pay.
-"""
+"""The settings of a WooCommerce connection (``[connections.<name>.shop]`` with ``type = "woocommerce"``):
+docs/woocommerce.md explains each."""
 
 from __future__ import annotations
 
-from connectors.http import HttpError
-from connectors.shop.woocommerce.client import WooCommerceClient
+from typing import Literal
 
-__all__ = ["PRICES_INCLUDE_TAX", "ShopSettings"]
+from pydantic import BaseModel, ConfigDict
 
-PRICES_INCLUDE_TAX = "settings/tax/woocommerce_prices_include_tax"
+__all__ = ["WooCommerceSettings"]
 
 
-class ShopSettings:
-    """Mixed into the catalogue and the price sink: the tax basis of the shop's prices."""
-
-    client: WooCommerceClient
-
-    def _prices_include_tax(self) -> bool | None:
-        """True: the shop's prices include tax; False: they exclude it; None: taxes are off (the
-        shop adds none: send the ERP's price as the ERP states it). Read once per connector."""
-        if not hasattr(self, "_prices_include_tax_cache"):
-            try:
-                value = self.client.get(PRICES_INCLUDE_TAX).json().get("value")
-            except HttpError as exc:
-                if exc.status != 404:
-                    raise
-                self._prices_include_tax_cache: bool | None = None
-            else:
-                self._prices_include_tax_cache = str(value).lower() == "yes"
-        return self._prices_include_tax_cache
+class WooCommerceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    """The shop's HTTPS URL, e.g. ``https://shop.example.com`` (the API is ``<url>/wp-json/wc/v3``)."""
+    consumer_key: str
+    """Secret reference: ``env:WC_CONSUMER_KEY`` or ``block:wc-consumer-key``."""
+    consumer_secret: str
+    """Secret reference: ``env:WC_CONSUMER_SECRET`` or ``block:wc-consumer-secret``."""
+    auth: Literal["basic", "oauth1"] = "basic"
+    """``basic`` over HTTPS; ``oauth1`` (signed query strings) for a shop only reachable over plain HTTP."""
+    rate_limit: float | None = None
+    timeout: float = 60.0
+    archive_status: Literal["draft", "private"] = "draft"
+    """Status of a product gone from the ERP (never deleted): ``draft`` (hidden) or ``private``."""
+    shipped_status: str = "completed"
+    """WooCommerce status an order moves to when the ERP ships it (``completed`` e-mails the customer)."""
+    delivered_status: str = "completed"
+    """WooCommerce status for a delivered order: ``completed``, or a custom status the shop defines."""
+    status_map: dict[str, str] = {}
+    """Extra WooCommerce status -> canonical status when reading (``{delivered = "delivered"}`` for a
+    shop with a "delivered" custom status); over the built-in map (completed -> shipped, ...)."""
+    brand_field: str | None = "brand"
+    """The product custom field holding the brand name (``fields = {"custom_fields.brand" = ...}`` in
+    the catalogue settings); None or ``""`` (TOML has no null): no brand. WooCommerce 9.6+ gets it as the product's brand (found by
+    name or created), an older one in the ``_passerelle_brand`` meta. An empty field removes the brand."""
+    features: dict[str, str] = {}
+    """Product custom field -> WooCommerce attribute name (``{composition = "Composition"}``): shown in
+    the product page's "Additional information" tab (global attribute, found by name or created, its
+    term added). An empty field removes that feature. Passerelle then owns the product's attribute list."""

@@ -38,7 +38,7 @@ from connectors.models import ShopPrice, currency_quantum, shop_price
 from connectors.shop.woocommerce.catalogue import item_error
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import PriceError, money, split_variant_id, wc_datetime
-from connectors.shop.woocommerce.settings import ShopSettings
+from connectors.shop.woocommerce.tax_basis import ShopTaxBasis
 
 __all__ = ["WooCommerceValues"]
 
@@ -71,7 +71,7 @@ def _amount(amount: Decimal, w: PriceWrite, gross: bool) -> _Amount:
     return _Amount(text, None if price.exact else price.notice(w.key, w.currency, w.vat_rate))
 
 
-class WooCommerceValues(ShopSettings):
+class WooCommerceValues(ShopTaxBasis):
     """StockSink and PriceSink for the WooCommerce REST API (mixed into the WooCommerce shop)."""
 
     client: WooCommerceClient
