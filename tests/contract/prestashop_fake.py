@@ -26,8 +26,10 @@ Behaviours of the real server the fake does not reproduce (the connector must no
 ``%[..]%``, ``>[..]``, ``<[..]``, ``![..]``, writes on the resources passerelle never writes.
 
 Test switches (not rules): ``fail`` (statuses answered first, with an HTML body: what a proxy or a
-PHP fatal error gives, no PrestaShop error document) and ``crash`` (records answered with the
-captured 500 of a malformed product).
+PHP fatal error gives, no PrestaShop error document), ``crash`` (records answered with the
+captured 500 of a malformed product), ``mail_fails`` (the shop cannot send e-mail, see
+``_history``) and ``lost`` (resources whose next write is saved, then its answer lost: a read
+timeout, what a proxy or a slow shop gives after PrestaShop has committed).
 """
 
 from __future__ import annotations
@@ -302,6 +304,9 @@ class FakePrestaShop:
         """(order id, state id) of every state e-mail PrestaShop would send (see ``_history``)."""
         self.mail_fails = False
         """Test switch: the shop cannot send e-mail (Mail::Send returns false), see ``_history``."""
+        self.lost: list[str] = []
+        """Test switch: the next write on each resource listed is saved, then answered with a read
+        timeout (the resource is taken off the list)."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -404,6 +409,9 @@ class FakePrestaShop:
             assert current is not None
             row = self._replace(resource, current, record)
         self.writes.append((request.method, resource, str(row["id"]), record))
+        if resource in self.lost:
+            self.lost.remove(resource)
+            raise httpx.ReadTimeout("the answer was lost (test switch)", request=request)
         # saveEntityFromXml answers 201 / 200 with the record saved; the fake answers its id only
         # (what the connector reads: connectors.shop.prestashop.xml.answer_id).
         body = (

@@ -148,3 +148,20 @@ def test_a_500_after_the_state_was_saved_says_so_and_a_refusal_stays_a_refusal(f
     assert histories(fake, "2") == ["1", "4"]
     (refused,) = shop_for(fake).write_statuses([StatusWrite("999", "shipped")]).errors
     assert refused.field == "order" and "saved" not in refused.reason
+
+
+def test_a_state_change_whose_answer_was_lost_is_checked_not_posted_again(fake: FakePrestaShop) -> None:
+    """A POST is not idempotent: the HTTP layer does not send it again after a timeout (even with
+    retries allowed), and the task's retry reads the order's history before adding a row."""
+    client = PrestaShopClient(
+        "http://shop.test", KEY, allow_insecure_http=True, transport=fake.transport(), max_retries=3, backoff=0
+    )
+    shop = PrestaShopShop(client)
+    fake.lost = ["order_histories"]
+    with pytest.raises(Retryable):
+        shop.write_statuses([StatusWrite("2", "shipped", notify=True)])
+    posts = [r for r in fake.requests if r.method == "POST" and r.url.path.endswith("/order_histories")]
+    assert len(posts) == 1 and histories(fake, "2") == ["1", "4"]  # saved once, never re-sent in place
+    again = shop.write_statuses([StatusWrite("2", "shipped", notify=True)])  # what the task's retry runs
+    assert again.errors == [] and "moved_to" not in again.answers["2"]  # the state is there: nothing sent
+    assert histories(fake, "2") == ["1", "4"] and fake.emails == [("2", "4")]  # one row, one e-mail
