@@ -14,7 +14,7 @@ Rules (pure functions):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -108,7 +108,11 @@ def price_write(
     else:
         current = active_promotion(record, now)
         price = _tax_excluded(current.price, record) if current is not None else base
-    groups = tuple(record.group_prices) if capabilities.group_prices else ()
+    groups = (
+        tuple(replace(g, price=_tax_excluded(g.price, record)) for g in record.group_prices)
+        if capabilities.group_prices
+        else ()
+    )
     return PriceWrite(
         key=key or record.key,
         variant_id=variant_id,

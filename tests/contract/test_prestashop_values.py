@@ -202,11 +202,6 @@ def test_a_tax_included_price_of_the_issue_is_stored_as_prestashop_keeps_it(fake
     assert fake.record("products", 2)["price"] == "16.658333"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/prices.py price_write passes group prices through unconverted: a tax-included group "
-    "price reaches PrestaShop's tax-excluded specific price 20 % too high (issue 12, defect 1; shared module)",
-)
 def test_a_tax_included_group_price_is_written_tax_excluded(fake: FakePrestaShop) -> None:
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     record = ttc_record(Decimal("19.99"), "20", group_prices=[GroupPrice("Customer", Decimal("17.99"))])
