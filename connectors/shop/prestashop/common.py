@@ -20,7 +20,7 @@ __all__ = ["PrestaShopOptions", "amount", "lang", "parse_variant_id", "refusal",
 
 @dataclass(frozen=True, slots=True)
 class PrestaShopOptions:
-    """Settings the sinks need (see :class:`~connectors.shop.prestashop.factory.PrestaShopSettings`)."""
+    """Settings the sinks need (see :class:`~connectors.shop.prestashop.settings.PrestaShopSettings`)."""
 
     home_category: str = "2"
     currency: str = "EUR"
