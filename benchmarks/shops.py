@@ -1,7 +1,7 @@
 """Request costs of the PrestaShop and WooCommerce shop connectors: catalogue, stock and prices.
 
 For each platform the real connector (``PrestaShopShop`` / ``WooCommerceShop``, their httpx
-clients) runs against the contract fake of ``tests/contract`` (``FakePrestaShop``: captured
+clients) runs against the contract fake of ``deployments/sandbox/fakes`` (``FakePrestaShop``: captured
 PrestaShop 8.2 samples, XML writes checked against the captured schema synopsis;
 ``FakeWooCommerce``: captured WooCommerce 11.0 routes, bodies checked against the captured route
 index). A wrapper transport sleeps ``--latency`` seconds per request, counts the requests by
@@ -64,12 +64,12 @@ from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.factory import PrestaShopShop
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from deployments.sandbox.fakes import prestashop_fake, woocommerce_fake
 from tasks.diff import Ownership, plan_catalogue
 from tasks.prices import plan_prices, write_value
 from tasks.quality import ean13_check_digit
 from tasks.settings import StockFeed, StockSettings
 from tasks.stock import compute_targets, plan_stock
-from tests.contract import prestashop_fake, woocommerce_fake
 
 PLATFORMS = ("prestashop", "woocommerce")
 CATALOGUE_BATCH = 50

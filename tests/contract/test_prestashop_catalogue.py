@@ -1,5 +1,5 @@
 """PrestaShop catalogue sink against the fake webservice (captured PrestaShop 8.2 samples, XML
-writes validated against the captured schema synopsis: tests/contract/prestashop_fake.py)."""
+writes validated against the captured schema synopsis: deployments/sandbox/fakes/prestashop_fake.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from connectors.models import Product, ShopRef, Variant
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused
 from connectors.shop.prestashop.factory import PrestaShopSettings, PrestaShopShop, shop_from
 from connectors.shop.prestashop.xml import writable
-from tests.contract.prestashop_fake import FakePrestaShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 ALL = frozenset({"name", "slug", "description", "categories", "images", "enabled", "custom_fields", "option_groups"})

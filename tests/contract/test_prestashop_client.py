@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import Fatal
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.factory import build
-from tests.contract.prestashop_fake import FakePrestaShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 

@@ -1,5 +1,5 @@
 """The PrestaShop fake answers as PrestaShop 8 does where its source says so (each rule's source is
-named in tests/contract/prestashop_fake.py): the answers a connector could meet on a live shop."""
+named in deployments/sandbox/fakes/prestashop_fake.py): the answers a connector could meet on a live shop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from connectors.errors import Fatal
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused
-from tests.contract.prestashop_fake import FakePrestaShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 

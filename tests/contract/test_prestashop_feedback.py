@@ -14,7 +14,7 @@ from connectors.models import Shipment
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.common import PrestaShopOptions
 from connectors.shop.prestashop.factory import PrestaShopShop, build
-from tests.contract.prestashop_fake import FakePrestaShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 SHIPPED = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

@@ -1,5 +1,5 @@
 """PrestaShop order source against a fake webservice serving the captured PrestaShop 8.2 samples
-(tests/contract/prestashop_fake.py enforces the real server's rules)."""
+(deployments/sandbox/fakes/prestashop_fake.py enforces the real server's rules)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from connectors.base import OrderSource
 from connectors.errors import Fatal, Retryable
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.factory import PrestaShopShop, build
-from tests.contract.prestashop_fake import FakePrestaShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 UTC = timezone.utc

@@ -13,8 +13,8 @@ from connectors.models import GroupPrice, PriceRecord, Promotion
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.common import PrestaShopOptions
 from connectors.shop.prestashop.factory import PrestaShopShop
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 from tasks.prices import price_write
-from tests.contract.prestashop_fake import FakePrestaShop
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 UTC = timezone.utc

@@ -15,8 +15,8 @@ from connectors.http import HttpError
 from connectors.models import Product, ShopRef, Variant
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from deployments.sandbox.fakes.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS, Ownership
-from tests.contract.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 
 ALL = frozenset(PRODUCT_FIELDS)
 

@@ -12,9 +12,9 @@ from connectors.base import CatalogueSink, DocumentLinkSink, OrderSource, PriceS
 from connectors.errors import Refused
 from connectors.models import Shipment
 from connectors.shop.woocommerce import build
+from deployments.sandbox.fakes.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 from tests.contract.test_woocommerce_catalogue import shop
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import KEY, LIVE, SECRET, SITE, FakeWooCommerce, load
 
 PARCEL = Shipment(
     "BL0001", "Colissimo", "6A99887766554", "https://www.laposte.fr/outils/suivre-vos-envois?code=6A99887766554"

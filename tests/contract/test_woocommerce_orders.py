@@ -22,7 +22,7 @@ from connectors.models import Order
 from connectors.shop.woocommerce import WooCommerceShop, build
 from connectors.shop.woocommerce.client import WooCommerceClient
 from connectors.shop.woocommerce.order_mapper import map_order
-from tests.contract.woocommerce_fake import CONTRACTS, KEY, SECRET, SITE, FakeWooCommerce, load, make_order
+from deployments.sandbox.fakes.woocommerce_fake import CONTRACTS, KEY, SECRET, SITE, FakeWooCommerce, load, make_order
 
 UTC = timezone.utc
 BASE: dict[str, Any] = load("orders.json")[0]

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from connectors.base import PriceSink, PriceWrite, StockSink, StockWrite
 from connectors.models import Promotion
+from deployments.sandbox.fakes.woocommerce_fake import FakeWooCommerce
 from tests.contract.test_woocommerce_catalogue import create, polo, shop, tea
-from tests.contract.woocommerce_fake import FakeWooCommerce
 
 UTC = timezone.utc
 

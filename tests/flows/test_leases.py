@@ -25,6 +25,7 @@ from connectors.erp.files.factory import build as build_files
 from connectors.models import Order
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from deployments.sandbox.fakes.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 from flows.catalogue import publish_catalogue
 from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
@@ -33,7 +34,6 @@ from flows.prices import sync_prices
 from flows.stock import sync_stock
 from tasks.state import Lease, StateStore
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 from tests.flows.test_woocommerce_flows import setup as woo_setup
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

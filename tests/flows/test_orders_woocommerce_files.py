@@ -14,10 +14,10 @@ from connectors import registry
 from connectors.erp.files.reader import read_csv
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from deployments.sandbox.fakes.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 from flows.orders import import_orders
 from tasks.state import StateStore
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

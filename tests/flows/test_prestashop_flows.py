@@ -15,6 +15,7 @@ import pytest
 from connectors import registry
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.factory import PrestaShopSettings, PrestaShopShop, shop_from
+from deployments.sandbox.fakes.prestashop_fake import FakePrestaShop
 from flows.catalogue import publish_catalogue
 from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
@@ -22,7 +23,6 @@ from flows.orders import import_orders
 from flows.prices import sync_prices
 from flows.stock import sync_stock
 from tasks.state import StateStore
-from tests.contract.prestashop_fake import FakePrestaShop
 from tests.flows.helpers import GESCOM_DOCUMENTS, pdf, storage_toml
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

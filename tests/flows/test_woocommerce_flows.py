@@ -14,6 +14,7 @@ from connectors import registry
 from connectors.erp.files.reader import read_csv
 from connectors.shop.woocommerce import WooCommerceShop
 from connectors.shop.woocommerce.client import WooCommerceClient
+from deployments.sandbox.fakes.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 from flows.catalogue import publish_catalogue
 from flows.feedback import feedback_status
 from flows.invoices import upload_invoices
@@ -21,7 +22,6 @@ from flows.orders import import_orders
 from flows.prices import sync_prices
 from flows.stock import sync_stock
 from tests.contract.test_woocommerce_orders import taxed_order
-from tests.contract.woocommerce_fake import KEY, SECRET, SITE, FakeWooCommerce
 from tests.flows.helpers import GESCOM_DOCUMENTS, pdf, storage_toml
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

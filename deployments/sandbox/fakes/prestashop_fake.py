@@ -47,7 +47,7 @@ from typing import Any
 
 import httpx
 
-CONTRACT = Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "prestashop-8.2"
+CONTRACT = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "contracts" / "prestashop-8.2"
 """Copies of ``shared/contracts/prestashop-8.2`` (tests/fixtures/contracts/README.md)."""
 RESOURCES = (
     "orders",

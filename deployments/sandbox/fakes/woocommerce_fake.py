@@ -74,7 +74,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-CONTRACTS = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "contracts"
 """Copies of ``shared/contracts`` (tests/fixtures/contracts/README.md)."""
 CAPTURE = CONTRACTS / "woocommerce-11.0"
 LIVE = CONTRACTS / "woocommerce-10.0-live"
