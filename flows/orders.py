@@ -249,7 +249,7 @@ def _count(summary: OrderSummary, order: Order, outcome: Outcome) -> None:
         summary.reconciled += 1
     elif outcome.result == "already":
         summary.already_imported += 1
-        if not outcome.payments and not outcome.notes:
+        if not outcome.payments and not outcome.notes and not outcome.errors:
             return
     elif outcome.result == "quarantined":
         summary.quarantined += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -486,6 +486,11 @@ def record_payments(
         except Skip as skip:
             recorded[key] = f"skipped: {skip}"
             outcome.notes.append(f"payment {key}: {skip}")
+        except Refused as refused:  # left unrecorded: the order stays followed, tried again next run
+            error = replace(refused.error, key=order.shop_id, field=f"payments[{key}]")
+            outcome.errors.append(error)
+            logger().warning("order %s: payment %s not recorded: %s", order.reference, key, error.reason)
+            continue
         changed = True
     follow = _still_followed(order, recorded)
     previous_hash = row.order_hash if row else None

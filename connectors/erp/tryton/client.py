@@ -28,6 +28,15 @@ class TrytonError(Fatal):
     def __init__(self, message: str, *, kind: str, resolution: str) -> None:
         super().__init__(message, resolution=resolution)
         self.kind = kind
+        self.message = message
+
+    @property
+    def per_record(self) -> bool:
+        """Tryton refused the values sent, not the connection: a ``UserError`` (validation errors,
+        access rules: ``trytond/exceptions.py`` sends every subclass under that name) or a
+        ``UserWarning``. A sink makes it the record's error; anything else (an unknown model, a
+        server error) stays :class:`Fatal`."""
+        return self.kind in ("UserError", "UserWarning")
 
 
 def encode(value: Any) -> Any:

@@ -87,11 +87,17 @@ __all__ = [
 IMPORTED_STATES = ["confirmed", "processing", "done", "cancelled"]
 PRICE_QUANTUM = Decimal("0.0001")  # Tryton's default price digits (16, 4)
 _SEARCH_CHUNK = 500
+_SHIPPING = "<shipping>"  # key of the shipping line's taxes beside the line ids
 K = TypeVar("K", bound=Hashable)
 
 
 class OrderRefused(Refused):
     """Tryton cannot take this order as it is: the flow quarantines it with ``error``."""
+
+
+def _rate_key(rate: Decimal) -> str:
+    """A rate in percent as a key: "19" for 19.0000, "5.5" for 5.50."""
+    return f"{rate.normalize():f}"
 
 
 class TrytonOrderSettings(BaseModel):
@@ -132,8 +138,32 @@ class TrytonOrderSettings(BaseModel):
     """Shop payment method -> Tryton payment method name, when it is not ``payment_method``."""
     vat_identifier_type: str = "eu_vat"
     siret_identifier_type: str = "fr_siret"
+    destination_taxes: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Destination country (ISO code) -> VAT rate the shop charged (percent) -> name of the Tryton
+    tax a line shipped there at that rate gets instead of its product's customer taxes (EU OSS: a
+    French shop charges German VAT on a parcel to Berlin). Example: ``{DE = {"19" = "DE VAT 19%
+    (OSS)", "7" = "DE VAT 7% (OSS)"}}``."""
+    vat_rate_tolerance: Decimal = Decimal("0.05")
+    """Largest difference (percentage points) between the rate the shop charged on a line and its
+    Tryton taxes' rate that is still the same tax; a larger one refuses the order unless
+    ``destination_taxes`` maps it."""
 
     _shop = field_validator("shop", mode="before")(prefix_or_default)
+
+    @field_validator("destination_taxes")
+    @classmethod
+    def _destinations(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        cleaned: dict[str, dict[str, str]] = {}
+        for country, taxes in value.items():
+            if not re.fullmatch(r"[A-Za-z]{2}", country):
+                raise ValueError(f"destination_taxes: {country!r} is not a two-letter country code")
+            for rate in taxes:
+                try:
+                    Decimal(rate)
+                except ArithmeticError:
+                    raise ValueError(f"destination_taxes.{country}: {rate!r} is not a rate in percent") from None
+            cleaned[country.upper()] = {_rate_key(Decimal(r)): name for r, name in taxes.items()}
+        return cleaned
 
 
 # -- pure rules ---------------------------------------------------------------------------------
@@ -215,6 +245,7 @@ class _Setup:
     payment_term: int | None
     tax_rates: dict[int, Decimal]
     currencies: dict[str, int]
+    destination_taxes: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, rate key) -> tax
     countries: dict[str, int | None] = field(default_factory=dict)
     payment_methods: dict[str, int] = field(default_factory=dict)
 
@@ -275,12 +306,17 @@ class TrytonOrders:
             raise OrderRefused(RecordError(order.shop_id, "currency", f"Tryton has no currency {order.currency}"))
         notes: list[str] = []
         goods = self._products(order, products, setup, notes)
-        party = self._party(order, setup, notes)
-        values = self._sale_values(order, setup, currency, party, goods, notes)
+        self._countries(order, setup)
+        taxes = self._line_taxes(order, goods, setup)
+        try:
+            party = self._party(order, setup, notes)
+        except TrytonError as exc:  # a party detail not caught closer (each call names its field)
+            raise _refusal(order, "customer", "the customer", exc) from exc
+        values = self._sale_values(order, setup, currency, party, goods, taxes, notes)
         try:
             (sale_id,) = sales.create([values])
         except TrytonError as exc:
-            raise OrderRefused(RecordError(order.shop_id, "sale", f"Tryton refused the sale: {exc}")) from exc
+            raise _refusal(order, "sale", "the sale", exc) from exc
         try:
             row = self._quote(sale_id)
             try:
@@ -288,7 +324,7 @@ class TrytonOrders:
                     order.shop_id, row["total_amount"], order.total_tax_included, self.settings.orders.total_tolerance
                 )
             except OrderRefused as refused:
-                hints = _vat_mismatches(order, goods, setup)
+                hints = _vat_mismatches(order, taxes, setup)
                 if hints:
                     reason = f"{refused.error.reason}; VAT differs: {'; '.join(hints)}"
                     raise OrderRefused(replace(refused.error, reason=reason)) from None
@@ -302,7 +338,7 @@ class TrytonOrders:
             self._discard([sale_id])
             if isinstance(exc, OrderRefused):
                 raise
-            raise OrderRefused(RecordError(order.shop_id, "sale", f"Tryton refused the sale: {exc}")) from exc
+            raise _refusal(order, "sale", "the sale", exc) from exc
         return ErpOrderRef(
             erp_id=str(sale_id),
             reference=row["number"] or tag,
@@ -349,9 +385,16 @@ class TrytonOrders:
                 return str(paid[-1]["id"])
             raise Skip(f"the deposit invoices of sale {erp.reference} are cancelled")
         invoice = unpaid[0]
-        if invoice["state"] != "posted":
-            self.client.model("account.invoice").post([invoice["id"]])
-        self._pay(invoice, payment, description)
+        try:
+            if invoice["state"] != "posted":
+                self.client.model("account.invoice").post([invoice["id"]])
+            self._pay(invoice, payment, description)
+        except TrytonError as exc:
+            if not exc.per_record:
+                raise
+            raise OrderRefused(
+                RecordError(erp.reference, "payments", f"Tryton refused the deposit's payment: {exc.message}")
+            ) from exc
         return str(invoice["id"])
 
     # -- sale ----------------------------------------------------------------------------------
@@ -385,6 +428,7 @@ class TrytonOrders:
         currency: int,
         party: _Party,
         goods: Mapping[str, dict[str, Any]],
+        line_taxes: Mapping[str, tuple[int, ...]],
         notes: list[str],
     ) -> dict[str, Any]:
         opts = self.settings.orders
@@ -394,13 +438,14 @@ class TrytonOrders:
         for line in order.lines:
             product = goods[line.line_id]
             price = net_unit_price(line)
-            taxes = _taxes(product)
+            taxes = line_taxes[line.line_id]
             bases[taxes] = bases.get(taxes, Decimal(0)) + line.total
             values = _line(product, line.quantity, price, _line_description(line), taxes)
             if line.discount:
                 values["note"] = f"Shop: {line.quantity} x {line.unit_price} - discount {line.discount}"
             lines.append(values)
-        shipping = setup.products[opts.shipping_products.get(order.shipping_method or "", opts.shipping_product)]
+        shipping = self._shipping_product(order, setup)
+        shipping_taxes = line_taxes[_SHIPPING]
         if order.shipping_price or order.shipping_method:
             lines.append(
                 _line(
@@ -408,7 +453,7 @@ class TrytonOrders:
                     Decimal(1),
                     order.shipping_price.quantize(PRICE_QUANTUM, ROUND_HALF_UP),
                     order.shipping_method or shipping["rec_name"],
-                    _taxes(shipping),
+                    shipping_taxes,
                 )
             )
         discount = setup.products[opts.discount_product]
@@ -422,7 +467,7 @@ class TrytonOrders:
             shares = discount_shares(amount, bases, quantum) or {_taxes(discount): amount}
             # A shipping discount (free shipping) lowers the shipping's base, not the goods': the
             # shop's tax-included amount tells which one it reduced.
-            on_shipping = {_taxes(shipping): amount}
+            on_shipping = {shipping_taxes: amount}
             if (
                 order.shipping_price
                 and amount <= order.shipping_price
@@ -466,6 +511,55 @@ class TrytonOrders:
         if setup.payment_term is not None:
             values["payment_term"] = setup.payment_term
         return values
+
+    def _shipping_product(self, order: Order, setup: _Setup) -> dict[str, Any]:
+        opts = self.settings.orders
+        return setup.products[opts.shipping_products.get(order.shipping_method or "", opts.shipping_product)]
+
+    def _line_taxes(
+        self, order: Order, goods: Mapping[str, Mapping[str, Any]], setup: _Setup
+    ) -> dict[str, tuple[int, ...]]:
+        """The Tryton taxes of each line (by line id) and of the shipping (``_SHIPPING``): the tax
+        ``destination_taxes`` maps the shipping country and the shop's rate to, else the product's
+        customer taxes when their rate is the shop's (within ``vat_rate_tolerance``).
+
+        Raises:
+            OrderRefused: the shop charged another rate on a line with an amount, unmapped.
+        """
+        items: list[tuple[str, str, Mapping[str, Any], Decimal | None, Decimal]] = [
+            (line.line_id, f"lines[{index}].vat_rate", goods[line.line_id], line.vat_rate, line.total)
+            for index, line in enumerate(order.lines)
+        ]
+        shipping = self._shipping_product(order, setup)
+        items.append((_SHIPPING, "shipping_vat_rate", shipping, order.shipping_vat_rate, order.shipping_price))
+        address = order.shipping or order.billing
+        country = (address.country or "").upper() if address else ""
+        found: dict[str, tuple[int, ...]] = {}
+        for key, field_name, product, rate, amount in items:
+            own = _taxes(product)
+            if rate is None:
+                found[key] = own
+                continue
+            mapped = setup.destination_taxes.get((country, _rate_key(rate)))
+            if mapped is not None:
+                found[key] = (mapped,)
+                continue
+            tryton = _percent(own, setup)
+            if abs(tryton - rate) <= self.settings.orders.vat_rate_tolerance or not amount:
+                found[key] = own
+                continue
+            where = f" (shipped to {country})" if country else ""
+            raise OrderRefused(
+                RecordError(
+                    order.shop_id,
+                    field_name,
+                    f"VAT differs: the shop charged {_rate_key(rate)} %{where}, the customer taxes of "
+                    f"{product.get('code') or product['rec_name']} in Tryton are {_rate_key(tryton)} %; map the "
+                    f"shop's rate to a Tryton tax with orders.destination_taxes.{country or '<country>'}."
+                    f'"{_rate_key(rate)}" = "<tax name>", or correct the VAT of one of them',
+                )
+            )
+        return found
 
     def _adjustment_line(self, setup: _Setup, difference: Decimal, sale: Mapping[str, Any]) -> dict[str, Any]:
         """A line of the adjustment product whose tax-included amount is ``difference``."""
@@ -530,14 +624,15 @@ class TrytonOrders:
             clauses.append(("contact_mechanisms", "where", [("type", "=", "email"), ("value", "ilike", _like(email))]))
         rows = parties.search_read(["OR", *clauses], _PARTY_FIELDS) if clauses else []
         rows.sort(key=lambda r: (not any(i.get("code") == key for i in r["identifiers."]), r["id"]))
-        billing = order.billing or order.shipping
-        shipping = order.shipping or order.billing
         name = _party_name(order)
         if rows:
             row = rows[0]
             party_id = int(row["id"])
             if key and not any(i.get("code") == key for i in row["identifiers."]):
-                self.client.model("party.identifier").create([{"party": party_id, "type": None, "code": key}])
+                try:
+                    self.client.model("party.identifier").create([{"party": party_id, "type": None, "code": key}])
+                except TrytonError as exc:
+                    raise _refusal(order, "customer.shop_id", "the customer's shop id", exc) from exc
             known = row["addresses."]
             contact = next(
                 (
@@ -550,7 +645,7 @@ class TrytonOrders:
         else:
             party_id, contact = self._create_party(order, name, notes)
             known = []
-        invoice_id, shipment_id = self._addresses(party_id, name, billing, shipping, known, setup, notes)
+        invoice_id, shipment_id = self._addresses(order, party_id, name, known, setup, notes)
         types = {i.get("type") for i in (rows[0]["identifiers."] if rows else [])}
         opts = self.settings.orders
         if customer.vat_number and opts.vat_identifier_type not in types:
@@ -584,7 +679,7 @@ class TrytonOrders:
             try:
                 (party_id,) = parties.create([base])
             except TrytonError as exc:
-                raise OrderRefused(RecordError(order.shop_id, "customer", f"Tryton refused the party: {exc}")) from exc
+                raise _refusal(order, "customer", "the customer", exc) from exc
             for mechanism in mechanisms:
                 field_name = f"customer.{mechanism['type']}"
                 self._optional(
@@ -595,26 +690,49 @@ class TrytonOrders:
         )
         return int(party_id), (int(mechanisms_rows[0]["id"]) if mechanisms_rows else None)
 
+    def _countries(self, order: Order, setup: _Setup) -> None:
+        """Tryton's id of each address's country (1 search when one is new to the connector).
+
+        Raises:
+            OrderRefused: Tryton has no such country (its address would lose it).
+        """
+        wanted = [(f, a) for f, a in (("billing", order.billing), ("shipping", order.shipping)) if a is not None]
+        codes = sorted({a.country.upper() for _, a in wanted if a.country and a.country.upper() not in setup.countries})
+        if codes:
+            rows = self.client.model("country.country").search_read([("code", "in", codes)], ["id", "code"])
+            found = {r["code"]: int(r["id"]) for r in rows}
+            setup.countries.update({c: found[c] for c in found})
+        for field_name, address in wanted:
+            code = (address.country or "").upper()
+            if code and setup.countries.get(code) is None:
+                raise OrderRefused(
+                    RecordError(
+                        order.shop_id,
+                        f"{field_name}.country",
+                        f"Tryton has no country {code}: import Tryton's countries (trytond_import_countries) "
+                        f"or create {code} in Administration > Countries; the address would lose it",
+                    )
+                )
+
     def _addresses(
         self,
+        order: Order,
         party_id: int,
         name: str,
-        billing: Address | None,
-        shipping: Address | None,
         known: list[dict[str, Any]],
         setup: _Setup,
         notes: list[str],
     ) -> tuple[int, int]:
         """Invoice and delivery address ids: the party's equal ones, else created (1 call)."""
-        wanted = [a for a in (billing, shipping) if a is not None]
-        countries = [a.country.upper() for a in wanted if a.country and a.country.upper() not in setup.countries]
-        if countries:
-            rows = self.client.model("country.country").search_read([("code", "in", countries)], ["id", "code"])
-            setup.countries.update({c: None for c in countries})
-            setup.countries.update({r["code"]: int(r["id"]) for r in rows})
+        billing = order.billing or order.shipping
+        shipping = order.shipping or order.billing
         chosen: list[int | None] = []  # known id, or -(1 + index) into to_create
         to_create: list[dict[str, Any]] = []
-        for address, flag in ((billing, "invoice"), (shipping, "delivery")):
+        fields_of: list[str] = []  # the order's field each address to create comes from
+        for address, flag, field_name in (
+            (billing, "invoice", "billing" if order.billing else "shipping"),
+            (shipping, "delivery", "shipping" if order.shipping else "billing"),
+        ):
             if address is None:
                 chosen.append(None)
                 continue
@@ -624,18 +742,33 @@ class TrytonOrders:
                 index = next((i for i, v in enumerate(to_create) if _same_address(v, values)), None)
                 if index is None:
                     to_create.append({**values, "party": party_id, flag: True})
+                    fields_of.append(field_name)
                     index = len(to_create) - 1
                 else:
                     to_create[index][flag] = True
                 match = -1 - index
             chosen.append(match)
-        created = [int(i) for i in self.client.model("party.address").create(to_create)] if to_create else []
+        addresses = self.client.model("party.address")
+        try:
+            created = [int(i) for i in addresses.create(to_create)] if to_create else []
+        except TrytonError as exc:
+            where = fields_of[0] if len(set(fields_of)) == 1 else "billing and shipping"
+            if exc.per_record and len(to_create) > 1:  # which one: each alone (nothing was saved)
+                for values, field_name in zip(to_create, fields_of, strict=True):
+                    try:
+                        addresses.create([values])
+                    except TrytonError as alone:
+                        raise _refusal(order, field_name, f"the {field_name} address", alone) from alone
+            raise _refusal(order, where, f"the {where} address", exc) from exc
         ids = [created[-1 - i] if i is not None and i < 0 else i for i in chosen]
         invoice, shipment = ids[0] or ids[1], ids[1] or ids[0]
         if invoice is None or shipment is None:  # an order without any address
             if known:
                 return int(known[0]["id"]), int(known[0]["id"])
-            (only,) = self.client.model("party.address").create([{"party": party_id}])
+            try:
+                (only,) = addresses.create([{"party": party_id}])
+            except TrytonError as exc:
+                raise _refusal(order, "shipping", "an empty address", exc) from exc
             notes.append("The order had no address.")
             return int(only), int(only)
         return invoice, shipment
@@ -668,13 +801,14 @@ class TrytonOrders:
         try:
             self.client.model(model).create([values])
         except TrytonError as exc:
-            value = values.get("code") or values.get("value")
-            reason = f"Tryton refused {value!r}: {exc}"
+            if not exc.per_record:
+                raise
+            reason = f"Tryton refused it and the order went on without it: {_scrubbed(exc.message, order)}"
             order.issues.append(RecordError(order.shop_id, field_name, reason, check="platform"))
             notes.append(f"{field_name}: {reason}")
             try:
                 self.client.model("ir.note").create(
-                    [{"resource": f"party.party,{party_id}", "message": f"Web order {order.reference}: {reason}"}]
+                    [{"resource": f"party.party,{party_id}", "message": f"Web order {order.reference}: {field_name}: {reason}"}]
                 )
             except TrytonError:
                 pass  # the sale's comment still says it
@@ -782,6 +916,19 @@ class TrytonOrders:
             int(r["id"]): r["rate"] or Decimal(0)
             for r in client.model("account.tax").search_read([("type", "=", "percentage")], ["id", "rate"])
         }
+        destination: dict[tuple[str, str], int] = {}
+        for country, mapping in opts.destination_taxes.items():
+            for rate, name in mapping.items():
+                taxes = client.model("account.tax").search_read([("name", "=", name)], ["id", "rate", "type"])
+                if len(taxes) != 1 or taxes[0]["type"] != "percentage" or _rate_key(taxes[0]["rate"] * 100) != rate:
+                    seen = ", ".join(f"{t['type']} {_rate_key((t['rate'] or Decimal(0)) * 100)} %" for t in taxes)
+                    raise Fatal(
+                        f'orders.destination_taxes.{country}."{rate}" names {name!r}: Tryton needs exactly one '
+                        f"percentage tax of that name at {rate} % (found: {seen or 'none'}).",
+                        resolution="create the tax in Tryton (Accounting > Taxes) or correct the name or rate "
+                        "in the Tryton connection's orders settings.",
+                    )
+                destination[(country, rate)] = int(taxes[0]["id"])
         if not client.context:
             client.login()
         setup = _Setup(
@@ -793,6 +940,7 @@ class TrytonOrders:
             payment_term=payment_term,
             tax_rates=rates,
             currencies=currencies,
+            destination_taxes=destination,
         )
         self._orders_setup = setup
         return setup
@@ -900,20 +1048,49 @@ def _with_tax(shares: Mapping[tuple[int, ...], Decimal], rates: Mapping[int, Dec
     )
 
 
-def _vat_mismatches(order: Order, goods: Mapping[str, Mapping[str, Any]], setup: _Setup) -> list[str]:
+def _percent(taxes: Sequence[int], setup: _Setup) -> Decimal:
+    """The rate in percent of a group of percentage taxes."""
+    return sum((setup.tax_rates.get(t, Decimal(0)) for t in taxes), Decimal(0)) * 100
+
+
+def _vat_mismatches(order: Order, taxes: Mapping[str, tuple[int, ...]], setup: _Setup) -> list[str]:
     """Lines whose shop VAT rate is not Tryton's: the likely cause of a total far off."""
-
-    def rate(product: Mapping[str, Any]) -> Decimal:
-        return sum((setup.tax_rates.get(t, Decimal(0)) for t in _taxes(product)), Decimal(0)) * 100
-
     found = []
     for line in order.lines:
-        tryton = rate(goods[line.line_id])
+        tryton = _percent(taxes[line.line_id], setup)
         if line.vat_rate is not None and tryton != line.vat_rate:
             found.append(
                 f"{line.sku or line.name}: shop {line.vat_rate.normalize():f} %, Tryton {tryton.normalize():f} %"
             )
     return found
+
+
+def _private_values(order: Order) -> list[str]:
+    """What identifies the customer in an order: never repeated in a message passerelle keeps."""
+    customer = order.customer
+    values = [customer.email, customer.phone, customer.vat_number, customer.siret, customer.company]
+    values += [customer.first_name, customer.last_name, customer.shop_id]
+    for address in (order.billing, order.shipping):
+        if address is not None:
+            values += [address.first_name, address.last_name, address.street, address.street2, address.company]
+            values += [address.postal_code, address.city, address.phone]
+    return sorted({v.strip() for v in values if v and len(v.strip()) > 1}, key=len, reverse=True)
+
+
+def _scrubbed(message: str, order: Order) -> str:
+    """Tryton's message without the customer's values (its messages quote the value and the record)."""
+    for value in _private_values(order):
+        message = message.replace(value, "…")
+    return re.sub(r"…(?:[\s,]*…)+", "…", message)
+
+
+def _refusal(order: Order, field_name: str, what: str, exc: TrytonError) -> OrderRefused | TrytonError:
+    """The order's refusal for a call Tryton refused on its values; the error itself when it is not
+    about the values (an unknown model, a server error): that stops the run."""
+    if not exc.per_record:
+        return exc
+    reason = f"Tryton refused {what}: {_scrubbed(exc.message, order)}"
+    return OrderRefused(RecordError(order.shop_id, field_name, reason))
 
 
 def _payment_description(payment: Payment) -> str:
