@@ -46,6 +46,7 @@ __all__ = [
     "ShopPrice",
     "shop_price",
     "minor_units",
+    "person_name",
     "slugify",
     "to_jsonable",
 ]
@@ -323,6 +324,11 @@ class Address:
     street2: str | None = None
     company: str | None = None
     phone: str | None = None
+
+
+def person_name(first: str | None, last: str | None) -> str:
+    """ "First Last" of a person's names, either may be missing ("" when both are)."""
+    return " ".join(p for p in (first, last) if p).strip()
 
 
 @dataclass(slots=True)

@@ -7,64 +7,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from connectors.erp.files.feedback import ShipmentExportSettings
-from connectors.erp.files.invoices import InvoiceExportSettings
-from connectors.erp.files.orders import OrderExportSettings
-from connectors.erp.files.prices import PriceFileSettings
-from connectors.erp.files.reader import ExportFormat, pick, read_csv, read_xml
-from connectors.erp.files.stock import StockFileSettings
+from connectors.erp.files.reader import pick, read_csv, read_xml
+from connectors.erp.files.settings import ArticleColumns, FilesSettings
 from connectors.erp.files.values import parse_bool, parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import Article
 
 __all__ = ["ArticleColumns", "FilesCatalogue", "FilesSettings"]
-
-
-class ArticleColumns(BaseModel):
-    """Export column (CSV header, XML child tag or ``@attribute``) for each article field."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str | None = None
-    sku: str = "sku"
-    name: str = "name"
-    description: str | None = "description"
-    ean: str | None = "ean"
-    price: str = "price"
-    vat_rate: str | None = "vat_rate"
-    weight: str | None = "weight"
-    group_key: str | None = "group_key"
-    group_name: str | None = None
-    active: str | None = None
-    images: str | None = None
-    currency: str | None = None
-
-
-class FilesSettings(ExportFormat):
-    path: str | None = None
-    """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order.
-    Unset for a connection that only reads stock or prices from their own exports."""
-    currency: str = "EUR"
-    tax_included: bool = False
-    """Whether the export's price column includes VAT ("Prix de vente TTC"): true sends the shop
-    the price the customer must see, whatever basis the shop stores (docs/platforms.md)."""
-    columns: ArticleColumns = Field(default_factory=ArticleColumns)
-    attributes: dict[str, str] = Field(default_factory=dict)
-    """Variant attribute -> column (``colour = "Couleur"``); the column's name is the attribute's
-    display name unless ``[catalogue] attribute_labels`` says otherwise."""
-    extra: dict[str, str] = Field(default_factory=dict)
-    """User-defined field (``fields.<name>`` in mappings) -> column."""
-    stock: StockFileSettings | None = None
-    """The stock export (``[connections.<name>.erp.stock]``)."""
-    prices: PriceFileSettings | None = None
-    """Where prices come from (``[connections.<name>.erp.prices]``)."""
-    orders: OrderExportSettings | None = None
-    """Where web orders are written for the ERP's import (``[connections.<name>.erp.orders]``)."""
-    invoices: InvoiceExportSettings | None = None
-    """The invoice PDFs and their index (``[connections.<name>.erp.invoices]``)."""
-    shipments: ShipmentExportSettings | None = None
-    """The shipments export, for order statuses (``[connections.<name>.erp.shipments]``)."""
 
 
 class FilesCatalogue:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.erp.files.catalogue import FilesSettings
 from connectors.erp.files.connector import FilesConnector
+from connectors.erp.files.settings import FilesSettings
 from connectors.erp.references import context
 from connectors.registry import Resolver
 

@@ -27,26 +27,23 @@ from __future__ import annotations
 import glob
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from connectors.erp.files.reader import ExportFormat, export_rows, match_files, pick
-from connectors.erp.files.values import parse_datetime, parse_decimal
-from connectors.erp.references import LEGACY_PREFIX, prefix_or_default
+from connectors.erp.files.reader import export_rows, match_files, pick
+from connectors.erp.files.settings import DEFAULT_STATUSES, References, ShipmentColumns, ShipmentExportSettings
+from connectors.erp.files.values import fold, parse_datetime, parse_decimal
+from connectors.erp.references import LEGACY_PREFIX
 from connectors.errors import Fatal, RecordError, Retryable
-from connectors.models import ORDER_STATUSES, OrderStatus, Shipment, ShipmentLine
-from connectors.timezones import TimeZoneName
+from connectors.models import OrderStatus, Shipment, ShipmentLine
 
 if TYPE_CHECKING:
-    from connectors.erp.files.catalogue import FilesSettings
+    from connectors.erp.files.settings import FilesSettings
 
 __all__ = [
     "DEFAULT_STATUSES",
@@ -62,23 +59,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-References = Literal["any", "prefixed"]
-"""``any``: every row is a web order's (``<shop>:<id>`` or the bare shop order id);
-``prefixed``: the export lists other documents too, only ``<shop>:``-prefixed references are web orders."""
 
 DEFAULT_SHOP = LEGACY_PREFIX
 """The shop prefix of a connection with neither order files nor a shipments export (invoices only)."""
 
-DEFAULT_STATUSES = {
-    "expédié": "shipped",
-    "expédiée": "shipped",
-    "livré": "delivered",
-    "livrée": "delivered",
-    "annulé": "cancelled",
-    "annulée": "cancelled",
-    "en préparation": "processing",
-}
-"""Status cell -> canonical status (case and accents are ignored when matching)."""
 
 _SHIPPED = ("shipped", "delivered", "refunded")  # deliveries that left: their parcels are reported
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -128,68 +112,7 @@ def shop_prefix(settings: FilesSettings) -> str:
     return settings.shipments.shop if settings.shipments is not None else DEFAULT_SHOP
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a status or type code ("Livrée" == "livree")."""
-    decomposed = unicodedata.normalize("NFKD", text.strip())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 # -- settings ------------------------------------------------------------------------------------
-
-
-class ShipmentColumns(BaseModel):
-    """Export column (CSV header, XML child tag or ``@attribute``) of each shipment field."""
-
-    model_config = ConfigDict(extra="forbid")
-    order: str = "reference"
-    """The web order: ``vendure:42`` as the order file carried it, or the shop order id."""
-    delivery: str = "delivery"
-    """The delivery note's number (bon de livraison): one shipment per number."""
-    date: str = "date"
-    """The ship date (date, or date and time)."""
-    carrier: str | None = "carrier"
-    tracking_number: str | None = "tracking_number"
-    tracking_url: str | None = None
-    sku: str | None = "sku"
-    quantity: str | None = "quantity"
-    status: str | None = None
-    """Unset, or an empty cell: the row is shipped."""
-    delivered_date: str | None = None
-    erp_reference: str | None = None
-    """The ERP's own order number, shown in the flow's summary; unset: the reference."""
-
-
-class ShipmentExportSettings(ExportFormat):
-    """Where the shipments export is and how to read it (``[connections.<name>.erp.shipments]``)."""
-
-    path: str
-    """A file, or a glob (``exports/livraisons_*.csv``): every match is read, in name order."""
-    record_tag: str = "Shipment"
-    columns: ShipmentColumns = Field(default_factory=ShipmentColumns)
-    statuses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_STATUSES))
-    """Status cell -> canonical status (case and accents ignored). Replaces the defaults."""
-    timezone: TimeZoneName = "Europe/Paris"
-    """Time zone of dates written without an offset."""
-    references: References = "any"
-    shop: str = Field(default="", validate_default=True)
-    """The ``"<shop>:"`` prefix of the references when the connection writes no order files
-    (``orders.shop`` otherwise). Default: the connection's name (``connectors.erp.references``)."""
-
-    _shop = field_validator("shop", mode="before")(prefix_or_default)
-
-    @field_validator("statuses")
-    @classmethod
-    def _canonical(cls, value: dict[str, str]) -> dict[str, str]:
-        wrong = sorted(f"{k!r} = {v!r}" for k, v in value.items() if v not in ORDER_STATUSES)
-        if wrong:
-            raise ValueError(f"shipments.statuses: {', '.join(wrong)}: map to one of {', '.join(ORDER_STATUSES)}")
-        return value
-
-    @model_validator(mode="after")
-    def _lines(self) -> ShipmentExportSettings:
-        if bool(self.columns.sku) != bool(self.columns.quantity):
-            raise ValueError("shipments.columns.sku and .quantity go together: set both (lines) or neither")
-        return self
 
 
 # -- rules (pure) -----------------------------------------------------------------------------------

@@ -39,100 +39,23 @@ from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from connectors.erp.files.feedback import References, fold, modified_at, parse_export_date, shop_prefix, web_order_id
-from connectors.erp.files.reader import ExportFormat, export_rows, match_files, pick
-from connectors.erp.files.values import parse_decimal
+from connectors.erp.files.feedback import modified_at, parse_export_date, shop_prefix, web_order_id
+from connectors.erp.files.reader import export_rows, match_files, pick
+from connectors.erp.files.settings import InvoiceColumns, InvoiceExportSettings
+from connectors.erp.files.values import fold, parse_decimal
 from connectors.errors import Fatal, RecordError, Refused, Retryable
 from connectors.models import InvoiceDocument
-from connectors.timezones import TimeZoneName
 
 if TYPE_CHECKING:
-    from connectors.erp.files.catalogue import FilesSettings
+    from connectors.erp.files.settings import FilesSettings
 
 __all__ = ["FilesInvoices", "InvoiceColumns", "InvoiceExportSettings", "invoice_kind"]
 
-_GROUPS = {"number", "order", "kind", "date"}
 _WORDS = re.compile(r"[\s_.,;()\[\]]+")
 _ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 
 # -- settings ------------------------------------------------------------------------------------
-
-
-class InvoiceColumns(BaseModel):
-    """Index column (CSV header, XML child tag or ``@attribute``) of each invoice field."""
-
-    model_config = ConfigDict(extra="forbid")
-    number: str = "number"
-    kind: str | None = "type"
-    """Document type (``FA`` / ``AV``); unset: from the number's prefix."""
-    order: str = "reference"
-    """The web order: ``vendure:42`` as the order file carried it, or the shop order id."""
-    date: str | None = "date"
-    """Unset or empty: the PDF's modification time."""
-    currency: str | None = None
-    """Unset or empty: the connection's ``currency``."""
-    total: str | None = "total_tax_included"
-    file: str | None = None
-    """The PDF's file name (a Windows path is fine: its last part is looked up in ``folder``)."""
-
-
-class InvoiceExportSettings(ExportFormat):
-    """Where the invoice PDFs are and how to tell their orders (``[connections.<name>.erp.invoices]``).
-
-    The CSV/XML settings (``format``, ``encoding``, ``delimiter``, ``decimal_separator``,
-    ``record_tag``) are the index's."""
-
-    folder: str
-    """Where the ERP exports the PDFs. It must exist: a missing folder is a share not mounted."""
-    pattern: str = "*.pdf"
-    """The PDFs in ``folder`` (case ignored); with a ``/`` it looks into subfolders (``*/*.pdf``)."""
-    index: str | None = None
-    """The invoice index export (a file or a glob); unset: ``name_pattern`` says everything."""
-    name_pattern: str | None = None
-    """Regular expression matching a whole PDF file name, with named groups ``number`` and
-    ``order`` (``order`` optional with an index), and optionally ``kind`` and ``date``."""
-    record_tag: str = "Invoice"
-    columns: InvoiceColumns = Field(default_factory=InvoiceColumns)
-    timezone: TimeZoneName = "Europe/Paris"
-    """Time zone of dates written without an offset."""
-    invoice_types: list[str] = Field(default_factory=lambda: ["FA", "Facture"])
-    credit_note_types: list[str] = Field(default_factory=lambda: ["AV", "Avoir"])
-    """Type codes (case and accents ignored). Sage's numeric ``DO_Type`` works too (``["6", "7"]``)."""
-    references: References = "any"
-
-    @field_validator("name_pattern")
-    @classmethod
-    def _groups(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            compiled = re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invoices.name_pattern {value!r} is no regular expression: {exc}") from None
-        unknown = sorted(set(compiled.groupindex) - _GROUPS)
-        if "number" not in compiled.groupindex or unknown:
-            raise ValueError(
-                f"invoices.name_pattern {value!r}: needs a group (?P<number>...), may have order, kind and date"
-                + (f" (not {', '.join(unknown)})" if unknown else "")
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _source_of_orders(self) -> InvoiceExportSettings:
-        if self.index is None and (
-            self.name_pattern is None or "order" not in re.compile(self.name_pattern).groupindex
-        ):
-            raise ValueError(
-                "invoices: set index (an invoice export naming each invoice's order) or a name_pattern "
-                "with (?P<number>...) and (?P<order>...) groups"
-            )
-        both = {fold(t) for t in self.invoice_types} & {fold(t) for t in self.credit_note_types}
-        if both:
-            raise ValueError(f"invoices: {', '.join(sorted(both))} both in invoice_types and credit_note_types")
-        return self
 
 
 # -- rules (pure) -----------------------------------------------------------------------------------

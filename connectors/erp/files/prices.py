@@ -20,82 +20,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from connectors.erp.files.reader import ExportFormat, export_rows, pick
+from connectors.erp.files.reader import export_rows, pick
+from connectors.erp.files.settings import GroupPriceColumns, GroupPriceFileSettings, PriceColumns, PriceFileSettings
 from connectors.erp.files.values import parse_datetime, parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import Article, GroupPrice, PriceRecord, Promotion
-from connectors.timezones import TimeZoneName
 
 if TYPE_CHECKING:
-    from connectors.erp.files.catalogue import FilesSettings
+    from connectors.erp.files.settings import FilesSettings
 
 __all__ = ["FilesPrices", "GroupPriceColumns", "GroupPriceFileSettings", "PriceColumns", "PriceFileSettings"]
 
-# Columns that only a separate price file has: without one, the article export's columns apply.
-_BASE_COLUMNS = {"key", "sku", "price", "vat_rate", "currency"}
 
 T = TypeVar("T")
-
-
-class PriceColumns(BaseModel):
-    """Export column of each price field. ``key`` to ``currency`` apply to a separate price
-    file only (``prices.path``); the promotion columns apply to whichever export holds prices."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str | None = None
-    sku: str = "sku"
-    price: str = "price"
-    vat_rate: str | None = None
-    currency: str | None = None
-    promo_price: str | None = None
-    promo_start: str | None = None
-    promo_end: str | None = None
-    promo_name: str | None = None
-
-
-class GroupPriceColumns(BaseModel):
-    """Columns of the customer-group price export (one row per article, group, min quantity)."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str | None = None
-    sku: str = "sku"
-    group: str = "group"
-    price: str = "price"
-    min_quantity: str | None = None
-
-
-class GroupPriceFileSettings(ExportFormat):
-    """The customer-group price export (``[connections.<name>.erp.prices.group_prices]``)."""
-
-    path: str
-    record_tag: str = "Tarif"
-    columns: GroupPriceColumns = Field(default_factory=GroupPriceColumns)
-
-
-class PriceFileSettings(ExportFormat):
-    """Where prices are and how to read them (``[connections.<name>.erp.prices]``)."""
-
-    path: str | None = None
-    """A price export (file or glob); unset: the article export's price and VAT columns."""
-    columns: PriceColumns = Field(default_factory=PriceColumns)
-    tax_included: bool | None = None
-    """The export's prices (base, promotion, groups) include VAT; unset: as the article export's
-    ``tax_included`` says (one GesCom exports every price in one basis)."""
-    timezone: TimeZoneName = "Europe/Paris"
-    """Time zone of the promotion dates and times written without an offset."""
-    group_prices: GroupPriceFileSettings | None = None
-
-    @model_validator(mode="after")
-    def _base_columns_need_a_file(self) -> PriceFileSettings:
-        misplaced = sorted(self.columns.model_fields_set & _BASE_COLUMNS)
-        if self.path is None and misplaced:
-            raise ValueError(
-                f"prices.columns.{', prices.columns.'.join(misplaced)} apply to a separate price file: set "
-                "prices.path, or set the article export's columns instead"
-            )
-        return self
 
 
 _ARTICLE_PRICES = PriceFileSettings()

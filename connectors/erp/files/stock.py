@@ -17,61 +17,16 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from connectors.erp.files.reader import ExportFormat, export_rows, pick
+from connectors.erp.files.reader import export_rows, pick
+from connectors.erp.files.settings import StockColumns, StockFileSettings
 from connectors.erp.files.values import parse_decimal
 from connectors.errors import Fatal, RecordError
 from connectors.models import StockLevel
 
 if TYPE_CHECKING:
-    from connectors.erp.files.catalogue import FilesSettings
+    from connectors.erp.files.settings import FilesSettings
 
 __all__ = ["FilesStock", "StockColumns", "StockFileSettings"]
-
-
-class StockColumns(BaseModel):
-    """Export column (CSV header, XML child tag or ``@attribute``) of each stock field."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str | None = None
-    """The article's identity; unset: the SKU (as for articles)."""
-    sku: str = "sku"
-    warehouse: str | None = None
-    """Unset: a single-warehouse export, every row belongs to ``default_warehouse``."""
-    quantity: str = "quantity"
-    reserved: str | None = None
-
-
-class StockFileSettings(ExportFormat):
-    """Where the stock export is and how to read it (``[connections.<name>.erp.stock]``)."""
-
-    path: str
-    """A file, or a glob (``exports/stock_*.csv``): every match is read, in name order."""
-    record_tag: str = "Stock"
-    columns: StockColumns = Field(default_factory=StockColumns)
-    default_warehouse: str = "default"
-    """Warehouse of the rows that name none (no warehouse column, or an empty cell)."""
-    warehouse_columns: dict[str, str] = Field(default_factory=dict)
-    """Wide layout: warehouse code -> its quantity column (``PRINCIPAL = "Stock PRINCIPAL"``)."""
-    reserved_columns: dict[str, str] = Field(default_factory=dict)
-    """Wide layout: warehouse code -> its reserved quantity column (optional)."""
-    known_warehouses: list[str] = Field(default_factory=list)
-    """Codes that exist even when the export has no row for them (an ERP that omits empty stock)."""
-
-    @model_validator(mode="after")
-    def _one_layout(self) -> StockFileSettings:
-        if self.warehouse_columns:
-            mixed = sorted(self.columns.model_fields_set & {"warehouse", "quantity", "reserved"})
-            if mixed:
-                raise ValueError(
-                    f"columns.{', columns.'.join(mixed)} and warehouse_columns both set: with one column per "
-                    "warehouse (warehouse_columns, reserved_columns) there is no warehouse or quantity column"
-                )
-        extra = sorted(set(self.reserved_columns) - set(self.warehouse_columns))
-        if extra:
-            raise ValueError(f"reserved_columns names warehouses not in warehouse_columns: {', '.join(extra)}")
-        return self
 
 
 class FilesStock:

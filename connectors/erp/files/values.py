@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["parse_bool", "parse_datetime", "parse_decimal"]
+__all__ = ["fold", "parse_bool", "parse_datetime", "parse_decimal"]
 
 _TRUE = {"1", "o", "oui", "y", "yes", "true", "vrai", "x", "actif"}
 _FALSE = {"0", "n", "non", "no", "false", "faux", "inactif", ""}
@@ -81,3 +82,9 @@ def _start_of_day(day: date, tz: tzinfo, next_day: bool) -> datetime:
     if next_day:
         day += timedelta(days=1)
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a status or type code ("Livrée" == "livree")."""
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connectors.erp.tryton.client import TrytonClient
-from connectors.erp.tryton.orders import TrytonOrderSettings
+from connectors.erp.tryton.settings import TrytonSettings
 from connectors.models import Article
-from connectors.timezones import TimeZoneName
 
 __all__ = [
     "PRODUCT_DOMAIN",
@@ -60,30 +57,6 @@ FIELDS = [
     "write_date",
     "template.write_date",
 ]
-
-
-class TrytonSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str
-    database: str
-    login: str
-    password: str
-    """Secret reference: ``env:TRYTON_PASSWORD`` or ``block:tryton-password``."""
-    language: str = "en"
-    currency: str = "EUR"
-    barcode_types: list[str] = Field(default_factory=lambda: ["ean"])
-    """product.identifier types read as the EAN; "" stands for identifiers without a type."""
-    group_by_template: bool = True
-    """Variants of one template form one product (else each variant is a lone article)."""
-    extra: dict[str, str] = Field(default_factory=dict)
-    """User-defined fields (``fields.<name>`` in mappings) -> product.product field path (``template.code``)."""
-    page_size: int = 500
-    rate_limit: float | None = None
-    timeout: float = 120.0
-    timezone: TimeZoneName = "Europe/Paris"
-    """Time zone of the ERP's dates (promotion start and end dates, sale dates), as the company works in it."""
-    orders: TrytonOrderSettings = Field(default_factory=TrytonOrderSettings)
-    """How web orders become sales and payments deposit invoices (``orders.py``)."""
 
 
 # The articles of the catalogue, and so of stock and prices: salable goods. Services (the

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.erp.references import context
-from connectors.erp.tryton.catalogue import TrytonSettings
 from connectors.erp.tryton.client import TrytonClient
 from connectors.erp.tryton.connector import TrytonConnector
+from connectors.erp.tryton.settings import TrytonSettings
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 

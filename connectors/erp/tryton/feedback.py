@@ -65,12 +65,12 @@ from connectors.erp.tryton.invoices import (
     web_reference,
     web_reference_clause,
 )
-from connectors.erp.tryton.orders import IMPORTED_STATES
+from connectors.erp.tryton.order_rules import IMPORTED_STATES
 from connectors.errors import RecordError
 from connectors.models import OrderStatus, Shipment, ShipmentLine, ensure_utc
 
 if TYPE_CHECKING:
-    from connectors.erp.tryton.catalogue import TrytonSettings
+    from connectors.erp.tryton.settings import TrytonSettings
 
 __all__ = ["LEFT_STATES", "TrytonFeedback", "order_status", "refund_cover", "shipped_at"]
 

@@ -51,7 +51,7 @@ from connectors.errors import RecordError, Refused
 from connectors.models import InvoiceDocument, ensure_utc
 
 if TYPE_CHECKING:
-    from connectors.erp.tryton.catalogue import TrytonSettings
+    from connectors.erp.tryton.settings import TrytonSettings
 
 __all__ = [
     "INVOICE_REPORT",

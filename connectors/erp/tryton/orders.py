@@ -1,76 +1,47 @@
-"""Tryton as an order sink: a web order becomes one confirmed sale.sale, a payment a paid deposit.
-
-Keys. The sale's ``reference`` (the customer's reference field) is ``"<shop>:<shop order id>"``
-(``TrytonOrderSettings.shop``), never the human order code, which a shop may give two orders
-made from one cart: that code goes to ``description``. The party carries the shop's customer id
-as a ``party.identifier`` without type (Tryton 8.2 allows it and checks no format) whose code is
-``"<shop>:<customer id>"``.
-
-Customer. One search: the party with that identifier, else a party with that e-mail (a contact
-mechanism of type email, compared case-insensitively), so a repeat buyer (or a guest who
-ordered before) never becomes a second party; when found by e-mail it gets the identifier. Else
-it is created with its name (the company name when there is one), e-mail, phone and addresses.
-The VAT number (``eu_vat``) and SIRET (``fr_siret``, tied to the invoice address) are added in
-calls of their own: Tryton validates them, and a refused number must not lose the order; it goes
-to a note on the party, the sale's comment and ``order.issues``. An address equal to one of the
-party's (street, postal code, city, country, recipient) is reused, otherwise created.
-
-Lines. ``create`` runs no on_change, so everything Tryton's client would fill is written: the
-product's sale unit, its customer taxes (those of its accounting category, so the taxes are
-Tryton's own), the shop's tax-excluded unit price. A line-level discount is written as the net
-unit price (price digits: 4), the shop's price and discount in the line's note: Tryton 8.2
-without ``sale_discount`` has no discount field, ``sale_promotion`` itself lowers the unit price
-the same way, and the margin per product stays right (a separate discount line would book it
-against no product). Shipping is a line of the shipping service product at the shop's
-tax-excluded price (``shipment_cost_method`` is None so Tryton adds no cost line of its own; the
-carrier of that product, when there is one, still goes on the shipment). An order-level discount
-is a negative line of the discount product per VAT group of the goods, shared in proportion of
-their amounts, so each rate's base goes down as the shop's did; a shipping discount (told apart
-by its tax-included amount, the canonical ``Discount`` does not say) is one line at the
-shipping's taxes.
-
-Totals. After ``quote`` (Tryton's promotions apply then) the sale's total is compared with the
-shop's: a difference within ``total_tolerance`` becomes a line of the adjustment product (back to
-draft, add, quote again); a larger one deletes the sale and refuses the order
-(:class:`OrderRefused`, both totals in the reason). Then ``confirm`` (Tryton processes the sale:
-deposit invoice, shipment). A sale left in draft or quotation by a run cut short is deleted and
-made again; a confirmed (or later, even cancelled) one is returned as it is.
-
-Deposit. An order with a payment in ``deposit_states`` gets the advance payment term (100 % of
-the total, shipping blocked until paid): processing creates the deposit invoice (draft).
-:meth:`TrytonOrders.record_payment` posts it and pays it with the pay wizard, the payment's
-transaction id in the payment move's description, which makes it idempotent. Tryton's final
-invoice then recalls the deposit with a negative line.
-
-Calls per order: about 7 lookups once per connector (warehouse, service products, carriers,
-terms, currencies, taxes; the payment method and countries when first needed); then 1 search of
-an existing sale, 1 read of the products, 1 search of the party (a new one: +3, create, its
-e-mail's id, its addresses; a known one: +1 when an address is new, +1 when it gets the shop id),
-+1 per VAT number or SIRET, then create, quote, read, confirm (+4 with an adjustment): 7 for a
-repeat buyer, 10 for a new one. ``record_payment``: 2 reads, post, the wizard (create, execute,
-delete; +1 execute for a partial payment): 6; 2 when already recorded.
-"""
+"""Tryton as an order sink: a web order becomes one confirmed ``sale.sale``, a settled payment a
+paid deposit invoice (``TrytonOrders``); the party side is in :mod:`.parties`, the rules without a
+server in :mod:`.order_rules`. Keys, lines, totals, deposits and the calls per order:
+``docs/orders.md`` ("Tryton")."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from connectors.base import ErpOrderRef
-from connectors.erp.references import prefix_or_default
 from connectors.erp.tryton.client import TrytonClient, TrytonError
-from connectors.errors import Fatal, RecordError, Refused, Retryable, Skip
-from connectors.models import Address, Order, OrderLine, Payment, currency_quantum, ensure_utc
+from connectors.erp.tryton.order_rules import (
+    _PRODUCT_FIELDS,
+    _SHIPPING,
+    IMPORTED_STATES,
+    PRICE_QUANTUM,
+    OrderRefused,
+    _line,
+    _line_description,
+    _Party,
+    _payment_description,
+    _percent,
+    _ref,
+    _refusal,
+    _Setup,
+    _taxes,
+    _vat_mismatches,
+    _with_tax,
+    discount_shares,
+    net_unit_price,
+    total_adjustment,
+)
+from connectors.erp.tryton.parties import TrytonParties
+from connectors.erp.tryton.settings import TrytonOrderSettings, rate_key
+from connectors.errors import Fatal, RecordError, Retryable, Skip
+from connectors.models import Order, Payment, currency_quantum, ensure_utc
 
 if TYPE_CHECKING:
-    from connectors.erp.tryton.catalogue import TrytonSettings
+    from connectors.erp.tryton.settings import TrytonSettings
 
 __all__ = [
     "IMPORTED_STATES",
@@ -82,183 +53,13 @@ __all__ = [
     "total_adjustment",
 ]
 
-# A sale in one of these states is the order, imported: never made again (a cancelled one was
-# an operator's decision). Draft and quotation are steps of an import cut short.
-IMPORTED_STATES = ["confirmed", "processing", "done", "cancelled"]
-PRICE_QUANTUM = Decimal("0.0001")  # Tryton's default price digits (16, 4)
 _SEARCH_CHUNK = 500
-_SHIPPING = "<shipping>"  # key of the shipping line's taxes beside the line ids
-K = TypeVar("K", bound=Hashable)
-
-
-class OrderRefused(Refused):
-    """Tryton cannot take this order as it is: the flow quarantines it with ``error``."""
-
-
-def _rate_key(rate: Decimal) -> str:
-    """A rate in percent as a key: "19" for 19.0000, "5.5" for 5.50."""
-    return f"{rate.normalize():f}"
-
-
-class TrytonOrderSettings(BaseModel):
-    """How web orders become sales (``[connections.<name>.options.orders]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-    shop: str = Field(default="", validate_default=True)
-    """Prefix of the sale reference and of the customer identifier: ``"<shop>:<id>"``. Default: the
-    connection's name (``connectors.erp.references``); two connections on one Tryton database
-    cannot share it. Sales imported before 2026-07 carry ``vendure``: set it to keep them."""
-    warehouse: str = "WH"
-    """Code of the warehouse that ships web orders."""
-    shipping_product: str = "SHIP-COLISSIMO"
-    """Code of the service product of the shipping line."""
-    shipping_products: dict[str, str] = Field(default_factory=dict)
-    """Shop shipping method name -> service product code, when it is not ``shipping_product``."""
-    discount_product: str = "WEB-DISCOUNT"
-    placeholder_product: str | None = None
-    """Code of the product a line gets when its shop variant is bound to no Tryton article (the
-    shop's SKU and name go to the line's description and the sale's comment); None: such an
-    order is refused (quarantined) until the catalogue binds the article. Its customer taxes are
-    the line's: give it the VAT most web articles have (a different rate shows as a total
-    difference, quarantined)."""
-    adjustment_product: str = "WEB-ADJUST"
-    """Service product of the rounding line (best without VAT: its amount is the difference)."""
-    total_tolerance: Decimal = Decimal("0.05")
-    """Largest difference between Tryton's total and the shop's made up by an adjustment line."""
-    advance_payment_term: str = "Web order paid"
-    """Name of the sale.advance_payment_term of orders paid online (the deposit invoice)."""
-    deposit_states: list[str] = Field(default_factory=lambda: ["settled", "authorized"])
-    """Payment states that give an order the advance payment term; others (cash on delivery,
-    bank transfer) get Tryton's default terms and no deposit."""
-    payment_term: str | None = None
-    """Name of the payment term of the sales; None: Tryton's default customer payment term."""
-    payment_method: str = "Card (web)"
-    """Name of the account.invoice.payment.method that pays deposits."""
-    payment_methods: dict[str, str] = Field(default_factory=dict)
-    """Shop payment method -> Tryton payment method name, when it is not ``payment_method``."""
-    vat_identifier_type: str = "eu_vat"
-    siret_identifier_type: str = "fr_siret"
-    destination_taxes: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Destination country (ISO code) -> VAT rate the shop charged (percent) -> name of the Tryton
-    tax a line shipped there at that rate gets instead of its product's customer taxes (EU OSS: a
-    French shop charges German VAT on a parcel to Berlin). Example: ``{DE = {"19" = "DE VAT 19%
-    (OSS)", "7" = "DE VAT 7% (OSS)"}}``."""
-    vat_rate_tolerance: Decimal = Decimal("0.05")
-    """Largest difference (percentage points) between the rate the shop charged on a line and its
-    Tryton taxes' rate that is still the same tax; a larger one refuses the order unless
-    ``destination_taxes`` maps it."""
-
-    _shop = field_validator("shop", mode="before")(prefix_or_default)
-
-    @field_validator("destination_taxes")
-    @classmethod
-    def _destinations(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        cleaned: dict[str, dict[str, str]] = {}
-        for country, taxes in value.items():
-            if not re.fullmatch(r"[A-Za-z]{2}", country):
-                raise ValueError(f"destination_taxes: {country!r} is not a two-letter country code")
-            for rate in taxes:
-                try:
-                    Decimal(rate)
-                except ArithmeticError:
-                    raise ValueError(f"destination_taxes.{country}: {rate!r} is not a rate in percent") from None
-            cleaned[country.upper()] = {_rate_key(Decimal(r)): name for r, name in taxes.items()}
-        return cleaned
-
-
-# -- pure rules ---------------------------------------------------------------------------------
-
-
-def net_unit_price(line: OrderLine) -> Decimal:
-    """Tax-excluded unit price after the line's discount, to Tryton's price digits."""
-    if not line.discount or not line.quantity:
-        return line.unit_price.quantize(PRICE_QUANTUM, ROUND_HALF_UP)
-    gross = line.unit_price * line.quantity
-    return ((gross - line.discount) / line.quantity).quantize(PRICE_QUANTUM, ROUND_HALF_UP)
-
-
-def discount_shares(amount: Decimal, bases: Mapping[K, Decimal], quantum: Decimal) -> dict[K, Decimal]:
-    """Split ``amount`` over ``bases`` in proportion, rounded to ``quantum``; the last takes the rest.
-
-    Used for an order-level discount over the VAT groups of the goods (French practice: a
-    global discount lowers each rate's base pro rata).
-    """
-    keys = [k for k, base in bases.items() if base]
-    total = sum((bases[k] for k in keys), Decimal(0))
-    if not keys or not total:
-        return {}
-    shares: dict[K, Decimal] = {}
-    left = amount
-    for key in keys[:-1]:
-        share = (amount * bases[key] / total).quantize(quantum, ROUND_HALF_UP)
-        shares[key] = share
-        left -= share
-    shares[keys[-1]] = left
-    return shares
-
-
-def total_adjustment(key: str, erp_total: Decimal, shop_total: Decimal, tolerance: Decimal) -> Decimal:
-    """What to add to the ERP's total to reach the shop's (0 when equal).
-
-    Raises:
-        OrderRefused: the difference is larger than ``tolerance`` (both totals in the reason).
-    """
-    difference = shop_total - erp_total
-    if abs(difference) > tolerance:
-        raise OrderRefused(
-            RecordError(
-                key,
-                "total_tax_included",
-                f"Tryton computes {erp_total} tax included, the shop {shop_total}: "
-                f"{difference:+} is more than the tolerance of {tolerance}",
-                check="totals",
-            )
-        )
-    return difference
-
-
-def _norm(value: Any) -> str:
-    return re.sub(r"\s+", " ", str(value or "")).strip().casefold()
-
-
-def _person(first: str | None, last: str | None) -> str:
-    return " ".join(p for p in (first, last) if p).strip()
-
-
-def _like(value: str) -> str:
-    """``value`` as an exact ``ilike`` pattern (Tryton escapes with a backslash)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # -- the sink ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Setup:
-    """Ids read once per connector: they are configuration, not data."""
-
-    company: int
-    warehouse: int
-    products: dict[str, dict[str, Any]]
-    carriers: dict[int, int]  # carrier product id -> carrier id
-    advance_term: int
-    payment_term: int | None
-    tax_rates: dict[int, Decimal]
-    currencies: dict[str, int]
-    destination_taxes: dict[tuple[str, str], int] = field(default_factory=dict)  # (country, rate key) -> tax
-    countries: dict[str, int | None] = field(default_factory=dict)
-    payment_methods: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Party:
-    id: int
-    invoice_address: int
-    shipment_address: int
-    contact: int | None
-
-
-class TrytonOrders:
+class TrytonOrders(TrytonParties):
     """``OrderSink`` over Tryton JSON-RPC (mixed into ``TrytonConnector``)."""
 
     client: TrytonClient
@@ -540,7 +341,7 @@ class TrytonOrders:
             if rate is None:
                 found[key] = own
                 continue
-            mapped = setup.destination_taxes.get((country, _rate_key(rate)))
+            mapped = setup.destination_taxes.get((country, rate_key(rate)))
             if mapped is not None:
                 found[key] = (mapped,)
                 continue
@@ -553,10 +354,10 @@ class TrytonOrders:
                 RecordError(
                     order.shop_id,
                     field_name,
-                    f"VAT differs: the shop charged {_rate_key(rate)} %{where}, the customer taxes of "
-                    f"{product.get('code') or product['rec_name']} in Tryton are {_rate_key(tryton)} %; map the "
+                    f"VAT differs: the shop charged {rate_key(rate)} %{where}, the customer taxes of "
+                    f"{product.get('code') or product['rec_name']} in Tryton are {rate_key(tryton)} %; map the "
                     f"shop's rate to a Tryton tax with orders.destination_taxes.{country or '<country>'}."
-                    f'"{_rate_key(rate)}" = "<tax name>", or correct the VAT of one of them',
+                    f'"{rate_key(rate)}" = "<tax name>", or correct the VAT of one of them',
                 )
             )
         return found
@@ -609,209 +410,6 @@ class TrytonOrders:
                 )
             found[line.line_id] = row
         return found
-
-    # -- customer ------------------------------------------------------------------------------
-    def _party(self, order: Order, setup: _Setup, notes: list[str]) -> _Party:
-        """The order's party, matched by shop customer id then e-mail, else created."""
-        customer = order.customer
-        parties = self.client.model("party.party")
-        key = f"{self.settings.orders.shop}:{customer.shop_id}" if customer.shop_id else None
-        email = customer.email.strip()
-        clauses: list[Any] = []
-        if key:
-            clauses.append(("identifiers", "where", [("type", "=", None), ("code", "=", key)]))
-        if email:
-            clauses.append(("contact_mechanisms", "where", [("type", "=", "email"), ("value", "ilike", _like(email))]))
-        rows = parties.search_read(["OR", *clauses], _PARTY_FIELDS) if clauses else []
-        rows.sort(key=lambda r: (not any(i.get("code") == key for i in r["identifiers."]), r["id"]))
-        name = _party_name(order)
-        if rows:
-            row = rows[0]
-            party_id = int(row["id"])
-            if key and not any(i.get("code") == key for i in row["identifiers."]):
-                try:
-                    self.client.model("party.identifier").create([{"party": party_id, "type": None, "code": key}])
-                except TrytonError as exc:
-                    raise _refusal(order, "customer.shop_id", "the customer's shop id", exc) from exc
-            known = row["addresses."]
-            contact = next(
-                (
-                    int(c["id"])
-                    for c in row["contact_mechanisms."]
-                    if c["type"] == "email" and _norm(c["value"]) == _norm(email)
-                ),
-                None,
-            )
-        else:
-            party_id, contact = self._create_party(order, name, notes)
-            known = []
-        invoice_id, shipment_id = self._addresses(order, party_id, name, known, setup, notes)
-        types = {i.get("type") for i in (rows[0]["identifiers."] if rows else [])}
-        opts = self.settings.orders
-        if customer.vat_number and opts.vat_identifier_type not in types:
-            self._identifier(
-                order, party_id, opts.vat_identifier_type, customer.vat_number, None, "customer.vat_number", notes
-            )
-        if customer.siret and opts.siret_identifier_type not in types and invoice_id:
-            self._identifier(
-                order, party_id, opts.siret_identifier_type, customer.siret, invoice_id, "customer.siret", notes
-            )
-        return _Party(party_id, invoice_id, shipment_id, contact)
-
-    def _create_party(self, order: Order, name: str, notes: list[str]) -> tuple[int, int | None]:
-        """Create the party (1 call); when Tryton refuses its e-mail or phone, without them."""
-        customer = order.customer
-        parties = self.client.model("party.party")
-        base: dict[str, Any] = {"name": name}
-        if customer.shop_id:
-            key = f"{self.settings.orders.shop}:{customer.shop_id}"
-            base["identifiers"] = [["create", [{"type": None, "code": key}]]]
-        person = _person(customer.first_name, customer.last_name)
-        mechanisms: list[dict[str, Any]] = []
-        if customer.email.strip():
-            email = customer.email.strip()
-            mechanisms.append({"type": "email", "value": email, "name": person if person != name else None})
-        if customer.phone:
-            mechanisms.append({"type": "phone", "value": customer.phone})
-        try:
-            (party_id,) = parties.create([{**base, "contact_mechanisms": [["create", mechanisms]]}])
-        except TrytonError:
-            try:
-                (party_id,) = parties.create([base])
-            except TrytonError as exc:
-                raise _refusal(order, "customer", "the customer", exc) from exc
-            for mechanism in mechanisms:
-                field_name = f"customer.{mechanism['type']}"
-                self._optional(
-                    order, "party.contact_mechanism", {**mechanism, "party": party_id}, party_id, field_name, notes
-                )
-        mechanisms_rows = self.client.model("party.contact_mechanism").search_read(
-            [("party", "=", party_id), ("type", "=", "email")], ["id"]
-        )
-        return int(party_id), (int(mechanisms_rows[0]["id"]) if mechanisms_rows else None)
-
-    def _countries(self, order: Order, setup: _Setup) -> None:
-        """Tryton's id of each address's country (1 search when one is new to the connector).
-
-        Raises:
-            OrderRefused: Tryton has no such country (its address would lose it).
-        """
-        wanted = [(f, a) for f, a in (("billing", order.billing), ("shipping", order.shipping)) if a is not None]
-        codes = sorted({a.country.upper() for _, a in wanted if a.country and a.country.upper() not in setup.countries})
-        if codes:
-            rows = self.client.model("country.country").search_read([("code", "in", codes)], ["id", "code"])
-            found = {r["code"]: int(r["id"]) for r in rows}
-            setup.countries.update({c: found[c] for c in found})
-        for field_name, address in wanted:
-            code = (address.country or "").upper()
-            if code and setup.countries.get(code) is None:
-                raise OrderRefused(
-                    RecordError(
-                        order.shop_id,
-                        f"{field_name}.country",
-                        f"Tryton has no country {code}: import Tryton's countries (trytond_import_countries) "
-                        f"or create {code} in Administration > Countries; the address would lose it",
-                    )
-                )
-
-    def _addresses(
-        self,
-        order: Order,
-        party_id: int,
-        name: str,
-        known: list[dict[str, Any]],
-        setup: _Setup,
-        notes: list[str],
-    ) -> tuple[int, int]:
-        """Invoice and delivery address ids: the party's equal ones, else created (1 call)."""
-        billing = order.billing or order.shipping
-        shipping = order.shipping or order.billing
-        chosen: list[int | None] = []  # known id, or -(1 + index) into to_create
-        to_create: list[dict[str, Any]] = []
-        fields_of: list[str] = []  # the order's field each address to create comes from
-        for address, flag, field_name in (
-            (billing, "invoice", "billing" if order.billing else "shipping"),
-            (shipping, "delivery", "shipping" if order.shipping else "billing"),
-        ):
-            if address is None:
-                chosen.append(None)
-                continue
-            values = _address_values(address, name, setup.countries.get(address.country.upper()))
-            match = next((int(r["id"]) for r in known if _same_address(r, values)), None)
-            if match is None:
-                index = next((i for i, v in enumerate(to_create) if _same_address(v, values)), None)
-                if index is None:
-                    to_create.append({**values, "party": party_id, flag: True})
-                    fields_of.append(field_name)
-                    index = len(to_create) - 1
-                else:
-                    to_create[index][flag] = True
-                match = -1 - index
-            chosen.append(match)
-        addresses = self.client.model("party.address")
-        try:
-            created = [int(i) for i in addresses.create(to_create)] if to_create else []
-        except TrytonError as exc:
-            where = fields_of[0] if len(set(fields_of)) == 1 else "billing and shipping"
-            if exc.per_record and len(to_create) > 1:  # which one: each alone (nothing was saved)
-                for values, field_name in zip(to_create, fields_of, strict=True):
-                    try:
-                        addresses.create([values])
-                    except TrytonError as alone:
-                        raise _refusal(order, field_name, f"the {field_name} address", alone) from alone
-            raise _refusal(order, where, f"the {where} address", exc) from exc
-        ids = [created[-1 - i] if i is not None and i < 0 else i for i in chosen]
-        invoice, shipment = ids[0] or ids[1], ids[1] or ids[0]
-        if invoice is None or shipment is None:  # an order without any address
-            if known:
-                return int(known[0]["id"]), int(known[0]["id"])
-            try:
-                (only,) = addresses.create([{"party": party_id}])
-            except TrytonError as exc:
-                raise _refusal(order, "shipping", "an empty address", exc) from exc
-            notes.append("The order had no address.")
-            return int(only), int(only)
-        return invoice, shipment
-
-    def _identifier(
-        self,
-        order: Order,
-        party_id: int,
-        type_: str,
-        code: str,
-        address: int | None,
-        field_name: str,
-        notes: list[str],
-    ) -> None:
-        values: dict[str, Any] = {"party": party_id, "type": type_, "code": code}
-        if address is not None:
-            values["address"] = address
-        self._optional(order, "party.identifier", values, party_id, field_name, notes)
-
-    def _optional(
-        self,
-        order: Order,
-        model: str,
-        values: dict[str, Any],
-        party_id: int,
-        field_name: str,
-        notes: list[str],
-    ) -> None:
-        """Create a detail of the party; Tryton refusing it is noted, not fatal to the order."""
-        try:
-            self.client.model(model).create([values])
-        except TrytonError as exc:
-            if not exc.per_record:
-                raise
-            reason = f"Tryton refused it and the order went on without it: {_scrubbed(exc.message, order)}"
-            order.issues.append(RecordError(order.shop_id, field_name, reason, check="platform"))
-            notes.append(f"{field_name}: {reason}")
-            try:
-                self.client.model("ir.note").create(
-                    [{"resource": f"party.party,{party_id}", "message": f"Web order {order.reference}: {field_name}: {reason}"}]
-                )
-            except TrytonError:
-                pass  # the sale's comment still says it
 
     # -- payment -------------------------------------------------------------------------------
     def _pay(self, invoice: Mapping[str, Any], payment: Payment, description: str) -> None:
@@ -920,8 +518,8 @@ class TrytonOrders:
         for country, mapping in opts.destination_taxes.items():
             for rate, name in mapping.items():
                 taxes = client.model("account.tax").search_read([("name", "=", name)], ["id", "rate", "type"])
-                if len(taxes) != 1 or taxes[0]["type"] != "percentage" or _rate_key(taxes[0]["rate"] * 100) != rate:
-                    seen = ", ".join(f"{t['type']} {_rate_key((t['rate'] or Decimal(0)) * 100)} %" for t in taxes)
+                if len(taxes) != 1 or taxes[0]["type"] != "percentage" or rate_key(taxes[0]["rate"] * 100) != rate:
+                    seen = ", ".join(f"{t['type']} {rate_key((t['rate'] or Decimal(0)) * 100)} %" for t in taxes)
                     raise Fatal(
                         f'orders.destination_taxes.{country}."{rate}" names {name!r}: Tryton needs exactly one '
                         f"percentage tax of that name at {rate} % (found: {seen or 'none'}).",
@@ -947,153 +545,3 @@ class TrytonOrders:
 
 
 # -- mapping helpers ------------------------------------------------------------------------------
-
-_PRODUCT_FIELDS = [
-    "id",
-    "code",
-    "rec_name",
-    "active",
-    "sale_uom",
-    "default_uom",
-    "account_category.customer_taxes_used",
-]
-_PARTY_FIELDS = [
-    "id",
-    "name",
-    "identifiers.type",
-    "identifiers.code",
-    "addresses.street_unstructured",
-    "addresses.postal_code",
-    "addresses.city",
-    "addresses.country",
-    "addresses.party_name",
-    "contact_mechanisms.type",
-    "contact_mechanisms.value",
-]
-
-
-def _ref(row: Mapping[str, Any]) -> ErpOrderRef:
-    return ErpOrderRef(
-        erp_id=str(row["id"]),
-        reference=row.get("number") or row["reference"],
-        total_tax_included=row["total_amount"],
-        customer_id=str(row["party"]) if row.get("party") is not None else None,
-    )
-
-
-def _taxes(product: Mapping[str, Any]) -> tuple[int, ...]:
-    category = product.get("account_category.") or {}
-    return tuple(sorted(int(t) for t in category.get("customer_taxes_used") or []))
-
-
-def _line(
-    product: Mapping[str, Any], quantity: Decimal, unit_price: Decimal, description: str, taxes: tuple[int, ...]
-) -> dict[str, Any]:
-    return {
-        "type": "line",
-        "product": product["id"],
-        "quantity": float(quantity),
-        "unit": product.get("sale_uom") or product["default_uom"],
-        "unit_price": unit_price,
-        "description": description,
-        "taxes": [["add", list(taxes)]],
-    }
-
-
-def _line_description(line: OrderLine) -> str:
-    return f"{line.name} [{line.sku}]" if line.sku and line.sku not in line.name else line.name
-
-
-def _party_name(order: Order) -> str:
-    customer = order.customer
-    billing = order.billing or order.shipping
-    return (
-        customer.company
-        or (billing.company if billing else None)
-        or _person(customer.first_name, customer.last_name)
-        or (_person(billing.first_name, billing.last_name) if billing else "")
-        or customer.email
-    )
-
-
-def _address_values(address: Address, party_name: str, country: int | None) -> dict[str, Any]:
-    street = "\n".join(s for s in (address.street, address.street2) if s)
-    recipient = address.company or _person(address.first_name, address.last_name)
-    if address.company and _person(address.first_name, address.last_name):
-        recipient = f"{address.company}, {_person(address.first_name, address.last_name)}"
-    return {
-        "street_unstructured": street,
-        "postal_code": address.postal_code,
-        "city": address.city,
-        "country": country,
-        "party_name": recipient if _norm(recipient) != _norm(party_name) else None,
-    }
-
-
-def _same_address(row: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
-    return all(
-        _norm(row.get(k)) == _norm(values.get(k)) for k in ("street_unstructured", "postal_code", "city", "party_name")
-    ) and (row.get("country") or None) == (values.get("country") or None)
-
-
-def _with_tax(shares: Mapping[tuple[int, ...], Decimal], rates: Mapping[int, Decimal], quantum: Decimal) -> Decimal:
-    """Tax-included total of amounts per group of taxes (percentage taxes, rounded per group)."""
-    return sum(
-        (
-            share
-            + (share * sum((rates.get(t, Decimal(0)) for t in taxes), Decimal(0))).quantize(quantum, ROUND_HALF_UP)
-            for taxes, share in shares.items()
-        ),
-        Decimal(0),
-    )
-
-
-def _percent(taxes: Sequence[int], setup: _Setup) -> Decimal:
-    """The rate in percent of a group of percentage taxes."""
-    return sum((setup.tax_rates.get(t, Decimal(0)) for t in taxes), Decimal(0)) * 100
-
-
-def _vat_mismatches(order: Order, taxes: Mapping[str, tuple[int, ...]], setup: _Setup) -> list[str]:
-    """Lines whose shop VAT rate is not Tryton's: the likely cause of a total far off."""
-    found = []
-    for line in order.lines:
-        tryton = _percent(taxes[line.line_id], setup)
-        if line.vat_rate is not None and tryton != line.vat_rate:
-            found.append(
-                f"{line.sku or line.name}: shop {line.vat_rate.normalize():f} %, Tryton {tryton.normalize():f} %"
-            )
-    return found
-
-
-def _private_values(order: Order) -> list[str]:
-    """What identifies the customer in an order: never repeated in a message passerelle keeps."""
-    customer = order.customer
-    values = [customer.email, customer.phone, customer.vat_number, customer.siret, customer.company]
-    values += [customer.first_name, customer.last_name, customer.shop_id]
-    for address in (order.billing, order.shipping):
-        if address is not None:
-            values += [address.first_name, address.last_name, address.street, address.street2, address.company]
-            values += [address.postal_code, address.city, address.phone]
-    return sorted({v.strip() for v in values if v and len(v.strip()) > 1}, key=len, reverse=True)
-
-
-def _scrubbed(message: str, order: Order) -> str:
-    """Tryton's message without the customer's values (its messages quote the value and the record)."""
-    for value in _private_values(order):
-        message = message.replace(value, "…")
-    return re.sub(r"…(?:[\s,]*…)+", "…", message)
-
-
-def _refusal(order: Order, field_name: str, what: str, exc: TrytonError) -> OrderRefused | TrytonError:
-    """The order's refusal for a call Tryton refused on its values; the error itself when it is not
-    about the values (an unknown model, a server error): that stops the run."""
-    if not exc.per_record:
-        return exc
-    reason = f"Tryton refused {what}: {_scrubbed(exc.message, order)}"
-    return OrderRefused(RecordError(order.shop_id, field_name, reason))
-
-
-def _payment_description(payment: Payment) -> str:
-    """The payment move's description: what makes :meth:`TrytonOrders.record_payment` idempotent."""
-    reference = payment.transaction_id or (payment.paid_at.isoformat() if payment.paid_at else "no transaction id")
-    return f"Web payment {payment.method} {reference}"

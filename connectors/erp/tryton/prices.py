@@ -49,8 +49,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.erp.tryton.catalogue import Categories, TrytonSettings, list_price, product_pages, read_categories
+from connectors.erp.tryton.catalogue import Categories, list_price, product_pages, read_categories
 from connectors.erp.tryton.client import TrytonClient
+from connectors.erp.tryton.settings import TrytonSettings
 from connectors.errors import Fatal, RecordError
 from connectors.models import GroupPrice, PriceRecord, Promotion, currency_quantum
 

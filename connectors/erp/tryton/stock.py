@@ -36,8 +36,9 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.erp.tryton.catalogue import TrytonSettings, product_pages
+from connectors.erp.tryton.catalogue import product_pages
 from connectors.erp.tryton.client import TrytonClient
+from connectors.erp.tryton.settings import TrytonSettings
 from connectors.errors import Fatal
 from connectors.models import StockLevel
 
