@@ -12,8 +12,9 @@ import pytest
 from connectors.errors import RecordError
 from connectors.models import Address, Customer, Order, OrderLine, Payment
 from connectors.timezones import local_bounds, possible_instants, to_utc, within
-from tasks.orders import email_fault, gate_orders, import_decision, import_hash, line_articles, payment_key, plan_window
+from tasks.order_rules import email_fault, gate_orders, import_decision, import_hash, line_articles, payment_key
 from tasks.settings import OrderSettings
+from tasks.windows import plan_window
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")

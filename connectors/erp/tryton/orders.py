@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,6 @@ from connectors.erp.tryton.order_rules import (
     _line,
     _line_description,
     _Party,
-    _payment_description,
     _percent,
     _ref,
     _refusal,
@@ -36,9 +34,10 @@ from connectors.erp.tryton.order_rules import (
     total_adjustment,
 )
 from connectors.erp.tryton.parties import TrytonParties
+from connectors.erp.tryton.payments import TrytonPayments
 from connectors.erp.tryton.settings import TrytonOrderSettings, rate_key
-from connectors.errors import Fatal, RecordError, Retryable, Skip
-from connectors.models import Order, Payment, currency_quantum, ensure_utc
+from connectors.errors import RecordError
+from connectors.models import Order, currency_quantum, ensure_utc
 
 if TYPE_CHECKING:
     from connectors.erp.tryton.settings import TrytonSettings
@@ -59,7 +58,7 @@ _SEARCH_CHUNK = 500
 # -- the sink ---------------------------------------------------------------------------------
 
 
-class TrytonOrders(TrytonParties):
+class TrytonOrders(TrytonPayments, TrytonParties):
     """``OrderSink`` over Tryton JSON-RPC (mixed into ``TrytonConnector``)."""
 
     client: TrytonClient
@@ -146,57 +145,6 @@ class TrytonOrders(TrytonParties):
             total_tax_included=row["total_amount"],
             customer_id=str(party.id),
         )
-
-    def record_payment(self, erp: ErpOrderRef, payment: Payment) -> str:
-        """Post and pay the sale's deposit invoice for ``payment``; returns the invoice id.
-
-        Idempotent: a payment whose description (method and transaction id) is already on a
-        deposit, or a deposit already paid, returns that deposit without paying again.
-
-        Raises:
-            Skip: the payment is not settled, or the sale has no deposit (imported unpaid).
-            Retryable: Tryton has not processed the sale yet (no deposit invoice so far).
-        """
-        if payment.state != "settled":
-            raise Skip(f"payment {payment.transaction_id or payment.method} is {payment.state}, not settled")
-        (sale,) = self.client.model("sale.sale").read(
-            [int(erp.erp_id)], ["id", "state", "advance_payment_lines", "advance_payment_invoices"]
-        )
-        if not sale["advance_payment_lines"]:
-            raise Skip(
-                f"sale {erp.reference} has no advance payment term (imported unpaid): its payment is "
-                "registered on its invoice in Tryton"
-            )
-        if not sale["advance_payment_invoices"]:
-            raise Retryable(f"Tryton has not processed sale {erp.reference} yet: no deposit invoice so far.")
-        description = _payment_description(payment)
-        invoices = self.client.model("account.invoice").read(
-            sorted(sale["advance_payment_invoices"]),
-            ["id", "state", "party", "currency", "company", "payment_lines.move.description"],
-        )
-        invoices.sort(key=lambda r: r["id"])
-        for invoice in invoices:
-            lines = invoice.get("payment_lines.") or []
-            if any((line.get("move.") or {}).get("description") == description for line in lines):
-                return str(invoice["id"])
-        unpaid = [i for i in invoices if i["state"] in ("draft", "validated", "posted")]
-        if not unpaid:
-            paid = [i for i in invoices if i["state"] == "paid"]
-            if paid:
-                return str(paid[-1]["id"])
-            raise Skip(f"the deposit invoices of sale {erp.reference} are cancelled")
-        invoice = unpaid[0]
-        try:
-            if invoice["state"] != "posted":
-                self.client.model("account.invoice").post([invoice["id"]])
-            self._pay(invoice, payment, description)
-        except TrytonError as exc:
-            if not exc.per_record:
-                raise
-            raise OrderRefused(
-                RecordError(erp.reference, "payments", f"Tryton refused the deposit's payment: {exc.message}")
-            ) from exc
-        return str(invoice["id"])
 
     # -- sale ----------------------------------------------------------------------------------
     def _tag(self, shop_id: str) -> str:
@@ -410,138 +358,6 @@ class TrytonOrders(TrytonParties):
                 )
             found[line.line_id] = row
         return found
-
-    # -- payment -------------------------------------------------------------------------------
-    def _pay(self, invoice: Mapping[str, Any], payment: Payment, description: str) -> None:
-        """The pay wizard (``account.invoice.pay``) as the client runs it: start -> choice [-> ask -> pay]."""
-        setup = self._setup()
-        method = self.settings.orders.payment_methods.get(payment.method, self.settings.orders.payment_method)
-        method_id = self._payment_method(setup, method)
-        context = {"active_model": "account.invoice", "active_id": invoice["id"], "active_ids": [invoice["id"]]}
-        start: dict[str, Any] = {
-            "payee": invoice["party"],
-            "amount": payment.amount,
-            "currency": invoice["currency"],
-            "company": invoice["company"],
-            "description": description,
-            "payment_method": method_id,
-            "date": self._payment_date(payment),
-        }
-        wizard = "wizard.account.invoice.pay"
-        session, _, _ = self.client.call(f"{wizard}.create", context=context)
-        try:
-            result = self.client.call(f"{wizard}.execute", session, {"start": start}, "choice", context=context)
-            view = (result or {}).get("view") or {}
-            if view.get("state") == "ask":
-                defaults = view.get("defaults") or {}
-                ask = {"type": defaults.get("type") or "partial", "lines": defaults.get("lines") or []}
-                self.client.call(f"{wizard}.execute", session, {"start": start, "ask": ask}, "pay", context=context)
-        finally:
-            self.client.call(f"{wizard}.delete", session, context=context)
-
-    def _payment_date(self, payment: Payment) -> date:
-        when = ensure_utc(payment.paid_at) if payment.paid_at else datetime.now(ZoneInfo("UTC"))
-        return when.astimezone(ZoneInfo(self.settings.timezone)).date()
-
-    def _payment_method(self, setup: _Setup, name: str) -> int:
-        if name not in setup.payment_methods:
-            rows = self.client.model("account.invoice.payment.method").search_read([("name", "=", name)], ["id"])
-            if not rows:
-                raise Fatal(
-                    f"Tryton has no invoice payment method {name!r}.",
-                    resolution="create it (Accounting > Configuration > Payment Methods) or set "
-                    "orders.payment_method / orders.payment_methods of the Tryton connection.",
-                )
-            setup.payment_methods[name] = int(rows[0]["id"])
-        return setup.payment_methods[name]
-
-    # -- configuration -------------------------------------------------------------------------
-    def _setup(self) -> _Setup:
-        """Warehouse, service products, carriers, terms, currencies and tax rates: read once."""
-        cached: _Setup | None = getattr(self, "_orders_setup", None)
-        if cached is not None:
-            return cached
-        opts = self.settings.orders
-        client = self.client
-        warehouses = client.model("stock.location").search_read(
-            [("type", "=", "warehouse"), ("code", "=", opts.warehouse)], ["id"]
-        )
-        if not warehouses:
-            raise Fatal(
-                f"Tryton has no warehouse with code {opts.warehouse!r}.",
-                resolution="set orders.warehouse of the Tryton connection to the code of a warehouse.",
-            )
-        codes = sorted(
-            {opts.shipping_product, opts.discount_product, opts.adjustment_product, *opts.shipping_products.values()}
-            | ({opts.placeholder_product} if opts.placeholder_product else set())
-        )
-        rows = client.model("product.product").search_read([("code", "in", codes)], _PRODUCT_FIELDS)
-        products = {r["code"]: r for r in rows}
-        missing = [c for c in codes if c not in products]
-        if missing:
-            raise Fatal(
-                f"Tryton has no product with code {', '.join(map(repr, missing))} (shipping, discount, adjustment, placeholder).",
-                resolution="create these salable service products or set the orders.*_product codes of the "
-                "Tryton connection.",
-            )
-        carriers = {
-            int(r["carrier_product"]): int(r["id"])
-            for r in client.model("carrier").search_read([], ["id", "carrier_product"])
-            if r.get("carrier_product")
-        }
-        terms = client.model("sale.advance_payment_term").search_read(
-            [("name", "=", opts.advance_payment_term)], ["id"]
-        )
-        if not terms:
-            raise Fatal(
-                f"Tryton has no advance payment term {opts.advance_payment_term!r}.",
-                resolution="create it (Sales > Configuration > Advance Payment Terms) or set "
-                "orders.advance_payment_term of the Tryton connection.",
-            )
-        payment_term = None
-        if opts.payment_term is not None:
-            found = client.model("account.invoice.payment_term").search_read([("name", "=", opts.payment_term)], ["id"])
-            if not found:
-                raise Fatal(
-                    f"Tryton has no payment term {opts.payment_term!r}.",
-                    resolution="set orders.payment_term to the name of a Tryton payment term, or leave it out.",
-                )
-            payment_term = int(found[0]["id"])
-        currencies = {
-            r["code"]: int(r["id"]) for r in client.model("currency.currency").search_read([], ["id", "code"])
-        }
-        rates = {
-            int(r["id"]): r["rate"] or Decimal(0)
-            for r in client.model("account.tax").search_read([("type", "=", "percentage")], ["id", "rate"])
-        }
-        destination: dict[tuple[str, str], int] = {}
-        for country, mapping in opts.destination_taxes.items():
-            for rate, name in mapping.items():
-                taxes = client.model("account.tax").search_read([("name", "=", name)], ["id", "rate", "type"])
-                if len(taxes) != 1 or taxes[0]["type"] != "percentage" or rate_key(taxes[0]["rate"] * 100) != rate:
-                    seen = ", ".join(f"{t['type']} {rate_key((t['rate'] or Decimal(0)) * 100)} %" for t in taxes)
-                    raise Fatal(
-                        f'orders.destination_taxes.{country}."{rate}" names {name!r}: Tryton needs exactly one '
-                        f"percentage tax of that name at {rate} % (found: {seen or 'none'}).",
-                        resolution="create the tax in Tryton (Accounting > Taxes) or correct the name or rate "
-                        "in the Tryton connection's orders settings.",
-                    )
-                destination[(country, rate)] = int(taxes[0]["id"])
-        if not client.context:
-            client.login()
-        setup = _Setup(
-            company=int(client.context["company"]),
-            warehouse=int(warehouses[0]["id"]),
-            products=products,
-            carriers=carriers,
-            advance_term=int(terms[0]["id"]),
-            payment_term=payment_term,
-            tax_rates=rates,
-            currencies=currencies,
-            destination_taxes=destination,
-        )
-        self._orders_setup = setup
-        return setup
 
 
 # -- mapping helpers ------------------------------------------------------------------------------
