@@ -675,3 +675,27 @@ def test_no_brand_field_writes_no_brand_and_no_features_leave_attributes_alone(b
     product = fake.product_by_sku("THE")
     assert product["brands"] == [] and product["attributes"] == [] and fake.brands == {}
     assert {m["key"] for m in product["meta_data"]} >= {"brand", "composition"}  # plain custom fields, as before
+
+
+def test_a_batch_the_web_server_refuses_as_too_large_is_sent_in_smaller_batches() -> None:
+    # Products with long descriptions, behind a web server whose body limit a batch of 40 passes.
+    fake = FakeWooCommerce()
+    products = [
+        replace(tea(), key=f"T{n}", slug=f"the-{n}", variants=[variant(f"T{n}", price="8.90")], description="x" * 900)
+        for n in range(40)
+    ]
+    fake.max_body = 8_000
+    result = shop(fake).write_products([create(p) for p in products])
+    assert result.errors == []
+    assert sorted(result.refs) == sorted(p.key for p in products)
+    skus = [p["sku"] for p in fake.products.values() if p["sku"].startswith("T")]
+    assert sorted(skus) == sorted(f"T{n}" for n in range(40))  # each once: a refused body applied nothing
+    batches = [r for r in fake.requests if r.url.path.endswith("/products/batch")]
+    assert len(batches) > 2 and len(batches[0].content) > fake.max_body
+    # One product alone over the limit is that product's refusal; the others are written.
+    big = replace(tea(), key="BIG", slug="big", variants=[variant("BIG", price="8.90")], description="y" * 9_000)
+    small = replace(tea(), key="SMALL", slug="small", variants=[variant("SMALL", price="8.90")])
+    result = shop(fake).write_products([create(big), create(small)])
+    assert list(result.refs) == ["SMALL"]
+    [error] = result.errors
+    assert (error.key, error.field) == ("BIG", "product") and "too large" in error.reason

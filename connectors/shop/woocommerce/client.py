@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, RequestTooLarge
 from connectors.http import HttpClient, HttpError, paginate_pages
 
 __all__ = ["MAX_BATCH", "MAX_PER_PAGE", "OAuth1QueryAuth", "WooCommerceClient", "api_url", "oauth1_signature"]
@@ -189,21 +189,49 @@ class WooCommerceClient:
         updated: list[dict[str, Any]] = []
         items = [("create", dict(c)) for c in create] + [("update", dict(u)) for u in update]
         for start in range(0, len(items), MAX_BATCH):
-            chunk = items[start : start + MAX_BATCH]
-            body: dict[str, list[dict[str, Any]]] = {}
-            for kind, item in chunk:
-                body.setdefault(kind, []).append(item)
-            answer = self.post(path, body)
-            for kind, out in (("create", created), ("update", updated)):
-                sent = body.get(kind, [])
-                got = list(answer.get(kind) or []) if isinstance(answer, dict) else []
-                if len(got) != len(sent):
-                    raise Fatal(
-                        f"WooCommerce answered {len(got)} items for {len(sent)} sent to {path} ({kind}).",
-                        resolution="check that no plugin rewrites the REST batch answers.",
-                    )
-                out.extend(got)
+            self._batch_chunk(path, items[start : start + MAX_BATCH], created, updated)
         return created, updated
+
+    def _batch_chunk(
+        self,
+        path: str,
+        chunk: Sequence[tuple[str, dict[str, Any]]],
+        created: list[dict[str, Any]],
+        updated: list[dict[str, Any]],
+    ) -> None:
+        """One batch request; a body the web server refuses as too large (413: nothing was
+        applied) is sent again in halves, down to one item, which alone too large is that item's
+        refusal (an answer with ``error``, as WooCommerce gives a refused item)."""
+        body: dict[str, list[dict[str, Any]]] = {}
+        for kind, item in chunk:
+            body.setdefault(kind, []).append(item)
+        try:
+            answer = self.post(path, body)
+        except RequestTooLarge as exc:
+            if len(chunk) == 1:
+                kind, item = chunk[0]
+                message = (
+                    f"the web server refused this {kind} alone as too large ({exc.size} bytes, HTTP 413): "
+                    "raise its request body limit (nginx client_max_body_size, Apache LimitRequestBody) "
+                    "and PHP's post_max_size, or shorten the record"
+                )
+                refused = {"id": item.get("id", 0), "error": {"code": "request_too_large", "message": message}}
+                (created if kind == "create" else updated).append(refused)
+                return
+            half = len(chunk) // 2
+            self._batch_chunk(path, chunk[:half], created, updated)
+            self._batch_chunk(path, chunk[half:], created, updated)
+            return
+        for kind, out in (("create", created), ("update", updated)):
+            sent = body.get(kind, [])
+            got = list(answer.get(kind) or []) if isinstance(answer, dict) else []
+            if len(got) != len(sent):
+                raise Fatal(
+                    f"WooCommerce answered {len(got)} items for {len(sent)} sent to {path} ({kind}).",
+                    resolution="check that no plugin rewrites the REST batch answers, and that the "
+                    "request is within PHP's post_max_size (a larger body reaches WordPress empty).",
+                )
+            out.extend(got)
 
     def _send(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any

@@ -330,6 +330,11 @@ class FakeWooCommerce:
         """Called after each answer (a shop manager editing an order while the connector lists)."""
         self.fail_with: int | None = None
         """Answer every request with this status (a 5xx outage) while set."""
+        self.max_body: int | None = None
+        """The web server's request body limit in bytes (None: none). Source: not WooCommerce but
+        the server in front of it: nginx's ``client_max_body_size`` (default 1m) answers 413
+        "Request Entity Too Large" before PHP runs, so nothing is applied (nginx docs,
+        ngx_http_core_module). Not observed on the live shops (their bodies stayed under it)."""
         self.args = _route_args("/wc/v3/orders")
         self.transport = httpx.MockTransport(self.handle)
         self.ids = itertools.count(100)
@@ -367,6 +372,8 @@ class FakeWooCommerce:
         self.requests.append(request)
         if self.fail_with is not None:
             return httpx.Response(self.fail_with, text="<html><body>Service Unavailable</body></html>")
+        if self.max_body is not None and len(request.content) > self.max_body:
+            return httpx.Response(413, text="<html><head><title>413 Request Entity Too Large</title></head></html>")
         if request.url.scheme == "https":
             if not self._authorised(request):
                 return httpx.Response(401, json=load("error_401.json"))
