@@ -513,3 +513,15 @@ def test_attribute_groups_are_found_by_public_name_label_or_code(fake: FakePrest
     assert shop_for(fake2).write_products([create(labelled({"colour": "Rouge"}, {"colour": "Couleur"}))]).errors == []
     assert len(fake.data["product_options"]) == groups and len(fake2.data["product_options"]) == groups
     assert fake2.data["product_option_values"][-1]["id_attribute_group"] == "2"
+
+
+def test_a_product_the_web_server_refuses_as_too_large_is_its_error_and_the_others_go_on(
+    fake: FakePrestaShop,
+) -> None:
+    big = tee()
+    big.description = "<p>" + "Organic cotton. " * 600 + "</p>"
+    fake.max_body = 6_000
+    result = shop_for(fake).write_products([create(big), create(mug())])
+    assert [(e.key, e.field) for e in result.errors] == [("TEE", "product")]
+    assert "too large" in result.errors[0].reason and "HTTP 413" in result.errors[0].reason
+    assert set(result.refs) == {"MUG"}

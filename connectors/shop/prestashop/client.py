@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.errors import Fatal, PasserelleError, Retryable
+from connectors.errors import Fatal, PasserelleError, RequestTooLarge, Retryable
 from connectors.http import CallStats, HttpClient
 from connectors.shop.prestashop.xml import answer_id, error_messages, to_xml
 
@@ -167,14 +167,24 @@ class PrestaShopClient:
         self, method: str, path: str, record: dict[str, Any], params: Mapping[str, str] | None = None
     ) -> httpx.Response:
         resource = path.split("/", 1)[0]
-        response = self.http.request(
-            method,
-            path,
-            content=to_xml(resource, record),
-            headers={"Content-Type": "application/xml"},
-            params=dict(params or {}),
-            expect=_REFUSALS,
-        )
+        try:
+            response = self.http.request(
+                method,
+                path,
+                content=to_xml(resource, record),
+                headers={"Content-Type": "application/xml"},
+                params=dict(params or {}),
+                expect=_REFUSALS,
+            )
+        except RequestTooLarge as exc:  # one record per request: that record's refusal (nothing saved)
+            raise WriteRefused(
+                413,
+                [
+                    f"the web server refused the {resource} record as too large ({exc.size} bytes): raise its "
+                    "request body limit (nginx client_max_body_size, Apache LimitRequestBody) and PHP's "
+                    "post_max_size, or shorten the record"
+                ],
+            ) from None
         self._check(response, resource)
         return response
 

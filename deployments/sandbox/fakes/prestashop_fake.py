@@ -307,6 +307,11 @@ class FakePrestaShop:
         self.lost: list[str] = []
         """Test switch: the next write on each resource listed is saved, then answered with a read
         timeout (the resource is taken off the list)."""
+        self.max_body: int | None = None
+        """The web server's request body limit in bytes (None: none). Source: not PrestaShop but the
+        server in front of it: nginx's ``client_max_body_size`` (default 1m) answers 413 "Request
+        Entity Too Large" before PHP runs, so nothing is saved (nginx docs, ngx_http_core_module).
+        Not observed on the live shop."""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -319,6 +324,8 @@ class FakePrestaShop:
         self.requests.append(request)
         if self.fail:
             return httpx.Response(self.fail.pop(0), text="<html>Internal Server Error</html>")
+        if self.max_body is not None and len(request.content) > self.max_body:
+            return httpx.Response(413, text="<html><head><title>413 Request Entity Too Large</title></head></html>")
         if not self._authorized(request):
             # The captured answer (error_401.xml). Which request it answered was not recorded;
             # WebserviceRequest::authenticate gives a present but wrong key an error document
