@@ -1,32 +1,14 @@
 """PrestaShop as a catalogue sink: products, combinations, attribute groups and values, categories.
 
-One canonical product is one PrestaShop product. A product with option groups (or several
-variants) gets one combination per variant, built on ``product_options`` (attribute groups, found
-by name, created when missing) and ``product_option_values`` (the same); a product without gets
-none, and its only variant's fields live on the product.
+One canonical product is one PrestaShop product; a product with option groups (or several
+variants) gets one combination per variant on ``product_options`` / ``product_option_values``,
+whose ``price`` is an *impact* on the product's price. Products and combinations are found again
+by reference (:meth:`find_products`). A PUT replaces the whole record, so an update reads it first
+and sends back what passerelle does not own. Brand (``brand_field``) and features (``features``)
+are the product's ``id_manufacturer`` and ``associations/product_features``, found by name or
+created, and cached for the connector's life. Archiving sets ``active`` 0; nothing is deleted.
 
-Prices are tax-excluded; a combination's ``price`` is an *impact* on the product's price: the
-product carries its lowest variant price when it is created and each combination the difference.
-Weights likewise: the product weighs 0 and each combination its own weight (for a simple product,
-the product carries it). References: the variant's SKU (on the product for a simple product, on
-the combination otherwise; a product with combinations carries the canonical product key), which
-is how :meth:`find_products` finds what a run cut off created. The tax rule group is resolved by
-name (``tax_rule_groups``) from the tax mapping; categories are a path of names under Home (id 2),
-created when missing. A PUT replaces the whole record, so an update reads the record first, changes
-the owned fields and sends the rest back as it was (an enriched description survives). Combinations
-cannot be disabled in PrestaShop 8: a variant gone from the ERP gets its stock set to 0 with orders
-refused (``out_of_stock`` 0). Archiving a product sets ``active`` 0; nothing is ever deleted.
-
-Brand and features come from the product's custom fields (``brand_field`` and ``features`` of the
-settings), written with the other owned product fields (on creation, and on update when
-``custom_fields`` is among the fields to write). The brand is the product's ``id_manufacturer``
-(``manufacturers`` found by name, created when missing; an empty brand: 0, none). Features are the
-product's ``associations/product_features`` entries ``{id: feature, id_feature_value: value}``:
-the feature (``product_features``) found by name or created, the value a predefined one
-(``product_feature_values`` with ``custom`` 0) of that feature found by text or created. An empty
-field removes that feature from the product; features the settings do not name are kept as they
-are. Names compare case-insensitively and HTML-unescaped; what is found or created is cached for
-the connector's life, so a run never creates a name twice.
+Details: docs/prestashop.md (What each flow writes: publish-catalogue; Platform limits).
 """
 
 from __future__ import annotations

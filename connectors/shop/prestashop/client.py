@@ -1,25 +1,14 @@
 """PrestaShop 8 webservice client: JSON reads through the one HTTP layer (:mod:`connectors.http`).
 
-The webservice lives at ``<shop>/api/``; the key is the basic-auth user (empty password). Reads
-ask ``output_format=JSON`` and ``display=full`` (or a ``[f1,f2]`` field list); filters are
-``filter[field]=[a|b]`` (values) or ``filter[field]=[a,b]`` (an inclusive interval; dates need
-``date=1``); ``sort=[date_upd_ASC,id_ASC]``; ``limit=offset,count``. An empty list answers ``[]``
-instead of ``{"orders": []}``.
+The webservice lives at ``<shop>/api/``; the key is the basic-auth user, so a URL that is not
+``https://`` is a Fatal unless ``allow_insecure_http``. Reads ask ``output_format=JSON`` with
+``display``, ``filter[field]``, ``sort`` and ``limit``; writes are XML
+(:mod:`connectors.shop.prestashop.xml`) and a PUT replaces the whole record. A write refused with
+a PrestaShop ``<errors>`` document raises :class:`WriteRefused` (a RecordError for that record);
+401 is a Fatal naming the permissions, 5xx / 429 / timeouts are Retryable (a POST is never sent
+again in place), other 4xx Fatal. The requests sent are counted in ``stats``.
 
-Writes are XML (:mod:`connectors.shop.prestashop.xml`): ``POST /api/<resource>`` creates,
-``PUT /api/<resource>/<id>`` replaces the whole record (a field left out is emptied, so a PUT
-always sends back the record read first), ``DELETE /api/<resource>/<id>``. A write the server
-refuses with a PrestaShop ``<errors>`` document (400 validation, 404, or the 500 a malformed
-product gets, PHP warning included) raises :class:`WriteRefused`, which the sinks turn into a
-RecordError for that record only.
-
-Transport: the key is the basic-auth user, so a shop URL that is not ``https://`` is refused with
-a Fatal before anything is sent, unless ``allow_insecure_http`` says so (a loopback lab). The
-requests sent are counted in ``stats`` (the flow summaries' API calls).
-
-Errors: 401 -> Fatal naming the permissions the key needs; 5xx without an ``<errors>`` document,
-429, timeouts -> Retryable (reads and PUT/DELETE retried in place first, a POST is not);
-other 4xx -> Fatal (:class:`~connectors.http.HttpError`).
+Details: docs/prestashop.md (introduction; Requests and errors).
 """
 
 from __future__ import annotations

@@ -1,23 +1,17 @@
 """PrestaShop as a status sink and a document link sink.
 
-Statuses: an order's ``current_state`` read as a canonical status: the configured cancelled /
-refunded states, then ``delivered_state`` (5), ``shipped_state`` (4), ``processing_state`` (3) and
-the paid states (2, payment accepted) as ``processing``; anything else is ``open``. A write puts the
-tracking numbers of the new shipments on the order's ``order_carriers`` row (PUT
-``tracking_number``) first, then adds an ``order_histories`` row (id_order, id_order_state): that
-is how PrestaShop changes a state, runs its hooks and, with the ``sendemail=1`` query parameter
-(``notify``), e-mails the customer the state's template (the shipped one carries the tracking
-number). Idempotent: a tracking number already on the row is not added again, and no history row
-is added for the state the order is in already, nor when the order's newest history row already
-holds it (an earlier attempt saved it but answered an error: PrestaShop answers 500 code 46 when the
-e-mail fails after the save; docs/prestashop.md).
+Statuses: an order's ``current_state`` read as a canonical status through the configured states.
+A write puts new tracking numbers on the order's ``order_carriers`` row, then adds an
+``order_histories`` row (``sendemail=1`` with ``notify``): how PrestaShop changes a state, runs its
+hooks and e-mails the customer. Idempotent: no tracking number twice, no history row for the state
+the order is in or its newest history row holds (PrestaShop answers 500 code 46 when the e-mail
+fails after the save).
 
-Document links: a customer-visible message on the order: a ``customer_threads`` row for the order
-(one per order, found again by ``id_order``) and a ``customer_messages`` row in it with ``private`` 0
-from the configured employee: PrestaShop shows these in the customer's account, order details,
-"Messages" (the ``messages`` resource is the legacy cart/order note the front office no longer
-shows). The message is ``title: url`` then a line ``ref: <key>`` that finds it again: a key already
+Document links: a public customer message (``customer_messages`` with ``private`` 0, in the
+order's ``customer_threads`` row) ``title: url`` with a last line ``ref: <key>``; a key already
 there is not written twice.
+
+Details: docs/prestashop.md (What each flow writes: feedback-status, upload-invoices).
 """
 
 from __future__ import annotations

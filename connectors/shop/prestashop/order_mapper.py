@@ -1,26 +1,15 @@
 """PrestaShop webservice order (+ the records it points to) -> canonical :class:`~connectors.models.Order`.
 
 Pure, no I/O: :mod:`connectors.shop.prestashop.orders` reads the records and hands them over as
-an :class:`OrderBundle`. Amounts arrive as strings with six decimals (``"23.900000"``); they become
-Decimal quantized to the currency. Times (``date_add``, ``date_upd``) are naive wall-clock times of
-the shop's time zone and become aware UTC with :func:`~connectors.timezones.to_utc`.
+an :class:`OrderBundle`. Amounts (six-decimal strings) become Decimal quantized to the currency;
+``date_add`` / ``date_upd`` (the shop's wall-clock time) become aware UTC
+(:func:`~connectors.timezones.to_utc`). Lines are ``order_details`` rows, the cart rules one
+order-level Discount, and the parts must add up to ``total_paid_tax_excl/incl`` (a difference, or
+any gift wrapping, is a RecordError in ``Order.issues``). Payments are ``order_payments``, shared
+out among the orders of one reference (``reference_total``), in the state the order's current
+state gives.
 
-How PrestaShop's figures become the canonical ones:
-
-- a line is an ``order_details`` row (``total_price_tax_excl/incl``, taxes); when that row is
-  missing the ``associations.order_rows`` entry of the order gives unit prices and quantity;
-- ``total_discounts_tax_excl/incl`` are order-level (cart rules): one canonical Discount;
-- ``total_paid_tax_excl/incl`` are the totals; ``Σ lines + shipping + wrapping - discounts`` must
-  equal them (checked, a difference is a RecordError in ``Order.issues``; wrapping has no canonical
-  place, so a non-zero wrapping is an issue too);
-- payments are ``order_payments``, which PrestaShop keys by the order *reference*: two orders of
-  one cart share a reference and the payments of both. Their amounts are shared out in
-  proportion to each order's ``total_paid_tax_incl`` (``reference_total``: the sum over the orders
-  of that reference);
-- a payment's state comes from the order's current state: ``paid`` = 1 -> settled; a cancelled or
-  payment-error state -> cancelled, declined; a refunded state -> settled plus a refunded twin
-  (paid 0); otherwise pending. An order without order_payments gets one payment of its total
-  by its payment module, in that state.
+Details: docs/prestashop.md (Reading orders).
 """
 
 from __future__ import annotations

@@ -1,19 +1,13 @@
 """PrestaShop as an order source: orders of a time window, or by id, as canonical Orders.
 
-Window. ``date_upd`` is a naive wall-clock time of the shop's time zone (a setting). The UTC
-window ``[since, until)`` becomes naive bounds widened by :data:`~connectors.timezones.MARGIN`
-(:func:`~connectors.timezones.local_bounds`), and an order is kept when its ``date_upd`` can mean
-an instant of the window (:func:`~connectors.timezones.within`): an order of the repeated autumn
-hour may be read by two windows (harmless, the import is exactly once per id), never by none.
+Window: ``date_upd`` is the shop's wall-clock time; the UTC window ``[since, until)`` is read
+through widened local bounds (:func:`~connectors.timezones.local_bounds`,
+:func:`~connectors.timezones.within`), so an order of the repeated autumn hour is read by two
+windows, never by none. Paging is by keyset on (``date_upd``, id), never offsets, asking
+:attr:`PrestaShopOrders.order_list_take` + 1 records at a time (more orders than that within one
+second: Fatal). The orders are then read by id, ``order_detail_take`` at a time, oldest first.
 
-Paging. Offsets over a list sorted by a time that changes would skip an order whenever another
-one leaves the window between two pages. So the window is listed (ids and ``date_upd`` only) by
-keyset: each answer is one consistent query sorted by ``date_upd`` then id, asking one record
-more than :attr:`PrestaShopOrders.order_list_take`; when it is full, the next answer starts at the
-``date_upd`` of that extra record (inclusive: ids already seen are dropped). An order modified
-meanwhile moves later and is found again further on. More orders than one answer holds within
-one second cannot be listed this way: Fatal. The orders are then read by id,
-``order_detail_take`` at a time, with what they point to, and yielded oldest first.
+Details: docs/prestashop.md (Reading orders).
 """
 
 from __future__ import annotations

@@ -1,26 +1,15 @@
 """PrestaShop as a stock and price sink.
 
-Stock: one ``stock_availables`` row per (id_product, id_product_attribute) and shop: PrestaShop 8
-has one stock per shop, no stock locations (advanced stock management is gone). A write reads the
-row, sets the absolute ``quantity`` and PUTs the row back (never a delta: a retried write is
-harmless). A write naming a location is refused (a RecordError; a Fatal with
-``stock_location_fatal``).
+Stock: the absolute ``quantity`` of the ``stock_availables`` row of (id_product,
+id_product_attribute), read and PUT back; one stock per shop, so a write naming a location is
+refused (a Fatal with ``stock_location_fatal``). Prices are tax-excluded: the product's ``price``
+(no combinations) or the combination's impact; promotions and customer-group prices are
+``specific_prices`` rows. Passerelle's rows have a fixed ``price``, ``reduction`` 0 and
+``reduction_tax`` 0 for everyone (no cart, no catalogue rule); the merchant's rows are never
+changed. Ours are found again by (product, combination, group, from quantity, from, to): same
+price, nothing sent; another price, PUT; no longer wanted, DELETE.
 
-Prices (tax-excluded, PrestaShop's own convention): the base price is the product's ``price``
-for a product without combinations, the combination's ``price`` *impact* (variant price minus the
-product's price) otherwise. A scheduled promotion is a ``specific_prices`` row for the product /
-combination, group 0 (everyone), ``from``/``to`` in the shop's time zone (``to`` is inclusive in
-PrestaShop: the promotion's exclusive end minus one second), holding the fixed price;
-a customer-group price is the same with ``id_group`` (group names mapped by the ``groups`` setting,
-else by the ``groups`` resource's names).
-
-Which ``specific_prices`` rows are passerelle's: those with a fixed ``price`` (not -1),
-``reduction`` 0, ``reduction_type`` amount and ``reduction_tax`` 0, for every currency, country and
-customer, no cart and no catalogue rule. The back office never writes a row with no reduction and a
-tax-excluded reduction flag unless asked to: rows the merchant makes (a percentage or an amount off)
-are never read as ours, never changed, never deleted. Ours are found again by (product,
-combination, group, from quantity, from, to): same price -> nothing sent, other price -> PUT, no
-longer wanted (promotion over or changed, group price gone) -> DELETE.
+Details: docs/prestashop.md (What each flow writes: sync-stock, sync-prices; Platform limits).
 """
 
 from __future__ import annotations

@@ -1,21 +1,13 @@
 """Vendure as a status sink and a document link sink: what the ERP did with an order, shown in the shop.
 
-Statuses (see docs/vendure-feedback.md). Vendure's order state is read as a canonical status
-(:func:`canonical_status`): PaymentAuthorized -> ``open``, PaymentSettled -> ``processing``,
-(Partially)Shipped -> ``shipped``, (Partially)Delivered -> ``delivered``, Cancelled -> ``cancelled``,
-and any order whose settled payments are refunded in full -> ``refunded``.
+Vendure's order state is read as a canonical status (:func:`canonical_status`). A shipment becomes
+a ``manual-fulfillment`` fulfillment (``method`` = carrier, ``trackingCode``) moved forward only
+(Pending -> Shipped -> Delivered); a tracking URL goes into an order note; ``cancelled`` is
+``cancelOrder``. A pure planner (:func:`plan_write`) decides from one read of the orders; a batch
+costs at most three requests. Idempotent: the same parcel is never added twice, and notes end with
+a line ``ref: <key>``. A refused order (an ErrorResult) is a RecordError; the other orders go on.
 
-Writes. A shipment becomes a fulfillment of the ``manual-fulfillment`` handler (``method`` = carrier,
-``trackingCode`` = tracking number), then fulfillments move forward only (Pending -> Shipped ->
-Delivered); Vendure moves the order itself (PartiallyShipped, Shipped, ...) when they do. A tracking
-URL, which a fulfillment cannot hold, goes into an order note; ``cancelled`` is ``cancelOrder``.
-What to send is decided by a pure planner (:func:`plan_write`) from one read of the orders; a batch
-costs at most three requests: the read, the fulfillments to add with everything that does not depend
-on them, then the moves and notes of the fulfillments just added.
-
-Idempotency: a fulfillment with the same tracking code (or, without one, the same carrier and lines)
-is never added twice; notes carry a last line ``ref: <key>`` and a key already noted is not noted
-again. A refused order (an ErrorResult) is a RecordError; the other orders go on.
+Details: docs/vendure-feedback.md.
 """
 
 from __future__ import annotations

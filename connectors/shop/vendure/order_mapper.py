@@ -1,23 +1,13 @@
 """Vendure Admin API ``Order`` payload -> canonical :class:`~connectors.models.Order` (pure, no I/O).
 
-The payload is what :data:`connectors.shop.vendure.orders.ORDER_FIELDS` selects. Vendure amounts
-are integers in minor units of ``currencyCode``; they become Decimal with ``from_minor_units``.
+The payload is what :data:`connectors.shop.vendure.orders.ORDER_FIELDS` selects; amounts are
+integers in minor units of ``currencyCode`` (``from_minor_units``). A canonical line carries
+``discountedLinePrice`` (line promotions off); the order-level and shipping discounts become
+``Order.discounts`` from exact differences, the rounding cent going to the largest, so the parts
+add up to ``Order.total`` exactly (checked). What the mapper cannot read (an unknown country or
+payment state, a positive surcharge) is a ``RecordError`` in ``Order.issues``, never an exception.
 
-How Vendure's figures become the canonical ones (Vendure 3.7, default tax strategy):
-
-- ``Order.total`` = ``Σ lines.proratedLinePrice + Σ surcharges.price + Σ shippingLines.discountedPrice``;
-  ``proratedLinePrice`` already has the order-level discounts (spread over the lines) taken off,
-  ``discountedLinePrice`` only the line-level (item) promotions.
-- So a canonical line carries ``discountedLinePrice`` (``total``) and ``quantity x unitPrice - total``
-  (``discount``); the order-level discounts and the shipping discounts become ``Order.discounts``,
-  their amounts taken from the exact differences (``discounted - prorated`` per line, ``price -
-  discountedPrice`` per shipping line). Vendure's own per-promotion figures are rounded per line, so
-  they can be a cent off those differences: the cent goes to the largest discount, and
-  ``Σ lines.total + shipping_price - Σ discounts.amount == total`` holds exactly (checked; a
-  difference is a RecordError in ``Order.issues``), tax-included likewise.
-
-A record the mapper cannot read (unknown country code, unknown payment state, a positive surcharge
-the canonical model has no place for) gets a ``RecordError`` in ``Order.issues``: never an exception.
+Details: docs/platforms.md (Vendure).
 """
 
 from __future__ import annotations

@@ -1,24 +1,14 @@
 """Vendure as an order source: placed orders of a time window, or by id, as canonical Orders.
 
-Window. Vendure stores and answers times in UTC (``…Z``). An order's modification time is the
-later of ``updatedAt`` and ``orderPlacedAt``: Vendure 3.7 does not move ``updatedAt`` when an
-order changes state (see :func:`~connectors.shop.vendure.order_mapper.changed_at`), so a cart paid
-long after its last change would otherwise fall before the window. A payment settled or refunded
-later moves neither time: the flow re-reads such orders by id. Carts are left out: only orders
-with ``active = false`` and an ``orderPlacedAt`` (a Draft made by an administrator is inactive but
-not placed).
+Window: times are UTC; an order's modification time is the later of ``updatedAt`` and
+``orderPlacedAt`` (:func:`~connectors.shop.vendure.order_mapper.changed_at`: Vendure 3.7 does not
+move ``updatedAt`` on a state change). Only placed orders (``active = false`` with an
+``orderPlacedAt``). Bounds compare with the millisecond before them, so ``[since, until)`` holds on
+SQLite too. A window is listed in one request (a consistent snapshot), split in halves when it
+holds more than ``order_list_take``; the orders are then read by id, ``order_detail_take`` at a
+time, oldest first.
 
-Precision. The filters compare with a millisecond value, and on SQLite the times the database
-clock writes have no milliseconds (``…:28`` sorts *before* ``…:28.000``). So a bound ``t`` is
-compared with the millisecond before it: ``> since - 1 ms`` and ``<= until - 1 ms``, which is
-exactly ``[since, until)`` for both forms; and since both sides of a split compare with the same
-value, ``[a, m) + [m, b)`` is a partition on any database (one keeping microseconds included).
-
-Paging. Offsets over a list sorted by a time that changes would skip an order whenever another
-one leaves the window between two pages. So a window is listed (ids and times only) in a single
-request, a consistent snapshot; a window with more orders than one answer holds is split in two
-halves, recursively. The orders are then read by id, ``order_detail_take`` at a time, and
-yielded oldest first (by modification time, then id).
+Details: docs/platforms.md (Vendure); docs/orders.md (What one run does).
 """
 
 from __future__ import annotations

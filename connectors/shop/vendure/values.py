@@ -1,20 +1,13 @@
 """Vendure as a stock and price sink: absolute quantities and prices on existing variants.
 
-Stock: Vendure sells ``stockOnHand - stockAllocated`` (allocated = its own orders not
-fulfilled yet). The flows compute the *saleable* quantity from the ERP, so the sink writes
-``stockOnHand = saleable + stockAllocated`` (read in the same batch) at one stock location: what
-the shop can sell is then exactly what the ERP says, and fulfilling an order in Vendure (which
-lowers both numbers) changes nothing. Writes go through ``stockLevels`` with an explicit location:
-the feed's named one, or Vendure's default (the channel's first location), never the deprecated
-variant totals, which sum every location.
+Stock: Vendure sells ``stockOnHand - stockAllocated``, so the sink writes ``stockOnHand =
+saleable + stockAllocated`` (read in the same batch) through ``stockLevels`` at one explicit stock
+location (the feed's, or the channel's first). Prices: one per variant in the channel's currency
+and tax basis; no dated promotions and no customer-group prices (the flow sends the price in
+force). One ``updateProductVariants`` call per batch; a refused batch is split in halves until the
+refused variants are isolated.
 
-Prices: one price per variant in the channel's currency, tax-included or not as the channel is
-set up. Vendure has no promotional price with dates on a variant and no customer-group price:
-the flow sends the price in force at run time, and reports group prices as unsupported.
-
-Batches: one ``updateProductVariants`` call per batch. Vendure refuses a whole call when one
-variant is refused (and stops a document at its first failing mutation), so a refused batch is
-split in halves until the culprits are isolated: k bad records cost about ``2·k·log2(n)`` calls.
+Details: docs/stock-and-prices.md (Stock; Prices); docs/platforms.md (Vendure).
 """
 
 from __future__ import annotations

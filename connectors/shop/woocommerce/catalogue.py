@@ -1,26 +1,16 @@
 """WooCommerce as a catalogue sink: simple and variable products, global attributes, categories.
 
-A lone article is a ``simple`` product (the product carries SKU, price, EAN...); a group of
-articles that differ by options is a ``variable`` product with global attributes
-(``/products/attributes`` and their terms; an attribute is named for customers by
-``Product.option_label`` and found by its slug ``pa_<code>``, its label or its code, or created
-with that label and slug) and one variation per article (``/products/<id>/variations/batch``). Products go through ``/products/batch`` (100 per
-request). WooCommerce answers a refused item inside the 200 (``{"id": 0, "error": {...}}``): that
-product gets a RecordError, its neighbours go on.
+A lone article is a ``simple`` product; articles that differ by options are one ``variable``
+product with global attributes (``/products/attributes`` and their terms, named by
+``Product.option_label``, found by slug ``pa_<code>``, label or code) and one variation each
+(``/products/<id>/variations/batch``). Products go through ``/products/batch``, 100 per request;
+a refused item is a RecordError for that product. Tax classes resolve by name through
+``/taxes/classes``; categories are found by (name, parent) or created. Brand (``brand_field``):
+core Brands or the ``_passerelle_brand`` meta; features (``features``): non-variation attributes on
+the same ``attributes`` list. Archive: ``status: draft``. Adoption (:meth:`find_products`): by SKU,
+a variable product without variations by slug.
 
-Tax classes: the catalogue's taxes mapping names a WooCommerce tax class (``Standard rate``,
-``Reduced rate``...); names resolve through ``/taxes/classes`` (``standard`` is the empty slug on
-a product); an unknown name is a Fatal naming it. Categories: each level of a path is found by
-(name, parent) or created with its ``parent``; the product gets the deepest one.
-
-Brand (``brand_field``): ``brands: [{id}]`` with the brand found by name in ``/products/brands``
-or created (WooCommerce 9.6+ core Brands), else the ``_passerelle_brand`` meta. Features
-(``features``): global attributes with ``variation: false`` on the product's ``attributes`` list,
-next to a variable product's variation attributes (WooCommerce replaces the whole list, so both
-always travel together). Both are written with the product's custom fields (creation, change).
-
-Archive: ``status: draft`` (never a delete). Adoption after a killed run (:meth:`find_products`):
-products and variations by SKU (``?sku=a,b``), a variable product without variations by slug.
+Details: docs/woocommerce.md (Brand and features; Variation attributes; What each flow writes).
 """
 
 from __future__ import annotations

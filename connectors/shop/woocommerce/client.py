@@ -1,18 +1,13 @@
 """WooCommerce REST API v3 client on :mod:`connectors.http` (auth, pagination, error classification).
 
-Auth: the REST key's consumer key and secret as HTTP basic auth, over HTTPS. Over plain HTTP
-WooCommerce ignores basic auth and accepts only one-legged OAuth 1.0a signatures in the query
-string (``auth="oauth1"``, :class:`OAuth1QueryAuth`: HMAC-SHA256, the secret never travels); basic
-auth on an ``http://`` URL is refused with a ``Fatal`` before anything is sent.
+Auth: consumer key and secret as HTTP basic auth over HTTPS, or one-legged OAuth 1.0a query
+signatures over plain HTTP (``auth="oauth1"``, :class:`OAuth1QueryAuth`: HMAC-SHA256, signing the
+query string only); basic auth on an ``http://`` URL is a ``Fatal``. ``batch`` sends
+``{"create": [...], "update": [...]}`` in chunks of 100 and returns the answers item by item, a
+refused item as ``{"id": 0, "error": {...}}`` inside the 200. Lists are paged (``X-WP-Total``,
+``X-WP-TotalPages``; 1-based, ``per_page`` at most 100).
 
-Writes: ``post`` / ``put`` send a JSON body; the OAuth 1.0a signature covers the query string only
-(WooCommerce signs ``$_GET``, never a JSON body), so writes work with both auths. ``batch`` sends
-``{"create": [...], "update": [...]}`` to a ``.../batch`` route in chunks of 100 items (WooCommerce's
-limit) and returns the answers item by item, in the order sent: a refused item comes back inside
-the 200 as ``{"id": 0, "error": {"code", "message", "data"}}`` (captured), never as an exception.
-
-Pagination: WooCommerce answers ``X-WP-Total`` and ``X-WP-TotalPages`` on every list (and a ``Link``
-header with ``rel="next"``); pages are 1-based, ``per_page`` at most 100.
+Details: docs/woocommerce.md (The REST key; What each flow writes; Reading orders).
 """
 
 from __future__ import annotations

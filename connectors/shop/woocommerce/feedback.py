@@ -1,24 +1,15 @@
 """WooCommerce as a status sink and a document link sink: what the ERP did with an order, shown in the shop.
 
 Statuses read (:func:`canonical_status`): ``pending`` / ``on-hold`` / ``failed`` -> ``open``,
-``processing`` -> ``processing``, ``completed`` -> ``shipped`` (WooCommerce's last step; a shop
-whose "delivered" custom status means delivered maps it with ``status_map``), ``cancelled``,
-``refunded``.
+``processing``, ``completed`` -> ``shipped``, ``cancelled``, ``refunded`` (``status_map`` for custom
+statuses). Writes, per order, after one read of the order and its customer notes: new shipments
+into the ``_passerelle_shipments`` / ``_passerelle_carrier`` / ``_passerelle_tracking_number`` meta;
+when ``notify``, a customer note with carrier, tracking number and URL; then the status, never
+backwards, with the :data:`~connectors.shop.woocommerce.mapper.STATUS_META` meta in the same save
+(the payment evidence the order held before). Documents: a customer note ``title: url``. Every
+note ends with a line ``ref: <key>``; a key already noted is not written again.
 
-Writes, per order, after one read of the order and its customer notes:
-1. new shipments (a tracking number not recorded yet) go into the order's ``meta_data``:
-   ``_passerelle_shipments`` (every shipment: ERP id, carrier, tracking number and URL) and
-   ``_passerelle_carrier`` / ``_passerelle_tracking_number`` (the last one, for themes and plugins);
-2. when ``notify``, a customer note (``customer_note: true``: WooCommerce e-mails it) with the
-   carrier, tracking number and URL, its last line ``ref: <key>``;
-3. the status (``PUT /orders/<id>``; ``completed`` e-mails the customer), never backwards, with
-   the :data:`~connectors.shop.woocommerce.mapper.STATUS_META` meta in the same save (the payment
-   evidence the order held before: WooCommerce stamps ``date_paid`` on processing and completed,
-   and the order import must not take passerelle's own status for a payment).
-Idempotent: a tracking number already in the meta or in a note is not added again.
-
-Documents: a customer note ``title: url`` whose last line is ``ref: <key>``; the notes are read
-first and a key already there returns that note's id.
+Details: docs/woocommerce.md (What each flow writes; Idempotency; Platform limits: Statuses).
 """
 
 from __future__ import annotations

@@ -1,31 +1,15 @@
 """WooCommerce REST v3 order JSON -> canonical :class:`~connectors.models.Order` (pure, no I/O).
 
-Money travels as strings (``"39.00"``) and becomes Decimal from the string, never through float.
-Times: the ``*_gmt`` fields are UTC without an offset in the string; they are read as UTC (the
-fields without ``_gmt`` are the site's local time and are never used).
+Money is Decimal from the strings, never float; times are the ``*_gmt`` fields, read as UTC.
+WooCommerce keeps line amounts tax-excluded, ``subtotal`` before coupons and ``total`` after: a
+canonical line carries the ``subtotal``; each ``coupon_lines`` entry (and a negative fee) is an
+order ``Discount``, its exact amount taken from the lines' ``subtotal - total``; a positive fee is
+a RecordError in ``Order.issues``; the totals must add up
+(:func:`connectors.shop.order_checks.check_totals`). Payments come from the status and
+``refunds``; when the status is the one passerelle set (the ``_passerelle_status`` meta), the
+payment is read from the status and ``date_paid_gmt`` the order had before.
 
-How WooCommerce's figures become the canonical ones. WooCommerce keeps every line amount
-tax-excluded (also with ``prices_include_tax``); a line's ``subtotal`` is before coupons, its
-``total`` after: coupons are order-level discounts that WooCommerce spreads over the lines. So:
-
-- a canonical line carries the ``subtotal`` (``total``; ``+ subtotal_tax`` tax-included) and
-  ``unit_price = subtotal / quantity`` (``discount`` is 0, or the sub-cent rest of that division);
-- each ``coupon_lines`` entry becomes an order ``Discount`` (``discount``; ``+ discount_tax``);
-  the exact amount is ``Σ (subtotal - total)`` over the lines (tax-included likewise), the rounding
-  cent between the two goes to the largest coupon;
-- a negative ``fee_lines`` entry (a manual reduction) is a ``Discount`` too; a positive fee has no
-  place in the canonical order: a ``RecordError`` in ``Order.issues``;
-- ``Σ lines.total + shipping_price - Σ discounts.amount == total - total_tax`` must hold exactly,
-  tax-included ``== total`` likewise (:func:`connectors.shop.order_checks.check_totals`; a difference is an issue).
-
-Payments: ``pending``/``on-hold`` -> one ``pending`` payment, ``processing``/``completed`` (and
-``refunded``) -> ``settled`` at ``date_paid_gmt``, ``cancelled`` -> ``cancelled``, ``failed`` ->
-``declined``; each entry of ``refunds`` becomes a ``refunded`` payment of its (positive) amount.
-The evidence is the payment's, never a status passerelle wrote: when the order's status is the one
-the status sink set (its ``_passerelle_status`` meta), the payment is read from the status and
-``date_paid_gmt`` the order had before (WooCommerce stamps ``date_paid`` when it reaches processing
-or completed, paid or not); it is settled since only if the merchant gave it a transaction id (a
-status the merchant sets afterwards is theirs again: processing, the usual "money received").
+Details: docs/woocommerce.md (Reading orders; the ``_passerelle_status`` paragraph).
 """
 
 from __future__ import annotations

@@ -1,21 +1,12 @@
 """WooCommerce as an order source: orders of a time window, or by id, as canonical Orders.
 
-Window. ``GET /orders`` with ``modified_after`` / ``modified_before`` and ``dates_are_gmt=true``
-compares with ``date_modified_gmt`` (UTC, whole seconds). Whether WordPress's date query treats a
-bound as inclusive is not something to rely on, so the request asks for one second more on each
-side and the connector keeps exactly ``since <= date_modified_gmt < until`` itself; ``[a, m) +
-[m, b)`` is therefore a partition. Sorted by ``orderby=modified`` ``order=asc`` (both in the
-route's enum, see the index), then by id locally (oldest first).
+Window: ``GET /orders`` with ``modified_after`` / ``modified_before`` and ``dates_are_gmt=true``,
+one second wider on each side; the connector keeps exactly ``since <= date_modified_gmt < until``.
+Every status but ``checkout-draft``, ``trash`` and ``auto-draft``. Paging is by keyset on the
+modification time (again from one second before a page's newest), falling back to page numbers
+only when a full page changed within one second.
 
-Statuses: every status of an order out of the checkout (``checkout-draft`` is a cart being paid,
-``trash``/``auto-draft`` are not orders).
-
-Paging. Page numbers over a list sorted by a time that moves would skip an order whenever an
-order of an earlier page is modified during the listing (it moves to the end, the others move up
-one place). So the window is read by keyset: the first page, then again from the newest
-modification time of that page (one second before it; ids seen twice are kept once, with their
-last answer), until a page is not full. Only when a full page of orders changed within the same
-second does the rest of that window fall back to page numbers (``X-WP-TotalPages``).
+Details: docs/woocommerce.md (Reading orders).
 """
 
 from __future__ import annotations

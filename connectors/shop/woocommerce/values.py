@@ -1,27 +1,16 @@
 """WooCommerce as a stock and price sink: absolute values through the batch routes.
 
-Stock. WooCommerce core keeps one stock per product or variation (``manage_stock: true``,
-``stock_quantity``), no stock locations: a write naming a location is refused (RecordError). A
-quantity is absolute (a retried write is harmless); WooCommerce lowers it itself when an order is
-paid, and the flows compute the saleable quantity, so it is written as it is.
+Stock: ``manage_stock: true`` and an absolute ``stock_quantity`` per product or variation; no
+stock locations (a write naming one is a RecordError). Prices: ``regular_price``, and a promotion
+as ``sale_price`` with ``date_on_sale_from_gmt`` / ``date_on_sale_to_gmt`` (end inclusive, so
+``ends_at - 1 s``; cleared with ``""``), which WooCommerce applies with its daily
+``woocommerce_scheduled_sales`` job. Amounts are strings with the currency's decimals, in the
+shop's currency and tax basis (``woocommerce_prices_include_tax``,
+:mod:`~connectors.shop.woocommerce.settings`); no customer-group prices in core. Simple products go
+through ``/products/batch``, variations through ``/products/<id>/variations/batch``, 100 items a
+request; a refused item is a RecordError, the others are written.
 
-Prices. ``regular_price`` (the base price) and, since WooCommerce schedules promotions itself,
-``sale_price`` with ``date_on_sale_from_gmt`` / ``date_on_sale_to_gmt``; no promotion (or one that
-ended) clears them with ``""`` (WooCommerce ignores a null date: the REST controller tests ``isset``).
-WooCommerce's end date is inclusive (``is_on_sale``: ``now <= to``), so ``[starts_at, ends_at)`` is
-sent as ``from = starts_at``, ``to = ends_at - 1 s``. WooCommerce applies the price change with its
-daily ``woocommerce_scheduled_sales`` job (and on the next save of the product). Amounts are
-strings with the currency's decimals, in the shop's currency (``/data/currencies/current``), in
-the basis the shop stores: PriceWrite amounts are tax-excluded (``prices_include_tax=False``), and
-a shop set to "Yes, I will enter prices inclusive of tax" (``woocommerce_prices_include_tax``,
-:mod:`~connectors.shop.woocommerce.settings`) gets them with their VAT (an amount converted from a
-tax-included ERP price gives that price back to the cent); a tax-excluded shop gets a converted
-amount rounded to the cent, with a notice when it cannot show the ERP's price. Core WooCommerce
-has no customer-group prices.
-
-Batches: simple products through ``/products/batch``, variations through
-``/products/<id>/variations/batch`` per parent, 100 items per request; a refused item is a
-RecordError, the others are written.
+Details: docs/woocommerce.md (What each flow writes; Platform limits).
 """
 
 from __future__ import annotations

@@ -1,35 +1,17 @@
 """A PrestaShop 8.2 webservice for tests: ``httpx.MockTransport`` serving the captured samples.
 
 Data: ``shared/contracts/prestashop-8.2/samples_json`` (captured from a real PrestaShop 8.2.0).
-The capture holds subsets of some tables, so :func:`captured_data` completes what the captured
-orders point to, each record built from a captured one of the same resource: address 5 (the demo
-customer's), country 8 (FR), order states 1, 6, 7, 8 (PrestaShop's install defaults: awaiting
-check payment, canceled, refunded, payment error), the order_details rows 4 and 5 (from the
-orders' ``order_rows``) and the feature values 4, 6, 7, 8 the captured products point to (the demo
-data's Cotton, Matt paper, Long sleeves, Short sleeves; only 1-3 were captured).
+:func:`captured_data` completes what the captured orders and products point to, each record built
+from a captured one of the same resource: address 5, country 8 (FR), order states 1, 6, 7, 8 (the
+install defaults), order_details 4 and 5 (from ``order_rows``), feature values 4, 6, 7, 8.
 
-Every rule this fake enforces names its source next to the code, one of:
+Every rule this fake enforces names its source next to the code: a capture
+(``tests/fixtures/contracts/prestashop-8.2``), PrestaShop 8's source (file and function), or
+"stricter than the real platform". Test switches (``fail``, ``crash``, ``mail_fails``, ``lost``)
+are named as such, not as rules.
 
-- a capture: a file of ``tests/fixtures/contracts/prestashop-8.2`` (copied from
-  ``shared/contracts``) or a fact of ``shared/contracts/README.md`` observed on the real server;
-- PrestaShop's source (8.x): ``classes/webservice/WebserviceRequest.php`` (``checkResource``,
-  ``manageFilters``, ``setFieldsToDisplay``, ``saveEntityFromXml``, ``executeEntityDelete``,
-  ``getResources``), ``classes/webservice/SQLUtils.php`` (filter values), ``classes/ObjectModel.php``
-  (``validateField``, ``getFieldsLang``), ``classes/Validate.php`` (the ``format`` of each field),
-  ``classes/order/OrderHistory.php`` (``addWs``, ``addWithemail``, ``sendEmail``),
-  ``classes/Product.php`` / ``classes/Combination.php`` (``add``);
-- "stricter than the real platform": the fake refuses what PrestaShop would take or ignore, so a
-  connector that relies on it fails its test instead of a live shop.
-
-Behaviours of the real server the fake does not reproduce (the connector must not need them):
-``date_upd`` moving on every update, reads by id (``/api/products/12``), XML reads, filters
-``%[..]%``, ``>[..]``, ``<[..]``, ``![..]``, writes on the resources passerelle never writes.
-
-Test switches (not rules): ``fail`` (statuses answered first, with an HTML body: what a proxy or a
-PHP fatal error gives, no PrestaShop error document), ``crash`` (records answered with the
-captured 500 of a malformed product), ``mail_fails`` (the shop cannot send e-mail, see
-``_history``) and ``lost`` (resources whose next write is saved, then its answer lost: a read
-timeout, what a proxy or a slow shop gives after PrestaShop has committed).
+Details: docs/connectors.md (Contract tests and the fake), tests/fixtures/contracts/README.md,
+docs/prestashop.md (How it is tested: what the fake does not reproduce).
 """
 
 from __future__ import annotations

@@ -1,57 +1,16 @@
 """A fake WooCommerce REST API (``httpx.MockTransport``) that keeps the real server's rules.
 
-Every rule names its source: a capture (``tests/fixtures/contracts``, copies of
-``shared/contracts``: ``woocommerce-11.0`` from a real 11.0.1, ``woocommerce-10.0-live`` observed on a
-live 10.0.2 through this connector), WooCommerce's or WordPress's source (file or function), or
-"stricter than the real platform" (a check the real shop does not make, kept to catch a malformed
-request of the connector's). When a capture and the source disagree, the capture wins.
+Every rule names its source next to the code: a capture (``tests/fixtures/contracts``, copies of
+``shared/contracts``: ``woocommerce-11.0`` from a real 11.0.1, ``woocommerce-10.0-live`` observed
+on a live 10.0.2 through this connector), WooCommerce's or WordPress's source (file or function),
+or "stricter than the real platform" (a check the real shop does not make, kept to catch a
+malformed request of the connector's). When a capture and the source disagree, the capture wins.
+It serves the routes of the captured index, validates their declared arguments and ignores the
+others, and keeps products, attributes, brands, settings and orders as WooCommerce does;
+:meth:`FakeWooCommerce.without_brands` plays a WooCommerce older than 9.6.
 
-Server (woocommerce-11.0: index_wc_v3.json, error_401.json, orders.headers):
-- basic auth over HTTPS (the captured 401 otherwise); over plain HTTP only OAuth 1.0a query
-  signatures (``WC_REST_Authentication::check_oauth_signature``: timestamp within 15 minutes,
-  nonce used once, HMAC-SHA1/SHA256 with ``consumer_secret&``);
-- routes of the captured index only (``rest_no_route`` 404 otherwise, ``WP_REST_Server::dispatch``);
-- the declared arguments of a route are validated (types, enums, bounds, required: the 400
-  ``rest_invalid_param`` / ``rest_missing_callback_param`` of ``WP_REST_Request::has_valid_params``);
-  undeclared query parameters and body fields are ignored, never refused (WordPress validates
-  registered arguments only; the controllers read known fields only);
-- lists answer ``X-WP-Total``/``X-WP-TotalPages``/``Link`` (orders.headers); ``modified_after`` /
-  ``modified_before`` compare ``date_modified_gmt`` with ``dates_are_gmt=true``, the local
-  ``date_modified`` otherwise (``WC_REST_Orders_Controller::prepare_objects_query``; the fake
-  site is in Europe/Paris, one hour ahead in November, so a forgotten flag shows);
-- batches: at most 100 items (the 413 of ``WC_REST_Controller::check_batch_limit``), answers
-  ``{"create": [...], "update": [...]}`` with a refused item inside the 200
-  (products_batch_create_with_duplicate_sku.json: ``product_invalid_sku``; an unknown id
-  ``woocommerce_rest_product_invalid_id``, ``WC_REST_Products_Controller::get_object``). Batch items
-  are not validated by WordPress (``WC_REST_Controller::batch_items`` calls ``create_item`` /
-  ``update_item`` directly): the fake's type checks of items are stricter than the real platform.
-
-Catalogue (products.json, products_ID_variations.json, products_attributes.json,
-products_categories.json, taxes_classes.json):
-- a non-numeric ``regular_price`` is accepted and dropped (error_400_bad_price.json: a 201);
-- a fresh shop has no global attribute (woocommerce-10.0-live/README.md); attribute slugs are
-  ``pa_`` + the sanitized slug or name, a slug in use or reserved is refused (``wc_create_attribute``);
-- a product's ``attributes`` replace its whole list; an option of a global attribute that is not
-  one of its terms is dropped, an attribute left with none too (``WC_REST_Products_Controller::
-  prepare_attributes``: ``get_term_by('name')``); custom (id 0) attributes keep their options;
-- brands (``/products/brands``, WooCommerce 9.6+ core Brands, declared in the captured index; no
-  brand row was captured, so rows take the captured category's shape, the controller the Brands
-  one extends): ``brands: [{id}]`` is written by ``WC_Brands::rest_api_add_brands_to_product`` only
-  when the list is not empty (``brands: []`` is ignored: woocommerce-10.0-live/
-  products_batch_update_brands_empty.json), through ``wp_set_object_terms`` (the list replaces the
-  product's brands, an unknown or 0 id is skipped by ``term_exists``: ``[{"id": 0}]`` removes every
-  brand); :meth:`FakeWooCommerce.without_brands` plays an older WooCommerce.
-
-Settings: ``GET /settings/tax/woocommerce_prices_include_tax`` in the docs example's shape
-(woocommerce-docs/docs_examples/setting-options.json), ``no`` by default; no tax group (404) when
-taxes are off (:meth:`FakeWooCommerce._get_setting` names the source functions).
-
-Orders (orders.json, orders_ID_notes.json, woocommerce-10.0-live/
-order_after_status_completed_unpaid_bacs.json): a status change adds the note "Order status
-changed from X to Y." with the statuses' labels, sets ``date_paid_gmt`` when the order reaches
-processing or completed without one (``WC_Order::maybe_set_date_paid``) and
-``date_completed_gmt`` on completed (``WC_Order::maybe_set_date_completed``); every update bumps
-``date_modified_gmt``, all at the moment of the change (:meth:`FakeWooCommerce.update_order`).
+Details: docs/connectors.md (Contract tests and the fake), tests/fixtures/contracts/README.md,
+docs/woocommerce.md (How it is tested).
 """
 
 from __future__ import annotations
