@@ -1,21 +1,15 @@
 """Catalogue benchmark: 30 000 flat articles -> about 10 000 products, engine and shop side.
 
 Engine stages that do not talk to a shop (grouping, mapping, Great Expectations gate, diff
-against 30 000 bindings, hashing): wall time and peak Python memory.
-
-Shop side: the products are published in batches through the real ``VendureCatalogue`` and
-its httpx client, called as ``tasks.catalogue.publish_batch`` calls it (``find_products`` for
-the creations, then ``write_products``), against the loopback Vendure of
-``benchmarks/loopback_vendure.py`` (127.0.0.1, ``--latency`` seconds per request, every document
-validated against the recorded Vendure 3.7 schema). Then a re-run with the bindings the shop's
-answers gave: nothing to send, no call. Then an update run where 1 % of the families changed
-(new name, new prices, one new size each): ``updateProduct``, ``updateProductVariants``, the
-option-group lookup, ``createProductOption`` and ``createProductVariants`` on existing products
-go through the schema too. Reported: API calls, wall time, the shop's own time
-(measured by the server, latency included), engine time = wall - shop, peak memory
-(tracemalloc and ru_maxrss). The state store and the Parquet snapshots are not part of it.
+against 30 000 bindings, hashing): wall time and peak Python memory. Shop side: a publish in
+batches through the real ``VendureCatalogue``, as ``tasks.catalogue.publish_batch`` calls it,
+against the loopback Vendure of ``benchmarks/loopback_vendure.py``; a re-run with nothing to
+send; an update run where 1 % of the families changed. Reported: API calls, wall, shop and
+engine time, peak memory. The state store and the Parquet snapshots are not part of it.
 
 Run:  uv run python benchmarks/catalogue.py [--articles 30000] [--latency 0.02] [--batch-size 50]
+
+Details and figures: docs/benchmarks.md (sections "Catalogue engine", "Catalogue").
 """
 
 from __future__ import annotations

@@ -1,30 +1,16 @@
 """A loopback Vendure Admin API for the benchmarks: enough of Vendure for the real connector to run.
 
 The connector code (``connectors/shop/vendure``) runs unchanged through its real httpx client
-against this server on 127.0.0.1. Every document is parsed and validated with graphql-core
-against the recorded schema of Vendure 3.7 (``tests/fixtures/vendure-3.7/admin-api.graphql``,
-with the sandbox's custom fields) and executed against it, so variables are coerced to their
-input types as Vendure does: a document Vendure would refuse is refused here too (HTTP 400
-``GRAPHQL_VALIDATION_FAILED``, or ``BAD_USER_INPUT`` for variables) and recorded in the stats.
-
-What is emulated (Vendure 3.7 behaviour, see tests/fixtures/vendure-3.7/README.md): login with
-the ``vendure-auth-token`` header and Bearer tokens (FORBIDDEN without), products with unique
-slugs (a taken slug gets ``-2``) whose translations need a slug and a description, option
-groups and options, variants with one option of each group of their product and no duplicate
-combination, stock per location (``stockOnHand`` / ``stockAllocated``), prices, facets and
-facet values, tax categories, stock locations, list filters ``eq`` / ``in`` and ``take`` (at
-most 1000), ``ENTITY_NOT_FOUND`` for unknown ids; a failing mutation stops its document.
-
-Each GraphQL request sleeps ``latency`` seconds (the network and the shop's own work) and the
-server adds the whole time it spent on the request (reading, executing, sleeping, answering)
-to ``seconds``, so a benchmark reports engine time = wall time - shop time.
-
-Control endpoints (not counted, no latency): ``GET /_loopback/stats``, ``POST /_loopback/reset``
-(counters), ``POST /_loopback/config`` (``{"latency": s}``), ``POST /_loopback/seed``
-(``{"variants": [[sku, stockOnHand, stockAllocated, price], ...]}`` -> ids),
-``POST /_loopback/variants`` (``{"ids": [...]}`` -> stock and price of those variants).
+against this server on 127.0.0.1. Every document is validated with graphql-core against the
+recorded Vendure 3.7 schema (``tests/fixtures/vendure-3.7/admin-api.graphql``) and executed
+against an in-memory store, so a document Vendure would refuse is refused here too. Each request
+sleeps ``latency`` seconds and the server adds up its time per request in ``seconds`` (engine
+time = wall time - shop time). Control endpoints under ``/_loopback/`` (stats, reset, config,
+seed, variants) are not counted.
 
 Run alone:  uv run python benchmarks/loopback_vendure.py [--port 0] [--latency 0.02]
+
+Details: docs/benchmarks.md (section "Shop side, against a loopback Vendure").
 """
 
 from __future__ import annotations

@@ -1,38 +1,16 @@
 """Request costs of the PrestaShop and WooCommerce shop connectors: catalogue, stock and prices.
 
-For each platform the real connector (``PrestaShopShop`` / ``WooCommerceShop``, their httpx
-clients) runs against the contract fake of ``deployments/sandbox/fakes`` (``FakePrestaShop``: captured
-PrestaShop 8.2 samples, XML writes checked against the captured schema synopsis;
-``FakeWooCommerce``: captured WooCommerce 11.0 routes, bodies checked against the captured route
-index). A wrapper transport sleeps ``--latency`` seconds per request, counts the requests by
-method and resource (numeric path segments read ``{id}``) and adds up the time spent in the fake
-and the sleep: the **shop time**. **Engine time = wall time - shop time**: the passerelle side
-(the diff / plans of ``tasks``, the connector's own Python, httpx).
-
-N canonical products (``--products``): every third a simple product (one variant), the others
-with three sizes (S, M, L, the L 2.00 dearer); tax-excluded Decimal prices, VAT 20 with the tax
-rule group / tax class the fake knows, a two-level category path (20 x 7 paths), an EAN-13.
-
-Steps, each one run with a new connector (a new flow run opens a new connection):
-
-1. publish: ``plan_catalogue`` against an empty store, then per batch of 50 (the
-   ``catalogue.batch_size`` default) what ``tasks.catalogue.publish_batch`` does with the shop:
-   ``find_products`` for the creations (the exactly-once reconciliation), ``write_products``;
-   the bindings come from the shop's answers;
-2. re-run, nothing changed: ``plan_catalogue`` against those bindings (expected: no request);
-3. re-publish ``--changed`` (1 %) of the products renamed and 1.00 dearer (every variant);
-4. stock for every variant (``compute_targets`` + ``plan_stock`` against nothing sent, batches
-   of 100 as ``flows/stock.py``), then a run where ``--changed`` of the variants changed;
-5. prices for every variant (the catalogue's prices; every 25th variant with a promotion in
-   force), then a run where ``--changed`` of the variants are 1.00 dearer.
-
-Reported per step: requests by method, per product and per variant, wall / shop / engine seconds,
-and the projected wall time against a real shop: engine + requests x max(``--project-latency``,
-1 / ``--rate-limit``) (requests are sent one after the other). The quality gates (Great
-Expectations), the state store and the snapshots are not part of it (benchmarks/catalogue.py and
-benchmarks/stock.py measure them).
+The real connectors (``PrestaShopShop`` / ``WooCommerceShop``) run against the contract fakes of
+``deployments/sandbox/fakes`` (``FakePrestaShop``, ``FakeWooCommerce``) on ``--products``
+generated products, through a wrapper transport that counts the requests and the **shop time**;
+**engine time = wall time - shop time**. Steps, each with a new connector: publish, a re-run with
+nothing changed, a re-publish of ``--changed`` products, then stock and prices for every variant
+and for ``--changed`` of them. Reported per step: requests by method, per product and per
+variant, the seconds, and the wall time projected for a real shop.
 
 Run:  uv run python benchmarks/shops.py [--products 1000] [--latency 0] [--platform all]
+
+Details and figures: docs/benchmarks.md (section "Shop side, PrestaShop and WooCommerce").
 """
 
 from __future__ import annotations

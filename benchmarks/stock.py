@@ -1,22 +1,14 @@
 """Stock and price benchmark: 100 000 SKUs, 1 % changed, written to Vendure on loopback.
 
-Stock: ``tasks.stock.compute_targets`` (two ERP warehouses summed into the shop's default
-location, reserved and safety stock subtracted), ``gate_targets`` (Great Expectations),
-``plan_stock`` against the content hashes of the values sent last time (as the state store's
-``sent_value`` holds them), then ``VendureValues.write_stock`` in batches of 100 through the
-real ``VendureShop`` / ``VendureClient``. Prices: ``tasks.prices.gate_prices``,
-``plan_prices`` and ``VendureValues.write_prices`` the same way. The pure rules and the sink
-are called directly (no Prefect task or flow run per record or per batch); the state store and
-the snapshots are not part of it.
-
-The loopback Vendure (``benchmarks/loopback_vendure.py``, a child process on 127.0.0.1) holds
-100 000 variants with stock already allocated to orders, validates every document against the
-recorded Vendure 3.7 schema and sleeps ``--latency`` seconds per request. Reported per side:
-API calls, wall time, the shop's own time (measured by the server), engine time = wall - shop,
-peak memory (tracemalloc during the phase; ru_maxrss of the process at the end), then a run
-where nothing changed (a new connection, as a new flow run has).
+The pure rules of ``tasks.stock`` and ``tasks.prices`` (``compute_targets``, the gates, the plans
+against the values sent last time) are called directly, then ``VendureValues.write_stock`` /
+``write_prices`` in batches of 100 through the real ``VendureShop``, against the loopback Vendure
+of ``benchmarks/loopback_vendure.py``. Reported per side: API calls, wall, shop and engine time,
+peak memory; then a run where nothing changed. No Prefect runs, state store or snapshots.
 
 Run:  uv run python benchmarks/stock.py [--skus 100000] [--changed 0.01] [--latency 0.02]
+
+Details and figures: docs/benchmarks.md (section "Stock and prices").
 """
 
 from __future__ import annotations

@@ -3,18 +3,15 @@
 ::
 
     PasserelleError
-     ├── Retryable   transient: 429 (honouring Retry-After), 5xx, timeouts, connection resets.
-     │               Prefect retries the task; nothing else is retried.
-     ├── Fatal       will not get better by itself: authentication, 4xx, configuration.
-     │               The message ends with a "Resolution:" hint for the operator.
-     │    └── RequestTooLarge  the platform refused a request for its size, before applying any
-     │                   of it: the client sends it again in smaller pieces.
+     ├── Retryable   transient (429, 5xx, timeouts): the only errors Prefect retries.
+     ├── Fatal       will not get better by itself; the message ends with "Resolution:".
+     │    └── RequestTooLarge  refused for its size: the client sends it in smaller pieces.
      ├── Skip        a deliberate business decision to leave a record alone (not an error).
-     └── Refused     a platform will not take this one record as it is (an order whose article
-                     is unknown, whose totals differ): the flow quarantines it, the others go on.
+     └── Refused     a platform will not take this one record: the flow quarantines it.
 
-``RecordError`` is not an exception of the run: it describes why one record was refused
-(quality gate or platform answer) so it can be quarantined while the others go on.
+``RecordError`` is no exception of the run: why one record was refused, for the quarantine.
+
+Details: docs/architecture.md (section "Failures: the record's or the run's").
 """
 
 from __future__ import annotations

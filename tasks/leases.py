@@ -1,20 +1,13 @@
 """Run leases: one writing run at a time per (flow, connection), whatever started it.
 
 Every writing flow (catalogue, stock, prices, orders, feedback, invoices) holds the lease
-``<flow>:<connection>`` while it runs, so a manual run, a backfill or two schedules of one flow
-(the stock's every-10-minutes run and its nightly reconcile are one flow, hence one lease) never
-write side by side. A dry run writes nothing and takes none.
+``<flow>:<connection>`` through :func:`flow_lease` while it runs, so a manual run, a backfill or
+two schedules of one flow never write side by side; a dry run takes none. A run that finds the
+lease held stops at once with a "busy" summary, unless Prefect says the holder's run is over
+(then it takes it over). The lease is renewed by a background thread and before each batch, where
+a run that lost it stops with :class:`LeaseLost`, and released at the end.
 
-- Taken at the start; a run that finds it held by another run stops at once with a "busy"
-  summary. Held by a run that Prefect knows is over (completed, failed, cancelled, crashed), it
-  is taken over at once; held by anything else (a run Prefect is still running, a holder that is
-  not a Prefect flow run id, a Prefect API that cannot answer), it stands until it expires.
-- Renewed while the run works: by a background thread every third of ``[state] lease_seconds``
-  (a run held up inside one long platform write keeps it), and by the flow before each batch of
-  writes, where a run that lost it (taken over meanwhile) stops with :class:`LeaseLost` before
-  writing again.
-- Released at the end, however the run ends. A worker killed outright blocks the next runs for
-  ``lease_seconds`` at most, less when Prefect has seen the run crash.
+Details: docs/architecture.md (section "State store", "Leases in detail").
 """
 
 from __future__ import annotations

@@ -1,25 +1,14 @@
 """The state store: the local base that knows what was already synced.
 
-SQLModel tables on SQLite (default, a file next to the project) or PostgreSQL (production).
-Schema changes go through the Alembic migrations in ``tasks/migrations``; the store brings
-the database to the latest revision when it opens it.
+SQLModel tables on SQLite (default) or PostgreSQL, migrated by Alembic (``tasks/migrations``) to
+the latest revision when the store opens: ``binding`` (ERP key <-> shop id, content hash),
+``cursor``, ``quarantine``, ``sent_value`` (the last value sent, for stock and prices),
+``order_import`` (one row per shop order, ``claimed`` before the ERP write, ``imported`` after)
+and ``lease`` (one writing run at a time per flow and connection). A ``pending`` binding or a
+``claimed`` order left by a killed run is reconciled, never written twice.
 
-- ``binding``: ERP key <-> shop id per (connection, entity), with the content hash of the
-  fields passerelle owns. Unique on both sides. ``state`` is ``pending`` between the claim
-  and the shop's answer, so a run killed in between reconciles instead of creating twice.
-- ``cursor``: incremental watermarks, advanced only after a batch is committed.
-- ``quarantine``: records refused by the quality gate or by a platform, with the reason,
-  kept open until the record passes or an operator discards it.
-- ``sent_value``: the last value sent per (connection, entity, key) for value syncs (a stock
-  level per variant and location, the prices of a variant), so a run sends only what changed.
-- ``order_import``: one row per (connection, shop order id): ``claimed`` before the ERP is
-  written, ``imported`` after (with the ERP's reference), so a run killed in between reconciles
-  instead of importing twice; also ``waiting`` (not paid yet), ``quarantined`` and ``skipped``.
-  ``follow`` marks the orders the next runs re-read by id (a payment settled later moves no
-  modification time in some shops).
-- ``lease``: one writing run at a time per (flow, connection), whatever started it: the holder
-  (the Prefect flow run id) and when the lease expires unless renewed. An order claim belongs to
-  its run while that run holds the ``import-orders`` lease (see :meth:`StateStore.claim_order`).
+Details: docs/architecture.md (sections "State store", "Exactly once (catalogue)", "Exactly once
+(orders)").
 """
 
 from __future__ import annotations

@@ -2,20 +2,16 @@
 
 1. a Tryton 8.2 server (PyPI, SQLite) seeded with the demo catalogue (217 articles, a few bad);
 2. a Vendure 3.7 shop (npm, in-memory sql.js);
-3. the catalogue flow under Prefect: a first run publishes, a second sends nothing, then a renamed
-   product and a discontinued article in Tryton make a third run update one product and archive one
-   (the renamed product's new price is the price flow's to send: it owns prices);
+3. the catalogue flow under Prefect: publish, a re-run that sends nothing, then a renamed product
+   and a discontinued article (the new price is left to the price flow, which owns prices);
 4. the stock flow: web warehouse only, minus reservations and a safety stock of 2; after three
    stock moves in Tryton, exactly three variants are written;
-5. the price flow: the new price, and a promotion in force in Tryton (sale_promotion), change the
-   shop's prices;
+5. the price flow: the new price, and a promotion in force in Tryton (sale_promotion);
 6. the order import: three web orders checked out through Vendure's Shop API (a guest paying by
    card, the same customer again, a card only authorised) become Tryton sales with their paid
-   deposit invoices; the authorised one waits, and is imported when the payment is captured;
-7. the status feedback: the first order shipped in Tryton with a Colissimo tracking number turns
-   "Shipped" in Vendure with that number; and, when LibreOffice is installed (Tryton renders PDFs
-   with it), the invoice PDFs go to an S3 bucket (moto's server on 127.0.0.1) and appear on the
-   customer's order.
+   deposit invoices; the authorised one is imported once the payment is captured;
+7. the status feedback (a Colissimo tracking number) and, with LibreOffice, the invoice PDFs in
+   an S3 bucket (moto on 127.0.0.1) linked on the customer's order. Runs and summaries: README.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
 """What an operator does in Tryton, over our JSON-RPC client: for the tests and the demo.
 
 Each function is a handful of calls (no subprocess, no proteus), done the way a Tryton user's
-action ends up in the database:
+action ends up in the database: stock by a confirmed **inventory** (:func:`set_stock`), a
+reservation by a confirmed **sale** (:func:`reserve`), promotions and prices by plain creates and
+writes that Tryton validates; then shipping, invoices and returns (:func:`ship_with_tracking`,
+:func:`cancel_sale`, :func:`credit_invoice`, :func:`return_sale`).
 
-- stock is set by a confirmed **inventory** of the warehouse's storage zone: Tryton makes the
-  done moves between the zone and the warehouse's lost and found location (in when raising,
-  out when lowering). Plain moves would not do: over RPC, a draft move out of a storage zone
-  cannot be done before it is assigned, and ``assign`` is not callable;
-- a reservation is a **sale** to a customer, quoted and confirmed: Tryton (without a queue
-  worker, as in the sandbox) processes it at once and creates the shipment whose outgoing move
-  (output zone -> customer) the stock reader counts as reserved. A bare move would not be a
-  promise to a customer, and the reader rightly ignores moves that come from no sale;
-- promotions, price list lines and list prices are plain creates and writes, which Tryton
-  validates (it refuses a formula it cannot evaluate).
+Details: deployments/sandbox/tryton/README.md (section "Operator actions").
 """
 
 from __future__ import annotations

@@ -7,9 +7,8 @@
   ``checkout=False`` stops before the payment: the order stays in the cart (``ArrangingPayment``)
   until :func:`pay_order`.
 - :func:`register_customer` makes a customer account (the sandbox needs no e-mail verification).
-- :func:`create_coupon_promotion` creates a percentage promotion with a coupon code through the
-  Admin API: on the whole order, or on some variants only (a line-level discount), optionally
-  with free shipping.
+- :func:`create_coupon_promotion`: a percentage promotion with a coupon code (Admin API), on the
+  whole order or on some variants (a line-level discount), optionally with free shipping.
 
 The Shop API authenticates by the ``vendure-auth-token`` response header, sent back as a Bearer
 token; every call of one checkout goes through one :class:`ShopSession`.

@@ -1,25 +1,16 @@
 """The files connector as a status source: order statuses and parcels from a shipments export.
 
 A GesCom without an API tells what it shipped in an export of its delivery notes (bons de
-livraison): one row per shipped line or per parcel, with the web order's reference (the
-``"<shop>:<order id>"`` the order file carried, or the bare shop order id), the delivery number,
-carrier, tracking number, date and, optionally, a status column ("livré", "annulé") mapped to the
-canonical statuses by ``statuses``. See ``docs/files-feedback.md``.
+livraison), one row per shipped line or per parcel, with the web order's reference. Per order:
+one :class:`~connectors.models.Shipment` per delivery number (or per tracking number), the
+order's status from its deliveries (:func:`order_status`), ``changed_at`` the latest date of its
+rows. Orders absent from the export are not reported; unparseable cells are issues naming the
+file, the line and the column, never exceptions. An order is read when its latest date *or the
+export file holding it* changed at or after ``since``. Also here, shared with
+:mod:`connectors.erp.files.invoices`: :func:`web_order_id`, :func:`parse_export_date`
+(``20260705`` too) and :func:`modified_at`.
 
-Per order: one :class:`~connectors.models.Shipment` per delivery number (one per tracking number
-when a delivery lists several parcels), with its lines; the order's status from its deliveries
-(:func:`order_status`); ``changed_at`` the latest date of its rows. Orders absent from the export
-are not reported: the export says nothing of them. Unparseable cells are issues naming the file,
-the line and the column, never exceptions.
-
-Time. An export row carries a date, often without a time, and nothing says when the row appeared:
-a delivery dated today at 00:00 and exported at 11:00 would fall before a window that started at
-10:00. So an order is read when its latest date *or the export file holding it* changed at or
-after ``since``; the feedback flow compares with what it sent last, so an order read again costs
-no shop request.
-
-Also here, shared with :mod:`connectors.erp.files.invoices`: reading a web order id from an ERP
-reference, export dates (``20260705`` too) and file modification times.
+Details: docs/files-feedback.md (sections "Shipments export", "Time windows").
 """
 
 from __future__ import annotations

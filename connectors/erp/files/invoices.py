@@ -1,29 +1,14 @@
 """The files connector as an invoice source: the invoice PDFs a GesCom exports into a folder.
 
-Sage's and EBP's "export PDF", or a print-to-folder job, drop one PDF per invoice and credit note
-in ``folder``. Which web order each belongs to comes from either
+One PDF per invoice and credit note in ``folder``; the web order of each comes from an **index**
+export (CSV or XML: number, type, order reference, date, currency, total, optionally the PDF's
+name) or from the **file name** alone (``name_pattern``, named groups ``number`` and ``order``).
+The kind comes from ``invoice_types`` / ``credit_note_types`` (a credit note's total is negative).
+Problems go to the flow's quarantine, not to a log: :meth:`FilesInvoices.render_pdf` refuses an
+invoice with ``issues`` or a missing, ambiguous or non-PDF file, naming the file, line and column.
+An invoice is read when its date, its PDF or its index file changed at or after ``since``.
 
-- an **index**: an export of the invoices (CSV or XML, columns configurable): number, type
-  (``FA`` facture / ``AV`` avoir), the order reference the order file carried (``vendure:42``, or
-  the bare shop order id), date, currency, total TTC, and optionally the PDF's file name. The PDF
-  of a row is the one named in its file column, else the one whose name is the number (or holds
-  it as a word: ``FA00012_vendure-42.pdf``), or whose ``name_pattern`` ``number`` group is it;
-- or the **file name** alone: ``name_pattern``, a regular expression with named groups
-  ``number`` and ``order`` (optional: ``kind``, ``date``), e.g. ``(?P<number>FA\\d+)_(?P<order>\\d+)\\.pdf``.
-  The total is then unknown: 0 (the flow only shows it in its summary).
-
-Kinds: a type in ``credit_note_types`` is a credit note (its total negative, as Tryton's), in
-``invoice_types`` an invoice, another type (BL, BC in a document export) is no invoice and is left
-out; without a type, a number starting with a credit note code (``AV00012``) is a credit note.
-
-Problems are the operator's to see, so they end in the flow's quarantine rather than in a log: an
-invoice naming no order, a bad date or total carries ``issues`` and :meth:`FilesInvoices.render_pdf`
-refuses it with them; a PDF missing, ambiguous, empty or not a PDF is refused the same way. Each
-names the invoice, and the file, line and column it comes from.
-
-Time: an invoice is read when its date, its PDF or the index file holding it changed at or after
-``since`` (the date alone has no time: an invoice dated today and exported tonight would fall
-before the window); the invoice flow skips those already linked before rendering anything.
+Details: docs/files-feedback.md (sections "Invoice PDFs", "Time windows").
 """
 
 from __future__ import annotations

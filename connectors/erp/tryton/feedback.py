@@ -1,50 +1,14 @@
 """Tryton as a status source: what became of the web orders imported as sales (``orders.py``).
 
-Which sales. Those whose ``reference`` is ``"<shop>:<shop order id>"`` (``orders.shop``), in a
-state an import leaves them in (confirmed, processing, done, cancelled); the shop order id is read
-back from the reference. Other sales (counter, phone) never come out.
+Web orders are the sales whose ``reference`` is ``"<shop>:<shop order id>"`` (``orders.shop``).
+Each gets ``refunded``, ``cancelled``, ``shipped`` or ``processing``, first rule that holds
+(never ``delivered``: Tryton 8.2 records no delivery), with its parcels: customer shipments
+(``stock.shipment.out``) and their packages' ``stock_package_shipping`` references.
+``changed_at`` is the latest ``last_modified_at`` of the sale and its shipments, or the posting
+time of its credit notes; reads are incremental on it (``since`` included), a handful of calls per
+500 orders, never one per order. Statuses come oldest change first.
 
-Status, first rule that holds:
-
-- ``refunded``: posted credit notes of the order (``invoices.py``: Credit wizard on one of its
-  invoices, or the invoice of a return sale) with a negative total, and everything posted for
-  the order nets to zero or less: the credit notes cover what was invoiced (the deposit of an
-  order paid online, or its final invoice). A partial refund leaves the status as it is and
-  adds an issue (``check="partial_refund"``);
-- ``cancelled``: the sale is cancelled, or every stock move of its lines is cancelled, nothing
-  left, and the shipment exception is handled (the moves ignored: Sale > Handle Shipment
-  Exception), which is how Tryton cancels a sale it already processed. A shipment cancelled
-  while the exception is open may still be recreated: still ``processing``;
-- ``shipped``: at least one customer shipment (``stock.shipment.out``) of the sale is ``shipped``
-  (Tryton's optional Ship step: handed over to the carrier) or ``done``. A partial shipment
-  (Tryton made a backorder shipment for the rest) is ``shipped`` too, with the parcels that left
-  so far, each with its lines: the shop tells the customer what is on its way;
-- ``processing`` otherwise (confirmed, processing, a shipment waiting or in an open exception).
-
-Never ``delivered``: Tryton 8.2 records no delivery (``done`` means the goods left the company:
-the moves to the customer's location are done), so the shop, or a carrier integration, says it.
-
-Parcels. A shipped or done shipment is one parcel, tracked by its ``shipping_reference``
-(``stock_package_shipping``); when its packages carry shipping references (one per package,
-as Tryton's shipping services write them, or a user), each root package is a parcel with its own
-reference and ``shipping_tracking_url`` (filled by carrier modules such as UPS or DPD; empty
-otherwise). Carrier: the party of the shipment's carrier, else of the sale's. Lines: the product
-code (the SKU) and quantity of the outgoing moves that come from the sale's lines. ``shipped_at``:
-the time of the shipment's last write when it falls on its effective date (Tryton writes both
-when the shipment is done), else the effective date at midnight in ``settings.timezone``; a
-shipment only ``shipped`` (no effective date yet) uses its last write.
-
-``changed_at``: the latest of the sale's, its shipments' ``last_modified_at`` (write, else
-create date) and its credit notes' posting time. Incremental reads, ``since`` included:
-
-1. one search of web invoices posted since (``invoices.read_web_invoices``): credit notes;
-2. one search of web sales changed since, or with a shipment changed since, or with one of
-   those credit notes;
-3. per 500 sales: one read of the sales, one of their shipments (when they have any), one search
-   of their invoices (credit notes, for the refund rule).
-
-So two calls when nothing changed, five for up to 500 changed orders (+1 or +2 when credit
-notes come from return sales or the Credit wizard). Statuses come oldest change first.
+Details: docs/tryton-feedback.md (sections "Status rules", "Calls").
 """
 
 from __future__ import annotations

@@ -1,41 +1,13 @@
 """Tryton as an invoice source: posted invoices and credit notes of imported web orders, as PDFs.
 
-Which invoices. Customer invoices (``account.invoice`` of type ``out``) that have an account
-move, i.e. were posted (also once paid, or cancelled after posting by a credit note with refund:
-the customer was given them), linked to a web sale (``reference`` ``"<shop>:<shop order id>"``,
-see ``orders.py``) in one of three ways, all in one search:
+Customer invoices (``account.invoice`` of type ``out``) with an account move, linked to a web sale
+(``reference`` ``"<shop>:<shop order id>"``, see ``orders.py``) by their ``sales``, by the
+``origin`` of a return sale or by the ``origin`` of their lines (the Credit wizard), all in one
+search. ``kind`` is ``credit_note`` or ``invoice``; ``posted_at`` is the creation time of the
+invoice's move. :meth:`TrytonInvoices.render_pdf` returns the document Tryton stored when it
+posted the invoice, and refuses one stored as ODT (LibreOffice missing at posting time).
 
-- the invoice's ``sales`` (Tryton's function field: invoice lines from sale lines and, with
-  ``sale_advance_payment``, from advance payment lines): the deposit invoice posted when the
-  payment was recorded, and the final invoice (goods, less the deposit: 0 for an order paid
-  online). Deposit invoices are included on purpose: in France the deposit invoice (facture
-  d'acompte) is the document the customer paid against, the final one refers to it;
-- the ``origin`` of those sales: a return sale (Sale > Return) points at the web sale; its
-  invoice is the credit note of the returned goods;
-- the ``origin`` of its lines: Tryton's Credit wizard copies the credited invoice's lines with
-  ``origin`` = the credited line.
-
-Kind: ``credit_note`` when the total is negative, or zero with every line a copy of another
-invoice's line (the Credit wizard on a final invoice of a prepaid order); else ``invoice``. The
-total keeps Tryton's sign (negative for a credit note).
-
-``posted_at`` is the ``create_date`` of the invoice's move: Tryton makes the move of a customer
-invoice when it posts it, while the invoice's own ``write_date`` moves again when it is paid and
-when its report is stored, so ``since`` applies to the move.
-
-Calls: one ``search_read`` per 1000 invoices; +1 read of the return sales' references when an
-invoice comes from a return sale, +1 read of the credited lines when one comes from the Credit
-wizard.
-
-PDF. Tryton renders ``account.invoice`` with its report ``account.invoice``
-(``report.account.invoice.execute``): an ODT template that the Tryton server converts with
-LibreOffice (trytond's ``[report] convert_command``, by default ``soffice --headless
---convert-to``) when the report's ``extension`` is ``pdf``. Tryton stores the document when it
-posts a customer invoice (``invoice_report_cache``) and returns that one ever after, so the bytes
-of a posted invoice do not change: only an accountant's Refresh Invoice Report renders it again
-(and a new PDF carries a new creation date). A conversion that failed at posting time (no
-LibreOffice: Tryton logs it and keeps the ODT) is therefore stored as ODT, and
-:meth:`TrytonInvoices.render_pdf` refuses such an invoice with the way out in the reason.
+Details: docs/tryton-feedback.md (sections "Invoices", "Calls", "PDFs on a real Tryton").
 """
 
 from __future__ import annotations

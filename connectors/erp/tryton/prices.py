@@ -1,40 +1,13 @@
 """Tryton as a price source: list prices, ``sale_promotion`` promotions, price lists as groups.
 
-Base price: the product's list price (the variant's own, else its template's), tax-excluded as
-Tryton stores it, with the VAT rate of its accounting category (both as the catalogue reads them).
-
+The base price is the product's list price (tax-excluded, with its accounting category's VAT).
 Customer groups are price lists (``product.price_list``, by name), computed as Tryton's
-``PriceList.compute`` does: the first line by sequence (empty first, then id) whose product, if
-set, is the product, whose category, if set, is one of the product's categories (its categories
-and accounting category, with their parents) and whose quantity, if set, is not above the
-quantity bought; its formula is evaluated with ``unit_price`` (the list's base: list price, cost
-price, or nothing), ``list_price`` and ``cost_price`` (0 when unset). Quantity lines give several
-``GroupPrice`` (``min_quantity``). A list whose formulas include taxes (``tax_included``) is
-converted to tax-excluded with the product's VAT rate. No line matches: no price for that group.
-Quantities are in the product's default unit (a list in the sale unit is read the same way).
+``PriceList.compute`` does; promotions are the active public ``sale.promotion`` records, with
+their dates in ``settings.timezone``. Formulas go through ``evaluate_formula`` (Decimal
+arithmetic, ``round``, ``Decimal``); anything else is a ``RecordError`` on that product. A few
+calls in all, plus one search_read per page of products.
 
-Promotions: active ``sale.promotion`` records of the company without a price list and without
-a minimum amount or quantity (the others depend on the customer or the order, so they are no
-public price: left out, logged once at debug level). As Tryton's ``is_valid_sale_line``, one
-applies to a product when the product is in its ``products`` (if any) and one of the product's
-categories, with their parents, is in its ``categories`` (if any); with neither, to every product.
-Price: the formula with ``unit_price`` = list price, never below 0; Tryton applies a promotion only
-when it does not raise the price, and so does this reader. Dates: ``start_date`` 00:00 and
-``end_date`` + 1 day 00:00 (the end date is inclusive) in ``settings.timezone``, as aware UTC;
-an open end is None. Every active promotion is read, past ones too (the flow decides what is in
-force at its own ``now``; deactivate old promotions in Tryton to keep the read small).
-
-Formula results are rounded as Tryton rounds a unit price (4 decimals), then to the currency's
-minor unit, half-even as Tryton rounds an amount, since shops show one price per unit.
-
-Formulas go through ``evaluate_formula``, a small evaluator over Python's ``ast``: Decimal
-``+ - * /``, parentheses, numbers (exact: ``0.9`` is ``Decimal("0.9")``), the names above,
-``round(x, n)`` and ``Decimal("0.9")`` (which Tryton's formulas may use). Anything else, and a
-division by zero, is a ``RecordError`` on that product naming the price list or promotion, the
-line and the formula: that product is quarantined, the others go on.
-
-Calls: categories and taxes (2), price lists and their lines (2, only when groups are asked),
-promotions (1), and one search_read per page of products.
+Details: docs/stock-and-prices.md (section "Tryton prices").
 """
 
 from __future__ import annotations

@@ -1,32 +1,12 @@
 """Tryton as a stock source: quantities of the catalogue's articles per warehouse.
 
 A warehouse is a ``stock.location`` of type warehouse, named by its code ("WH", "STORE").
+``on_hand`` is ``product.product.quantity`` in the warehouse and its zones (done moves only);
+``reserved`` is the open moves from the warehouse to a customer that come from confirmed or
+processing sales (``RESERVING_SALE_STATES``): promised, not shipped, never counted twice. Reads go
+per page of products, one search_read per warehouse, never one call per product.
 
-What Tryton 8.2 computes, as observed on the real server (and asserted by
-``tests/integration/test_tryton_stock_prices.py``): ``product.product.quantity`` read with the
-context ``{"locations": [warehouse], "with_childs": True}`` is the stock at the server's today
-(Tryton caps ``stock_date_end`` at today for ``quantity``) in the warehouse and all its zones
-(input, storage, output), counting **done** moves only. Draft and assigned moves are not in it:
-the outgoing move of a confirmed sale (output zone -> customer) stays out of ``quantity`` while
-the shipment waits, is picked (storage -> output: inside the warehouse) and packed (the move is
-then assigned); ``quantity`` drops only when the shipment is done. ``forecast_quantity``
-subtracts those moves but also adds planned receipts, so it is not what can be sold.
-
-Hence, in the product's default unit:
-
-- ``on_hand`` = ``quantity``;
-- ``reserved`` = the ``internal_quantity`` of the moves from the warehouse (or any of its zones)
-  to a customer location, neither done nor cancelled, whose origin is a line of a sale in state
-  confirmed or processing: what was promised and not shipped. None of them is in ``quantity``,
-  so nothing is subtracted twice; when the shipment is done the move leaves ``reserved`` and
-  ``quantity`` drops by the same amount.
-
-A sale confirmed with a "process after" delay has no moves until Tryton processes it, so it is
-not reserved before then (minutes; the flow's safety stock covers them).
-
-Calls: one search of the warehouses, one search of the open customer moves per warehouse, then
-per page of products (``page_size``) one search_read per warehouse (the first carries the page,
-the others read the same ids). Never one call per product.
+Details: docs/stock-and-prices.md (section "Tryton stock").
 """
 
 from __future__ import annotations

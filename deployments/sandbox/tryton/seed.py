@@ -4,40 +4,12 @@ Run with the Tryton virtualenv's python::
 
     python seed.py /path/to/passerelle.sqlite CATALOGUE.json [--mode auto|orm|bulk] [--skip-rejected]
 
-The server may keep running: SQLite serialises the writers, and Tryton's cache invalidation
-(ir_cache) tells the server what changed. Two paths write the same rows (the integration test
-compares the databases):
+Two paths write the same rows: ``orm`` (``Template.create`` in batches, Tryton's whole validation)
+and ``bulk`` (the same rows as multi-row INSERTs, Tryton's refusals repeated by
+``BulkWriter.check``); ``auto`` (default) is bulk from ``AUTO_BULK`` articles. The server may keep
+running. Prints one line of JSON (ids, counts, rejected templates, seconds).
 
-* ``orm``: ``Template.create`` in batches with Tryton's whole validation; ~2.5 ms per article.
-* ``bulk``: the rows ``create`` would write (defaults, ``sql_format``, translations,
-  multi-values, code, caches cleared), as multi-row INSERTs; ~0.3 ms per article, so 30 000
-  articles take seconds instead of 1.5 minutes. It repeats the refusals Tryton makes on such
-  data (see ``BulkWriter.check``); categories and taxes still go through the ORM.
-* ``auto`` (default): bulk from ``AUTO_BULK`` articles.
-
-Catalogue format (Decimal values as strings)::
-
-    {"templates": [{"code": "TSH-BASIC", "name": "Basic T-shirt", "description": "...", "list_price": "19.90",
-        "vat": "20", "categories": ["Clothing/T-shirts"], "attribute_set": "Apparel", "weight": "0.200",
-        "weight_uom": "kg", "active": true,
-        "products": [{"suffix_code": "-RED-M", "attributes": {"colour": "red", "size": "M"},
-            "ean": "3012345678901", "identifier_type": "ean", "cost_price": "7.50", "list_price": null,
-            "active": true, "description": null}]}]}
-
-* ``vat``: the accounting category whose customer tax has that rate in percent ("20", "5.5");
-  an unknown rate gets its tax "TVA <rate>%" and category created (Tryton takes any rate);
-  null leaves the template without accounting category (hence without VAT).
-* ``categories``: "Parent/Child" paths, created as a product.category tree on the fly.
-* ``ean``: a product.identifier; ``identifier_type`` defaults to "ean" (checked by Tryton with
-  python-stdnum); null, "" or "other" store it untyped (not checked), any other Tryton type as is.
-* Template ``description`` (product.template has none in 8.2) fills the variants' own
-  description when theirs is null; a variant ``list_price`` is stored on the variant
-  (product.list_price with a product, Tryton 8.2), null uses the template's.
-
-Prints one line of JSON: ``{"templates": {code: id}, "products": {code: id}, "counts": {...},
-"rejected": [...], "seconds": ...}``. Without ``--skip-rejected`` the first row Tryton refuses
-aborts the whole seed (nothing written); with it, each refused template is listed with Tryton's
-message and the rest is committed.
+Details and the catalogue format: deployments/sandbox/tryton/README.md (section "Seeding").
 """
 
 from __future__ import annotations
