@@ -192,6 +192,8 @@ def test_a_shop_where_passerelle_created_attributes_by_code_keeps_working() -> N
     result = shop(fake).write_products([write])
 
     assert result.errors == [] and list(fake.attributes) == [old]  # found by its code, none created
+    assert fake.attributes[old]["name"] == "Taille"  # what customers read now, the slug kept
+    assert fake.attributes[old]["slug"] == "pa_size"
     parent = fake.products[int(ref.product_id)]
     assert [(a["id"], a["options"]) for a in parent["attributes"]] == [(old, ["M", "S", "XL"])]
     rows = [v for v in fake.variations.values() if v["parent_id"] == parent["id"]]
@@ -699,3 +701,10 @@ def test_a_batch_the_web_server_refuses_as_too_large_is_sent_in_smaller_batches(
     assert list(result.refs) == ["SMALL"]
     [error] = result.errors
     assert (error.key, error.field) == ("BIG", "product") and "too large" in error.reason
+
+
+def test_an_attribute_the_merchant_named_keeps_its_name_when_the_erp_gives_a_label() -> None:
+    fake, size = sized()  # the merchant's "Size" (slug pa_size)
+    shop(fake).write_products([create(labelled(polo(), size="Taille"))])
+    assert list(fake.attributes) == [size] and fake.attributes[size]["name"] == "Size"
+    assert not [r for r in fake.requests if r.method == "PUT" and "/attributes/" in r.url.path]

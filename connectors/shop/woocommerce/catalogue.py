@@ -162,18 +162,24 @@ class WooCommerceCatalogue(ShopTaxBasis):
         labels = labels or {}
         known: list[tuple[int, str, str]] | None = getattr(self, "_attribute_cache", None)
         if known is None:
-            known = [
-                (int(row["id"]), _name(row["name"]), str(row.get("slug", "")))
-                for row in self.client.get("products/attributes").json()
-            ]
+            rows = self.client.get("products/attributes").json()
+            known = [(int(row["id"]), _name(row["name"]), str(row.get("slug", ""))) for row in rows]
             self._attribute_cache = known
+            self._raw_names: dict[int, str] = {int(row["id"]): unescape(str(row["name"])) for row in rows}
             self._terms: dict[int, set[str]] = {}
         ids: dict[str, int] = {}
         for key in sorted(wanted):
             label = labels.get(key) or key
             ident = _find_attribute(known, key, label)
+            if ident is not None and key in labels and label != key and self._raw_names.get(ident) == key:
+                # An attribute an earlier passerelle named by its code ("size", slug pa_size): it
+                # shows that code to customers; named by its label now. A merchant's name is kept.
+                self.client.put(f"products/attributes/{ident}", {"name": label})
+                self._raw_names[ident] = label
+                known[:] = [(i, _name(label) if i == ident else n, s) for i, n, s in known]
             if ident is None:
                 ident = self._create_attribute(label, key if key in labels else None)
+                self._raw_names[ident] = label
                 known.append((ident, _name(label), f"pa_{_slug(key if key in labels else label)}"))
             ids[key] = ident
             if ident not in self._terms:

@@ -119,6 +119,7 @@ _HANDLERS = {
     ("PUT", "/wc/v3/products/(?P<product_id>[\\d]+)/variations/batch"): "_batch_variations",
     ("GET", "/wc/v3/products/attributes"): "_list_attributes",
     ("POST", "/wc/v3/products/attributes"): "_add_attribute",
+    ("PUT", "/wc/v3/products/attributes/(?P<id>[\\d]+)"): "_update_attribute",
     ("GET", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_list_terms",
     ("POST", "/wc/v3/products/attributes/(?P<attribute_id>[\\d]+)/terms"): "_add_term",
     ("GET", "/wc/v3/products/categories"): "_list_categories",
@@ -766,6 +767,18 @@ class FakeWooCommerce:
         self.attributes[attribute["id"]] = attribute
         self.terms[attribute["id"]] = []
         return httpx.Response(201, json=attribute)
+
+    def _update_attribute(self, params: httpx.QueryParams, body: Any, id: str) -> httpx.Response:
+        """``WC_REST_Product_Attributes_V1_Controller::update_item`` (``wc_update_attribute``): the
+        fields sent change, the name as given, the slug kept when none is sent; an unknown id is
+        the controller's ``get_taxonomy`` 404 ``woocommerce_rest_taxonomy_invalid``. Only the name
+        is played here (the one field passerelle updates)."""
+        attribute = self.attributes.get(int(id))
+        if attribute is None:
+            return _error(404, "woocommerce_rest_taxonomy_invalid", "Resource does not exist.")
+        if "name" in body:
+            attribute["name"] = body["name"]
+        return httpx.Response(200, json=attribute)
 
     def _list_terms(self, params: httpx.QueryParams, body: Any, attribute_id: str) -> httpx.Response:
         # an unknown attribute: WC_REST_Terms_Controller::check_permissions (get_taxonomy)
