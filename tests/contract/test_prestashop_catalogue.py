@@ -3,6 +3,8 @@ writes validated against the captured schema synopsis: deployments/sandbox/fakes
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -525,3 +527,22 @@ def test_a_product_the_web_server_refuses_as_too_large_is_its_error_and_the_othe
     assert [(e.key, e.field) for e in result.errors] == [("TEE", "product")]
     assert "too large" in result.errors[0].reason and "HTTP 413" in result.errors[0].reason
     assert set(result.refs) == {"MUG"}
+
+
+def test_a_group_an_earlier_version_named_by_its_code_gets_the_label_a_merchants_name_stays(
+    fake: FakePrestaShop,
+) -> None:
+    code_named = fake.record("product_options", 2)  # as an earlier passerelle created "colour"
+    code_named["name"] = [{"id": "1", "value": "colour"}, {"id": "2", "value": "colour"}]
+    code_named["public_name"] = [{"id": "1", "value": "colour"}, {"id": "2", "value": "color"}]
+    merchant = fake.record("product_options", 1)  # the captured "Size", named by the merchant
+    before = copy.deepcopy(merchant)
+    product = labelled({"colour": "Rouge", "size": "M"}, {"colour": "Couleur", "size": "Taille"})
+    assert shop_for(fake).write_products([create(product)]).errors == []
+    assert code_named["public_name"] == [{"id": "1", "value": "Couleur"}, {"id": "2", "value": "color"}]
+    assert code_named["name"][0] == {"id": "1", "value": "Couleur"}
+    assert merchant["name"] == before["name"] and merchant["public_name"] == before["public_name"]
+    puts = [r for r in fake.requests if r.method == "PUT" and "/product_options/" in r.url.path]
+    assert len(puts) == 1
+    shop_for(fake).write_products([create(replace(product, key="AGAIN", slug="again"))])
+    assert len([r for r in fake.requests if r.method == "PUT" and "/product_options/" in r.url.path]) == 1

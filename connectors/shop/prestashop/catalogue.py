@@ -152,14 +152,16 @@ class PrestaShopCatalogue:
                 for r in self.client.get("categories", display=["id", "id_parent", "name"])
             }
             groups: dict[str, str] = {}
+            shown: dict[str, str] = {}  # group id -> its public name, as stored
             for r in self.client.get("product_options", display=["id", "name", "public_name"]):
+                shown[str(r["id"])] = language_value(r.get("public_name"), self.language)
                 for text in (r.get("public_name"), r["name"]):  # what customers read first
                     groups.setdefault(language_value(text, self.language).casefold(), str(r["id"]))
             values = {
                 (str(r["id_attribute_group"]), language_value(r["name"], self.language).casefold()): str(r["id"])
                 for r in self.client.get("product_option_values", display=["id", "id_attribute_group", "name"])
             }
-            found = {"taxes": taxes, "categories": categories, "groups": groups, "values": values}
+            found = {"taxes": taxes, "categories": categories, "groups": groups, "values": values, "shown": shown}
             self._catalogue_lookups = found
         return found
 
@@ -203,6 +205,8 @@ class PrestaShopCatalogue:
         lookups = self._lookups()
         group = product.option_label(code)
         group_id = lookups["groups"].get(group.casefold()) or lookups["groups"].get(code.casefold())
+        if group_id is not None and group != code and lookups["shown"].get(group_id) == code:
+            self._relabel_group(group_id, group)
         if group_id is None:
             group_id = self.client.create(
                 "product_options",
@@ -221,6 +225,24 @@ class PrestaShopCatalogue:
             )
             lookups["values"][(group_id, value.casefold())] = value_id
         return str(value_id)
+
+    def _relabel_group(self, group_id: str, label: str) -> None:
+        """A group an earlier passerelle created named by its option code ("colour", shown to
+        customers as such) gets the label as name and public name in the shop's language (the
+        record read and put back whole; other languages kept). A name the merchant gave is never
+        changed: only a public name that is exactly the code is."""
+        lookups = self._lookups()
+        rows = self.client.get("product_options", filters={"id": id_filter([group_id])})
+        if rows:
+            record = writable("product_options", rows[0])
+            for name in ("name", "public_name"):
+                record[name] = lang(self.language, label, record.get(name))
+            try:
+                self.client.update("product_options", group_id, record)
+            except WriteRefused:  # the group still works under its code: the products go on
+                pass
+        lookups["shown"][group_id] = label
+        lookups["groups"][label.casefold()] = group_id
 
     def _manufacturer(self, name: str) -> str:
         """Id of the manufacturer (brand) named ``name``, created when missing."""
