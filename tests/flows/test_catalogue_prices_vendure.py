@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,16 @@ promo_end = "Fin promo"
 DURING_PROMOTION = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 
 
+LANGUAGE = "en"  # the sandbox channel's default language
+RENAME_GROUP = "mutation R($input: UpdateProductOptionGroupInput!) { updateProductOptionGroup(input: $input) { id } }"
+
+
+def polo_groups(client: Any) -> list[dict[str, Any]]:
+    data = client.query("{ products(options: {take: 100}) { items { name optionGroups { id code name } } } }")
+    [groups] = [p["optionGroups"] for p in data["products"]["items"] if p["name"] == "Polo piqué"]
+    return list(groups)
+
+
 def write_export(folder: Path, text: str) -> None:
     (folder / "export").mkdir(exist_ok=True)
     (folder / "export" / "articles.csv").write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
@@ -104,6 +115,27 @@ def test_tax_included_export_shows_its_prices_on_a_tax_excluded_channel(vendure,
     # Re-run: the same prices, nothing sent.
     again = publish_catalogue(config=config)
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
+
+    # A shop where an earlier passerelle named a group by its code ("colour") and the merchant
+    # renamed the other: the next write of the product names the first for customers, once.
+    client = vendure_client(vendure)
+    try:
+        for group in polo_groups(client):
+            name = "colour" if group["name"] == "Couleur" else "Size (EU)"
+            translations = [{"languageCode": LANGUAGE, "name": name}]
+            client.execute(RENAME_GROUP, {"input": {"id": group["id"], "translations": translations}})
+        write_export(
+            tmp_path,
+            TTC_EXPORT.replace(
+                "POLO-BL-M;Polo piqué bleu M;POLO;Polo piqué;Bleu;M;39,00",
+                "POLO-BL-M;Polo piqué bleu M;POLO;Polo piqué;Bleu;M;41,00",
+            ),
+        )
+        changed = publish_catalogue(config=config)
+        assert (changed["updated"], changed["failed"]) == (1, 0)
+        assert sorted(g["name"] for g in polo_groups(client)) == ["Couleur", "Size (EU)"]
+    finally:
+        client.close()
 
 
 def test_with_the_price_flow_configured_the_catalogue_leaves_the_price_alone(vendure, tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ class _Groups:
 
     by_name: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     by_code: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # group id -> its name in the channel's language
 
     def find(self, product: Product, name: str) -> tuple[str, dict[str, str]] | None:
         """The group of attribute ``name``: by the code passerelle gave it, else by its display name
@@ -315,6 +316,27 @@ class VendureCatalogue:
             for j, name in enumerate(product.option_groups):
                 if (existing := known.find(product, name)) is not None:
                     group_id, options = existing
+                    label = product.option_label(name)
+                    if label != name and known.names.get(group_id) == name:
+                        # A group an earlier passerelle named by its code ("size"): customers read
+                        # that code; it gets the label. A name given in Vendure is left alone.
+                        ops_b.append(
+                            Operation(
+                                f"r{i}_{j}",
+                                "updateProductOptionGroup",
+                                {
+                                    "input": (
+                                        "UpdateProductOptionGroupInput!",
+                                        {
+                                            "id": group_id,
+                                            "translations": [{"languageCode": channel.language, "name": label}],
+                                        },
+                                    )
+                                },
+                                "id",
+                            )
+                        )
+                        owner[f"r{i}_{j}"] = product.key
                     for k, value in enumerate(sorted(values.get(name, set()) - set(options))):
                         ops_b.append(
                             Operation(
@@ -522,6 +544,7 @@ class VendureCatalogue:
                 entry = (group["id"], {o["code"]: o["id"] for o in group["options"]})
                 g.by_name[group["name"]] = entry
                 g.by_code[group["code"]] = entry
+                g.names[group["id"]] = group["name"]
             groups[pid] = g
         return groups
 
