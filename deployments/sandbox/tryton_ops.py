@@ -11,9 +11,6 @@ Details: deployments/sandbox/tryton/README.md (section "Operator actions").
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -25,7 +22,6 @@ __all__ = [
     "add_promotion",
     "cancel_sale",
     "credit_invoice",
-    "ensure_libreoffice",
     "final_invoice",
     "invoice_report_extension",
     "reserve",
@@ -337,7 +333,6 @@ def final_invoice(client: TrytonClient, sale_id: int) -> dict[str, Any]:
 # -- status feedback and invoices (issue 5) ---------------------------------------------------------
 
 PACKAGE_TYPE = "Parcel"
-LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
 
 
 def ship_with_tracking(
@@ -505,37 +500,6 @@ def invoice_report_extension(client: TrytonClient, extension: str) -> str:
     if (report["extension"] or "") != extension:
         reports.write([report["id"]], {"extension": extension})
     return report["extension"] or ""
-
-
-def ensure_libreoffice(*, install: bool = True, timeout: float = 1800) -> str | None:
-    """The ``soffice`` binary Tryton converts reports with (path), installed when missing.
-
-    Installs the Debian package ``libreoffice-writer-nogui`` with apt-get (no recommends) when
-    ``install`` and this process is root on a system with apt-get; ~32 s measured on this 2-core
-    machine. Returns None when it is not there and cannot be installed.
-    """
-    found = shutil.which("soffice")
-    if found or not install or not shutil.which("apt-get") or os.geteuid() != 0:
-        return found
-    command = [
-        "apt-get",
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "-o",
-        "DPkg::Lock::Timeout=600",
-        LIBREOFFICE_PACKAGE,
-    ]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        result = subprocess.run(command, env=env, capture_output=True, timeout=timeout, check=False)
-        if result.returncode != 0:  # stale package lists: refresh them once
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=timeout, check=False)
-            subprocess.run(command, env=env, capture_output=True, timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return shutil.which("soffice")
 
 
 def _package_type(client: TrytonClient) -> int:
