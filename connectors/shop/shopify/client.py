@@ -172,7 +172,7 @@ class ShopifyClient:
         needed = self._costs.get(document)
         if self.throttle is None or needed is None:
             return
-        needed = min(needed, self.throttle.maximum)
+        needed = min(needed + 1.0, self.throttle.maximum)  # a point of margin: float restore never lands short
         missing = needed - self.throttle.now_available(self._clock())
         if missing > 0:
             self._pause(missing / self.throttle.restore_rate)

@@ -1,0 +1,5 @@
+"""A fake Shopify Admin GraphQL API: every document validated against Shopify's 2025-01 schema and
+executed against in-memory state (``core``), with the catalogue, inventory and orders of a shop
+(one module each, every rule naming its source). docs/shopify.md, "How it is tested"."""
+
+from deployments.sandbox.fakes.shopify import core, inventory, orders  # noqa: F401  (registers the fields)

@@ -67,6 +67,8 @@ __all__ = [
     "mutation",
     "query",
     "schema",
+    "shape",
+    "shape_of",
     "user_error",
 ]
 
@@ -133,6 +135,26 @@ def mutation(name: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+Shaper = Callable[["ShopifyFake", dict[str, Any]], dict[str, Any]]
+_SHAPES: dict[str, list[Shaper]] = {}
+
+
+def shape_of(kind: str, shaper: Shaper) -> None:
+    """Register how a stored ``kind`` record is answered (its computed fields): several modules
+    may each add fields of one kind (the catalogue and the inventory both shape a variant)."""
+    _SHAPES.setdefault(kind, []).append(shaper)
+
+
+def shape(fake: ShopifyFake, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored record as the schema's object, with every registered module's computed fields."""
+    if record is None:
+        return None
+    shaped = dict(record)
+    for shaper in _SHAPES.get(str(record.get("__typename")), ()):
+        shaped = {**shaped, **shaper(fake, record)}
+    return shaped
 
 
 def gid(kind: str, number: int) -> str:
@@ -390,8 +412,8 @@ class ShopifyFake:
         cost = requested_cost(document, operation, variables)
         self._restore()
         status = self._status()
-        if cost > MAX_QUERY_COST:
-            self.exchanges.append(Exchange(kind, fields, cost, False, 200))
+        if cost > MAX_QUERY_COST:  # refused before anything is charged
+            self.exchanges.append(Exchange(kind, fields, 0, False, 200))
             return httpx.Response(
                 200,
                 json={
@@ -550,3 +572,22 @@ def _concrete(target: Any) -> Any:
     if is_abstract_type(target) and not hasattr(target, "fields"):
         return None
     return target
+
+
+@query("node")
+def _node(fake: ShopifyFake, info: Any, id: str) -> dict[str, Any] | None:
+    """``QueryRoot.node``: any object by its global id, null when unknown (schema: ``Node``)."""
+    return shape(fake, fake.node(id))
+
+
+@query("nodes")
+def _nodes(fake: ShopifyFake, info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
+    """``QueryRoot.nodes``: one entry per id, null for an unknown one (schema: ``[Node]!``); at most
+    250 ids (shopify.dev "API limits": "Input arguments that accept an array have a maximum size
+    of 250", code MAX_INPUT_SIZE_EXCEEDED)."""
+    if len(ids) > MAX_PAGE:
+        raise GraphQLError(
+            f"The input array size of {len(ids)} is greater than the maximum allowed of {MAX_PAGE}.",
+            extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
+        )
+    return [shape(fake, fake.node(i)) for i in ids]
