@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 import deployments.sandbox.fakes.shopify.inventory  # noqa: F401  (registers locations, inventory*)
 from deployments.sandbox.fakes.shopify.core import TOKEN, ShopifyFake, VirtualClock
