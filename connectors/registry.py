@@ -35,6 +35,7 @@ SHOP_CONNECTORS: dict[str, str] = {
     "vendure": "connectors.shop.vendure.factory:build",
     "prestashop": "connectors.shop.prestashop.factory:build",
     "woocommerce": "connectors.shop.woocommerce:build",
+    "shopify": "connectors.shop.shopify.factory:build",
 }
 
 

@@ -6,7 +6,9 @@ import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from connectors.base import OrderSource, StatusWrite
+from connectors.base import OrderSource, ProductWrite, StatusWrite
+from connectors.models import Product, Variant
+from connectors.shop.shopify.catalogue import ShopifyCatalogue
 from connectors.shop.shopify.client import ShopifyClient
 from connectors.shop.shopify.feedback import ShopifyFeedback
 from connectors.shop.shopify.orders import ShopifyOrders
@@ -14,6 +16,7 @@ from connectors.shop.shopify.settings import ShopifySettings
 from connectors.shop.shopify.webhooks import parse_order_webhook
 from deployments.sandbox.fakes.shopify import orders as fake_orders
 from deployments.sandbox.fakes.shopify.core import SHOP, TOKEN, ShopifyFake, VirtualClock
+from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS
 
 UTC = timezone.utc
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -74,6 +77,24 @@ def test_lines_discounts_shipping_and_taxes_included() -> None:
         "Colissimo", Decimal("5.00"), Decimal("6.00"))  # fmt: skip
     assert read.total_tax_included == Decimal("59.00") and read.currency == "EUR"
     assert read.customer.email == "marie@example.com" and read.billing and read.billing.country == "FR"
+
+
+def test_a_line_names_its_variant_as_the_catalogue_bound_it() -> None:
+    """The import finds a line's ERP article through the variant binding the catalogue wrote."""
+    fake, clock = setup()
+    client = ShopifyClient(SHOP, token=TOKEN, transport=fake.transport, sleep=clock.sleep, clock=clock.now)
+    catalogue = ShopifyCatalogue(client, ShopifySettings(url=SHOP, access_token="env:SHOPIFY_ACCESS_TOKEN"))
+    tea = Product(key="THE", name="Thé vert", slug="the-vert", variants=[
+        Variant(key="THE", sku="THE", name="Thé vert", price=Decimal("8.90"), currency="EUR", vat_rate=Decimal("5.5"))
+    ])  # fmt: skip
+    write = ProductWrite(tea, None, frozenset(PRODUCT_FIELDS), create_variants=["THE"],
+                         variant_fields=frozenset(VARIANT_FIELDS))  # fmt: skip
+    bound = catalogue.write_products([write]).refs["THE"].variant_ids["THE"]
+    order = fake_orders.place_order(fake, lines=[("THE", 1, "8.90"), ("GONE", 1, "5.00")])
+
+    (read,) = shop(fake, clock).get_orders([order["legacyResourceId"]])
+
+    assert [line.variant_id for line in read.lines] == [bound, None]
 
 
 def test_taxes_excluded_add_up_to_shopify_totals() -> None:

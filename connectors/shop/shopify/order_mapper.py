@@ -252,7 +252,8 @@ def map_order(payload: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | N
                 total=total,
                 total_tax_included=total_tax_included,
                 discount=quantity * unit - total,
-                variant_id=gid_number((row.get("variant") or {})["id"]) if row.get("variant") else None,
+                # the variant's gid, as the catalogue's bindings hold it (ShopRef.variant_ids)
+                variant_id=(row.get("variant") or {}).get("id"),
             )
         )
 

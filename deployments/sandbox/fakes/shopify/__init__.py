@@ -2,4 +2,4 @@
 executed against in-memory state (``core``), with the catalogue, inventory and orders of a shop
 (one module each, every rule naming its source). docs/shopify.md, "How it is tested"."""
 
-from deployments.sandbox.fakes.shopify import core, inventory, orders  # noqa: F401  (registers the fields)
+from deployments.sandbox.fakes.shopify import catalogue, core, inventory, orders  # noqa: F401  (registers the fields)
