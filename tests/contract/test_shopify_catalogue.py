@@ -94,7 +94,7 @@ def test_a_product_with_variants_is_created_with_labels_skus_eans_prices_vendor_
     assert (product["productType"], product["tags"]) == ("Polos", ["Polos", "Vêtements"])
     assert [(o["name"], o["values"]) for o in product["options"]] == [("Taille", ["M", "XL"])]  # the label, not "size"
     assert metafields(product) == {"passerelle.key": "POLO", "passerelle.composition": "Coton",
-                                   "passerelle.origine": "France"}  # fmt: skip
+                                   "passerelle.origine": "France", "passerelle.tags": '["Vêtements", "Polos"]'}  # fmt: skip
     rows = variants_of(fake, ref.product_id)
     assert [(v["sku"], v["barcode"], v["price"], v["selectedOptions"]) for v in rows] == [
         ("POLO-M", "3790000010013", "39.00", [{"name": "Taille", "value": "M"}]),
@@ -192,6 +192,25 @@ def test_a_rerun_with_nothing_changed_sends_no_mutation_and_a_change_sends_only_
     assert [v["id"] for v in variants_of(fake, ref.product_id)] == list(ref.variant_ids.values())  # none re-created
 
 
+def test_tags_the_merchant_added_survive_a_change_of_categories() -> None:
+    """productSet replaces the tag list (schema, ``ProductSetInput.tags``): passerelle remembers the
+    tags it set (metafield ``passerelle.tags``) and sends back every other tag Shopify holds."""
+    fake = shopify()
+    shop = sink(fake)
+    ref = shop.write_products([create(polo())]).refs["POLO"]
+    product = fake.get("Product", ref.product_id)
+    assert product is not None
+    product["tags"] = [*product["tags"], "Soldes"]  # added by the merchant in the admin
+    moved = polo()
+    moved.categories = [("Vêtements", "Hauts")]
+
+    result = shop.write_products([ProductWrite(moved, ref, Ownership().product_fields)])
+
+    assert result.errors == []
+    assert sorted(product["tags"]) == ["Hauts", "Soldes", "Vêtements"]  # "Polos" was passerelle's
+    assert product["productType"] == "Hauts"
+
+
 def test_create_only_fields_the_merchant_edited_are_kept() -> None:
     fake = shopify()
     shop = sink(fake)
@@ -216,7 +235,8 @@ def test_create_only_fields_the_merchant_edited_are_kept() -> None:
     assert result.errors == []
     assert product["descriptionHtml"] == "<p>Enriched by the merchant</p>" and product["vendor"] == "Merchant's vendor"
     assert metafields(product) == {"custom.care": "30°", "passerelle.composition": "Coton bio",
-                                   "passerelle.key": "POLO", "passerelle.origine": "Italie"}  # fmt: skip
+                                   "passerelle.key": "POLO", "passerelle.origine": "Italie",
+                                   "passerelle.tags": '["Vêtements", "Polos"]'}  # fmt: skip
 
 
 def test_a_user_error_on_one_product_is_its_record_error_and_the_others_are_written() -> None:

@@ -21,6 +21,7 @@ most of a product's SKUs belong to. Archive: ``productUpdate`` with ``status`` =
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -37,8 +38,11 @@ from connectors.shop.shopify.mapper import (
     MAX_VARIANTS,
     METAFIELD_TYPE,
     NAMESPACE,
+    TAGS_METAFIELD,
+    TAGS_METAFIELD_TYPE,
     MappingError,
     check_product,
+    merge_tags,
     owned_metafields,
     product_fields_input,
     product_options,
@@ -131,7 +135,22 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _metafield(key: str, value: str) -> dict[str, str]:
-    return {"namespace": NAMESPACE, "key": key, "type": METAFIELD_TYPE, "value": value}
+    kind = TAGS_METAFIELD_TYPE if key == TAGS_METAFIELD else METAFIELD_TYPE
+    return {"namespace": NAMESPACE, "key": key, "type": kind, "value": value}
+
+
+def _held_metafield(held: dict[str, Any], key: str) -> str | None:
+    rows = ((held.get("metafields") or {}).get("nodes")) or []
+    return next((str(m["value"]) for m in rows if m["namespace"] == NAMESPACE and m["key"] == key), None)
+
+
+def _tag_list(value: str | None) -> list[str] | None:
+    """A ``list.single_line_text_field`` value (a JSON array of strings), None when absent or unreadable."""
+    try:
+        found = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return [str(t) for t in found] if isinstance(found, list) else None
 
 
 class ShopifyCatalogue(ShopifyBase):
@@ -240,9 +259,13 @@ class ShopifyCatalogue(ShopifyBase):
         fields = _ALL_PRODUCT_FIELDS if creating else write.product_fields
         keep = frozenset() if creating else write.keep_custom
         data = product_fields_input(product, fields, brand_field=self.settings.brand_field or None, keep_custom=keep)
+        ours: list[str] | None = list(data["tags"]) if "tags" in data else None
+        if held is not None and ours is not None:
+            before = _tag_list(_held_metafield(held, TAGS_METAFIELD))
+            data["tags"] = merge_tags(ours, [str(t) for t in held.get("tags") or []], before)
         if held is not None:
             data = {k: v for k, v in data.items() if not _same(k, v, held)}
-        metafields = self._catalogue_metafields(product, fields, keep, held)
+        metafields = self._catalogue_metafields(product, fields, keep, held, ours)
         if metafields is not None:
             data["metafields"] = metafields
         priced = self._catalogue_variants_input(write, taxes_included, held, held_variants, data, result)
@@ -296,23 +319,37 @@ class ShopifyCatalogue(ShopifyBase):
                     result.notices.append(price.notice(variant.key, variant.currency, variant.vat_rate))
 
     def _catalogue_metafields(
-        self, product: Product, fields: frozenset[str], keep: frozenset[str], held: dict[str, Any] | None
+        self,
+        product: Product,
+        fields: frozenset[str],
+        keep: frozenset[str],
+        held: dict[str, Any] | None,
+        tags: list[str] | None,
     ) -> list[dict[str, str]] | None:
         """The ``metafields`` list to send (None: unchanged). It replaces the product's list, so
-        every metafield passerelle does not own (another namespace, a create-only feature) goes
-        back as Shopify holds it."""
-        if held is not None and "custom_fields" not in fields:
-            return None
-        wanted = owned_metafields(product, self.settings.features, keep)
+        every metafield passerelle does not own (another namespace, a create-only feature, a feature
+        this write leaves alone) goes back as Shopify holds it. ``tags``: the category tags this
+        write sets, recorded in ``passerelle.tags``."""
+        features = self.settings.features
+        wanted: dict[str, str] = {}
+        owned_keys: set[str] = set()
+        if held is None or "custom_fields" in fields:
+            wanted.update(owned_metafields(product, features, keep))
+            owned_keys |= {KEY_METAFIELD} | (set(features.values()) - {features[f] for f in keep if f in features})
+        if tags is not None:
+            wanted[TAGS_METAFIELD] = json.dumps(tags, ensure_ascii=False)
+            owned_keys.add(TAGS_METAFIELD)
         if held is None:
             return [_metafield(k, v) for k, v in wanted.items()]
-        kept_keys = {self.settings.features[f] for f in keep if f in self.settings.features}
-        owned_keys = ({KEY_METAFIELD} | set(self.settings.features.values())) - kept_keys
+        if not owned_keys:
+            return None
         rows = ((held.get("metafields") or {}).get("nodes")) or []
         current = {
             str(m["key"]): str(m["value"]) for m in rows if m["namespace"] == NAMESPACE and m["key"] in owned_keys
         }
-        if current == wanted:
+        if current.keys() == wanted.keys() and all(
+            _tag_list(current[k]) == _tag_list(v) if k == TAGS_METAFIELD else current[k] == v for k, v in wanted.items()
+        ):
             return None
         others = [
             {"namespace": m["namespace"], "key": m["key"], "type": m["type"], "value": m["value"]}

@@ -42,6 +42,7 @@ __all__ = [
     "owned_metafields",
     "product_fields_input",
     "product_options",
+    "merge_tags",
     "tags",
     "variant_input",
     "variant_price",
@@ -52,6 +53,11 @@ NAMESPACE = "passerelle"
 KEY_METAFIELD = "key"
 """``passerelle.key``: the canonical product key, so the merchant (and support) see which ERP record it is."""
 METAFIELD_TYPE = "single_line_text_field"
+TAGS_METAFIELD = "tags"
+"""``passerelle.tags``: the tags passerelle set from the categories (type
+``list.single_line_text_field``, a JSON array), so that a change of categories replaces those and
+keeps every tag the merchant added (``productSet`` replaces the whole tag list)."""
+TAGS_METAFIELD_TYPE = "list.single_line_text_field"
 MAX_OPTIONS = 3
 MAX_VARIANTS = 2048
 DEFAULT_OPTION = ("Title", "Default Title")
@@ -190,6 +196,16 @@ def variant_input(
 def tags(product: Product) -> list[str]:
     """Every category name of every path, in order, once."""
     return list(dict.fromkeys(name for path in product.categories for name in path if name))
+
+
+def merge_tags(ours: list[str], held: list[str], set_before: list[str] | None) -> list[str]:
+    """The tag list to send: passerelle's (``ours``, from the categories) then every tag Shopify holds
+    that passerelle did not set before (the merchant's). Without the record of what passerelle set
+    (a product adopted or made by hand), every held tag is kept: nothing is lost, an old category
+    tag may stay until the merchant removes it."""
+    before = {t.casefold() for t in set_before or []}
+    mine = {t.casefold() for t in ours}
+    return ours + [t for t in held if t.casefold() not in mine and t.casefold() not in before]
 
 
 def _text(value: Any) -> str:
