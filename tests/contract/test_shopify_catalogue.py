@@ -8,18 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import parse, validate
 
 import deployments.sandbox.fakes.shopify.catalogue  # noqa: F401  (registers the catalogue handlers)
 from connectors.base import CatalogueSink, ProductWrite
 from connectors.models import Product, ShopRef, Variant
 from connectors.shop.shopify import catalogue as catalogue_module
-from connectors.shop.shopify import prices as prices_module
 from connectors.shop.shopify.catalogue import ShopifyCatalogue
 from connectors.shop.shopify.client import ShopifyClient
 from connectors.shop.shopify.settings import ShopifySettings
 from deployments.sandbox.fakes.shopify.catalogue import product_of, variants_of
-from deployments.sandbox.fakes.shopify.core import TOKEN, ShopifyFake, VirtualClock, schema
+from deployments.sandbox.fakes.shopify.core import TOKEN, ShopifyFake, VirtualClock
 from tasks.diff import PRODUCT_FIELDS, VARIANT_FIELDS, Ownership
 
 ALL = frozenset(PRODUCT_FIELDS)
@@ -349,25 +347,6 @@ def test_a_product_deleted_in_shopify_is_the_records_error() -> None:
     fake = shopify()
     result = sink(fake).write_products([ProductWrite(tea(), ShopRef("gid://shopify/Product/999"), ALL)])
     assert [(e.key, e.field) for e in result.errors] == [("THE", "product")]
-
-
-def _documents() -> list[tuple[str, str]]:
-    found = []
-    for module in (catalogue_module, prices_module):
-        for name, value in vars(module).items():
-            if isinstance(value, str) and name.isupper() and value.lstrip().startswith(("query", "mutation")):
-                found.append((f"{module.__name__}.{name}", value))
-    return found
-
-
-@pytest.mark.parametrize(("name", "document"), _documents())
-def test_every_document_validates_against_the_2025_01_schema(name: str, document: str) -> None:
-    assert validate(schema(), parse(document)) == [], name
-
-
-def test_every_module_has_its_documents_checked() -> None:
-    names = {n for n, _ in _documents()}
-    assert {"connectors.shop.shopify.catalogue.SET", "connectors.shop.shopify.prices.BULK_UPDATE"} <= names
 
 
 def test_the_stock_sink_finds_the_inventory_items_of_created_variants() -> None:
