@@ -192,6 +192,11 @@ class PriceCapabilities:
     group_prices: bool = False
     """The shop has prices per customer group."""
     prices_include_tax: bool = False
+    owned_groups: frozenset[str] = frozenset()
+    """Customer groups whose prices the sink replaces whole: a group price a write no longer carries
+    is deleted from the shop (Shopify's mapped B2B price lists). The flow refuses to run when one of
+    them is not among the groups it reads (``[prices] groups``), since every price of that group
+    would then be deleted."""
 
 
 @dataclass(frozen=True, slots=True)

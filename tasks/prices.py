@@ -22,7 +22,7 @@ from typing import Any
 from prefect import task
 
 from connectors.base import PriceCapabilities, PriceSink, PriceSource, PriceWrite
-from connectors.errors import RecordError
+from connectors.errors import Fatal, RecordError
 from connectors.models import PriceRecord, Promotion, content_hash, ensure_utc, to_jsonable
 from connectors.registry import require
 from tasks.common import TASK_OPTIONS, logger
@@ -266,6 +266,19 @@ def plan_prices(
     return plan
 
 
+def check_owned_groups(capabilities: PriceCapabilities, groups: Sequence[str]) -> None:
+    """Refuse a run that would delete a whole group's prices: the shop replaces the prices of
+    ``capabilities.owned_groups`` whole, so each must be among the groups read from the ERP."""
+    missing = sorted(capabilities.owned_groups - set(groups))
+    if missing:
+        raise Fatal(
+            f"the shop's price settings map the customer groups {', '.join(missing)}, which the price flow "
+            "does not read: every price of them would be deleted from the shop.",
+            resolution="add them to [prices] groups of the connection, or remove their mapping from the shop's "
+            "settings (Shopify: price_lists).",
+        )
+
+
 # -- tasks -------------------------------------------------------------------------------------
 
 
@@ -306,6 +319,7 @@ def plan_changes(
         wanted = set(keys)
         records = [r for r in records if r.key in wanted or r.sku in wanted]
     shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
+    check_owned_groups(shop.price_capabilities, ctx.settings.prices.groups)
     variant_ids: dict[str, str] = {}
     sent: dict[str, str] = {}
     if ctx.store is not None:

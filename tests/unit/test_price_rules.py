@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal as D
 
+import pytest
+
 from connectors.base import PriceCapabilities
+from connectors.errors import Fatal
 from connectors.models import GroupPrice, PriceRecord, Promotion, content_hash
-from tasks.prices import active_promotion, gate_prices, next_change, plan_prices, price_write, write_value
+from tasks.prices import (
+    active_promotion,
+    check_owned_groups,
+    gate_prices,
+    next_change,
+    plan_prices,
+    price_write,
+    write_value,
+)
 
 UTC = timezone.utc
 START = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # Black Friday, midnight in Paris
@@ -105,3 +116,14 @@ def test_gate_refuses_negative_prices_extra_decimals_and_promotions_ending_befor
     assert reasons["5"] == ("group_prices", "SKU-5: customer-group price Wholesale -2 is negative")
     assert reasons["6"] == ("price", "SKU-6: price is missing")
     assert reasons["7"][0] == "currency"
+
+
+def test_a_shop_owning_a_group_the_flow_does_not_read_stops_the_run_before_any_write() -> None:
+    """A sink that replaces a group's prices whole (Shopify's price lists) would delete every price
+    of a group the ERP is not asked for: the run stops with a Resolution instead."""
+    owning = PriceCapabilities(group_prices=True, owned_groups=frozenset({"Wholesale", "Retail"}))
+    check_owned_groups(owning, ["Wholesale", "Retail", "VIP"])  # every owned group is read: fine
+    check_owned_groups(PriceCapabilities(group_prices=True), [])  # owns none
+    with pytest.raises(Fatal) as refused:
+        check_owned_groups(owning, ["Wholesale"])
+    assert "Retail" in str(refused.value) and "[prices] groups" in refused.value.resolution

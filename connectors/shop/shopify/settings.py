@@ -35,3 +35,8 @@ class ShopifySettings(BaseModel):
     """Fulfillments passerelle creates e-mail the customer the tracking number (Shopify's notification)."""
     webhook_secret: str | None = None
     """Secret reference to the app's client secret: verifies ``X-Shopify-Hmac-Sha256`` of webhooks."""
+    price_lists: dict[str, str] = {}
+    """Canonical customer-group name (an ERP price list of ``[connections.<name>.prices] groups``) ->
+    the Shopify Plus B2B price list that holds its prices, by name or id (``gid://shopify/PriceList/1``).
+    Empty: customer-group prices are left out. A mapped list belongs to passerelle: a fixed price or
+    quantity price break the ERP no longer has is deleted from it (the shop's other lists are untouched)."""
