@@ -171,6 +171,33 @@ def test_catalogue_stock_and_prices_reach_shopify_and_a_rerun_writes_nothing(fak
     )
 
 
+def test_a_publish_killed_after_shopify_wrote_creates_no_duplicate(
+    fake: ShopifyFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shopify creates the products, then the worker dies before the state store records them: the
+    next run finds them by SKU and binds them, exactly once."""
+    config = setup(tmp_path)
+    real_write = ShopifyShop.write_products
+
+    def write_then_die(self: ShopifyShop, writes: Any) -> Any:
+        real_write(self, writes)
+        raise RuntimeError("worker killed (simulated) after Shopify answered")
+
+    monkeypatch.setattr(ShopifyShop, "write_products", write_then_die)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        publish_catalogue(config=config)
+    assert sorted(variants(fake)) == ["POLO-L", "POLO-M", "THE-VRT"]
+    monkeypatch.setattr(ShopifyShop, "write_products", real_write)
+
+    rerun = publish_catalogue(config=config)
+
+    assert (rerun["created"], rerun["failed"]) == (0, 0)
+    assert len(fake.all("Product")) == 2 and len(fake.all("ProductVariant")) == 3
+    assert sync_stock(config=config)["updated"] == 3  # the adopted variants are bound
+    again = publish_catalogue(config=config)
+    assert (again["created"], again["updated"]) == (0, 0)
+
+
 def place(fake: ShopifyFake, **options: Any) -> dict[str, Any]:
     shop_orders.set_clock(fake, datetime.now(timezone.utc) - timedelta(hours=1))
     order = shop_orders.place_order(fake, lines=[("THE-VRT", 2, "8.90")], tax_rate="5.5", **options)
