@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from benchmarks import shops
+from benchmarks.shopify_throttle import replay
+from deployments.sandbox.fakes.shopify.catalogue import variants_of
+from deployments.sandbox.fakes.shopify.core import PLANS
 
 PRODUCTS = 45
 CHANGED = 0.1
@@ -54,6 +57,10 @@ def test_nothing_refused_and_every_product_created(results: dict[str, dict[str, 
             assert (product.key in renamed) == row["name"][0]["value"].endswith("(2027)")
             combos = {str(c["id"]) for c in fake.data["combinations"] if c["id_product"] == pid}
             assert {v.split(":")[1] for v in vids} == (combos or {"0"})
+        elif platform == "shopify":
+            row = fake.get("Product", pid)
+            assert row["title"] == product.name
+            assert set(vids) == {v["id"] for v in variants_of(fake, pid)}
         else:
             row = fake.products[int(pid)]
             assert row["name"] == product.name and row["type"] == ("variable" if product.option_groups else "simple")
@@ -113,6 +120,15 @@ def test_stock_writes_every_variant_then_only_the_changed(results: dict[str, dic
             reads = sum(math.ceil(len({v.split(":")[0] for v in b}) / 50) for b in value_batches(result, sent))
             assert step.resource("GET", "stock_availables") == reads
             assert step.resource("PUT", "stock_availables/{id}") == len(sent)
+    elif platform == "shopify":
+        # per batch of 100 variants: one nodes read, one inventorySetQuantities (at most 250 a call);
+        # right after the publish every inventory item is stocked at the location first, one by one
+        for step, sent in ((everything, keys), (changed, result["changed_variants"])):
+            batches = math.ceil(len(sent) / shops.VALUES_BATCH)
+            assert step.resource("query", "nodes") == step.resource("mutation", "inventorySetQuantities") == batches
+            assert step.resource("query", "location") == 1  # the primary location, once per run
+        assert everything.resource("mutation", "inventoryActivate") == len(keys)
+        assert changed.resource("mutation", "inventoryActivate") == 0
     else:
         # per batch of 100 variants: one products batch for the simple ones, one per parent for variations
         for step, sent in ((everything, keys), (changed, result["changed_variants"])):
@@ -152,3 +168,65 @@ def test_woocommerce_prices_every_variant_is_written(results: dict[str, dict[str
     assert step.resource("POST", "products/{id}/variations/batch") == parents
     assert step.resource("POST", "products/batch") == sum(any("/" not in v for v in b) for b in batches)
     assert step.resource("GET", "data/currencies/current") == 1  # the shop's currency, read once per run
+
+
+@pytest.mark.parametrize("key", ["shopify", "shopify-plus"])
+def test_shopify_documents_and_cost_points(results: dict[str, dict[str, Any]], key: str) -> None:
+    result = results[key]
+    steps = result["steps"]
+    publish = steps["publish"]
+    # one productSet per product (a THROTTLED answer is sent again), the SKU lookups 50 SKUs a query
+    assert publish.resource("mutation", "productSet") - publish.throttled == PRODUCTS
+    skus = [math.ceil(len({v.sku for p in b for v in p.variants}) / 50) for b in batches(result["catalogue"])]
+    assert publish.resource("query", "productVariants") == sum(skus)
+    changed = [p for p in result["catalogue"] if p.key in result["changed_products"]]
+    republish = steps["republish"]
+    # an update reads the product and its variants, then sends one productSet
+    for resource in (("query", "product"), ("query", "productVariants"), ("mutation", "productSet")):
+        assert republish.resource(*resource) == len(changed)
+    for step in steps.values():
+        # the client's sum of actualQueryCost is what the fake charged: it never refunds
+        assert step.used == step.points
+        assert all(c.actual <= c.requested for c in step.costs)
+    # productSet asks for 250 variants of every product it writes: 514 points for 1 to 3 variants
+    assert {c.requested for c in publish.costs if c.name == "mutation productSet"} == {514}
+    assert publish.actual < publish.points / 10
+
+
+def batches(catalogue: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(catalogue), shops.CATALOGUE_BATCH):
+        yield catalogue[start : start + shops.CATALOGUE_BATCH]
+
+
+def test_shopify_throttle_waits_on_the_virtual_clock(results: dict[str, dict[str, Any]]) -> None:
+    standard, plus = results["shopify"], results["shopify-plus"]
+    assert (standard["plan"], plus["plan"]) == ("standard", "plus")
+    for result in (standard, plus):
+        bucket, restore = PLANS[result["plan"]]
+        for step in result["steps"].values():
+            # the bucket replayed with the fake's rule waits what the client waited against the fake
+            modelled = replay(step.costs, bucket, restore, refunds=False).waited
+            assert modelled == pytest.approx(step.waited, rel=0.05, abs=1.0), step.name
+    # 45 publishes of 514 points: more than a standard bucket, which then restores 100 points/s
+    publish = standard["steps"]["publish"]
+    assert publish.waited == pytest.approx((publish.points - PLANS["standard"][0]) / PLANS["standard"][1], rel=0.05)
+    assert plus["steps"]["publish"].waited < publish.waited / 10
+
+
+def test_shopify_prices_write_only_what_differs(results: dict[str, dict[str, Any]]) -> None:
+    result = results["shopify"]
+    keys = all_variant_keys(result)
+    step, changed = result["steps"]["prices"], result["steps"]["prices_changed"]
+    parents = {v.key: p.key for p in result["catalogue"] for v in p.variants}
+    assert step.resource("query", "nodes") == math.ceil(len(keys) / shops.VALUES_BATCH)
+    # the published prices are right: only the promotions (every 25th variant) differ, one bulk update per product
+    promoted = [
+        {parents[k] for i, k in enumerate(keys[start : start + shops.VALUES_BATCH], start) if i % 25 == 0}
+        for start in range(0, len(keys), shops.VALUES_BATCH)
+    ]
+    assert step.resource("mutation", "productVariantsBulkUpdate") == sum(len(p) for p in promoted)
+    per_batch = [
+        {parents[k] for k in result["changed_variants"][start : start + shops.VALUES_BATCH]}
+        for start in range(0, len(result["changed_variants"]), shops.VALUES_BATCH)
+    ]
+    assert changed.resource("mutation", "productVariantsBulkUpdate") == sum(len(p) for p in per_batch)
