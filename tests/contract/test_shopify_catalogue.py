@@ -209,6 +209,17 @@ def test_tags_the_merchant_added_survive_a_change_of_categories() -> None:
     assert product["productType"] == "Hauts"
 
 
+def test_a_product_write_asks_back_only_the_variants_it_sent() -> None:
+    """A connection costs 2 + its page size x the node (shopify.dev "rate limits"): asking for 250
+    variants in the answer of a 2-variant product cost 514 points, a tenth of a Standard bucket."""
+    fake = shopify()
+    result = sink(fake).write_products([create(polo())])
+
+    assert result.errors == []
+    (exchange,) = [e for e in fake.exchanges if "productSet" in e.fields]
+    assert exchange.requested_cost <= 10 + 1 + 2 + 2 * 3  # mutation, product, variants(first: 2) of 3 each
+
+
 def test_create_only_fields_the_merchant_edited_are_kept() -> None:
     fake = shopify()
     shop = sink(fake)
@@ -269,7 +280,7 @@ def test_the_fake_refuses_what_shopify_refuses() -> None:
     document = catalogue_module.SET
 
     def refused(input: dict[str, Any]) -> list[str | None]:
-        payload = shop.client.execute(document, {"input": input}, mutation=True)["productSet"]
+        payload = shop.client.execute(document, {"input": input, "variants": 10}, mutation=True)["productSet"]
         return [e["code"] for e in payload["userErrors"]]
 
     four = [{"name": n, "values": [{"name": "a"}]} for n in "ABCD"]

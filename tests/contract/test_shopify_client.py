@@ -122,6 +122,15 @@ def test_the_client_waits_before_a_repeated_document_instead_of_being_throttled(
     assert (executed, throttled) == (20, 0)
 
 
+def test_a_document_whose_cost_depends_on_its_variables_is_not_throttled_either() -> None:
+    """The same document with a larger page costs more (a connection costs its ``first``): the client
+    waits for the dearest cost it has seen of it, not the last one."""
+    fake, client, _ = setup()
+    for first in [100, 250] * 10:
+        client.execute(LOCATIONS, {"first": first})
+    assert sum(1 for e in fake.exchanges if e.throttled) == 0
+
+
 def test_a_document_costing_more_than_1000_points_is_refused() -> None:
     fake, client, _ = setup()
     four_pages = "query { a: locations(first: 250) { nodes { id } } b: locations(first: 250) { nodes { id } } " \

@@ -188,9 +188,9 @@ def test_shopify_documents_and_cost_points(results: dict[str, dict[str, Any]], k
         # the client's sum of actualQueryCost is what the fake charged: it never refunds
         assert step.used == step.points
         assert all(c.actual <= c.requested for c in step.costs)
-    # productSet asks for 250 variants of every product it writes: 514 points for 1 to 3 variants
-    assert {c.requested for c in publish.costs if c.name == "mutation productSet"} == {514}
-    assert publish.actual < publish.points / 10
+    # productSet asks back as many variants as the product has: at most 20 points for 1 to 3 variants
+    assert max(c.requested for c in publish.costs if c.name == "mutation productSet") <= 20
+    assert publish.actual <= publish.points
 
 
 def batches(catalogue: list[Any]) -> Iterator[list[Any]]:
@@ -207,10 +207,12 @@ def test_shopify_throttle_waits_on_the_virtual_clock(results: dict[str, dict[str
             # the bucket replayed with the fake's rule waits what the client waited against the fake
             modelled = replay(step.costs, bucket, restore, refunds=False).waited
             assert modelled == pytest.approx(step.waited, rel=0.05, abs=1.0), step.name
-    # 45 publishes of 514 points: more than a standard bucket, which then restores 100 points/s
-    publish = standard["steps"]["publish"]
-    assert publish.waited == pytest.approx((publish.points - PLANS["standard"][0]) / PLANS["standard"][1], rel=0.05)
-    assert plus["steps"]["publish"].waited < publish.waited / 10
+    # what a publish costs beyond a full standard bucket is waited at its restore rate of 100 points/s
+    for name in ("publish", "stock"):
+        step = standard["steps"][name]
+        beyond = max(0.0, (step.points - PLANS["standard"][0]) / PLANS["standard"][1])
+        assert step.waited == pytest.approx(beyond, rel=0.05, abs=1.0), name
+        assert plus["steps"][name].waited <= step.waited / 10 + 1.0, name
 
 
 def test_shopify_prices_write_only_what_differs(results: dict[str, dict[str, Any]]) -> None:

@@ -83,11 +83,11 @@ query Variants($first: Int!, $after: String, $query: String!) {
 """
 
 SET = """
-mutation Set($input: ProductSetInput!) {
+mutation Set($input: ProductSetInput!, $variants: Int!) {
   productSet(input: $input, synchronous: true) {
     product {
       id handle status
-      variants(first: 250) { nodes { id sku price inventoryItem { id } } pageInfo { hasNextPage } }
+      variants(first: $variants) { nodes { id sku price inventoryItem { id } } pageInfo { hasNextPage } }
     }
     userErrors { field message code }
   }
@@ -106,6 +106,8 @@ mutation Archive($product: ProductUpdateInput!) {
 SKUS_PER_QUERY = 50
 """SKUs per ``productVariants`` search (a short query string; the search syntax has no documented
 term limit, 50 keeps it well under any URL or query length)."""
+MAX_ANSWER_VARIANTS = 250
+"""The most variants one connection page holds (shopify.dev "API limits"); more are read by pages."""
 VARIANT_PAGE = 100
 """Variants per page: a variant node with its options, product and inventory item costs about 6
 points (rate-limits page), 100 of them stay under the 1 000 points of one query."""
@@ -169,23 +171,28 @@ class ShopifyCatalogue(ShopifyBase):
         return bool(self._catalogue_basis().get("taxesIncluded"))
 
     # -- reading -----------------------------------------------------------------------------------
-    def _catalogue_variants(self, search: str) -> Iterator[dict[str, Any]]:
-        size = max(1, min(self.settings.page_size, VARIANT_PAGE))
+    def _catalogue_variants(self, search: str, expected: int = VARIANT_PAGE) -> Iterator[dict[str, Any]]:
+        """The variants a search finds, pages sized for the ``expected`` count: a connection costs its
+        page size, not what it returns (rate-limits page); more than expected are read by pages."""
+        size = max(1, min(self.settings.page_size, VARIANT_PAGE, expected))
         yield from self.client.paginate(VARIANTS, {"query": search}, ("productVariants",), page_size=size)
 
-    def _catalogue_held(self, product_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def _catalogue_held(
+        self, product_id: str, expected: int = VARIANT_PAGE
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """What Shopify holds of a product now (None: gone) and its variants."""
         product = self.client.execute(PRODUCT, {"id": product_id}).get("product")
         if not product:
             return None, []
-        return product, list(self._catalogue_variants(f"product_id:{_number(product_id)}"))
+        return product, list(self._catalogue_variants(f"product_id:{_number(product_id)}", expected + 1))
 
     # -- CatalogueSink -------------------------------------------------------------------------
     def find_products(self, products: Sequence[Product]) -> dict[str, ShopRef]:
         skus = list(dict.fromkeys(v.sku for p in products for v in p.variants if v.sku))
         by_sku: dict[str, dict[str, Any]] = {}
         for start in range(0, len(skus), SKUS_PER_QUERY):
-            for row in self._catalogue_variants(sku_query(skus[start : start + SKUS_PER_QUERY])):
+            chunk = skus[start : start + SKUS_PER_QUERY]
+            for row in self._catalogue_variants(sku_query(chunk), len(chunk)):
                 # the search is case-insensitive and tokenised: only an exact SKU counts
                 if row.get("sku") in skus and row.get("product"):
                     by_sku.setdefault(str(row["sku"]), row)
@@ -244,7 +251,9 @@ class ShopifyCatalogue(ShopifyBase):
         held: dict[str, Any] | None = None
         held_variants: list[dict[str, Any]] = []
         if write.ref is not None:
-            held, held_variants = self._catalogue_held(write.ref.product_id)
+            held, held_variants = self._catalogue_held(
+                write.ref.product_id, max(len(write.ref.variant_ids), len(product.variants))
+            )
             if held is None:
                 result.errors.append(
                     RecordError(
@@ -275,7 +284,11 @@ class ShopifyCatalogue(ShopifyBase):
             return
         if write.ref is not None:
             data["id"] = write.ref.product_id
-        payload = self.client.execute(SET, {"input": data}, mutation=True).get("productSet")
+        # the answer asks for as many variants as the product has (a connection costs its page
+        # size, not what it returns: 250 would cost 500 points for a product of 2)
+        held_count = max(len(data.get("variants") or ()), len(held_variants), len(product.variants))
+        count = max(1, min(MAX_ANSWER_VARIANTS, held_count))
+        payload = self.client.execute(SET, {"input": data, "variants": count}, mutation=True).get("productSet")
         problems = user_errors(payload)
         answered = (payload or {}).get("product")
         if problems or not answered:

@@ -165,10 +165,11 @@ class ShopifyClient:
         if cost.get("actualQueryCost") is not None:
             self.points += float(cost["actualQueryCost"])
         if cost.get("requestedQueryCost") is not None:
-            self._costs[document] = float(cost["requestedQueryCost"])
+            # the dearest cost seen: the same document costs more with a larger page (its variables)
+            self._costs[document] = max(float(cost["requestedQueryCost"]), self._costs.get(document, 0.0))
 
     def _wait_for(self, document: str) -> None:
-        """Wait until the bucket holds what ``document`` cost last time (never more than the bucket)."""
+        """Wait until the bucket holds the dearest cost seen of ``document`` (never more than the bucket)."""
         needed = self._costs.get(document)
         if self.throttle is None or needed is None:
             return
