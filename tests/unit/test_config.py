@@ -231,7 +231,8 @@ def test_connections(tmp_path: Path) -> None:
 
 def test_unknown_connector_type_is_fatal(tmp_path: Path) -> None:
     with pytest.raises(
-        Fatal, match="unknown shop connector type 'shopware'.*Resolution: use one of: prestashop, shopify, vendure, woocommerce"
+        Fatal,
+        match="unknown shop connector type 'shopware'.*Resolution: use one of: prestashop, shopify, vendure, woocommerce",
     ):
         build("shop", "shopware", {}, ConfigResolver(load_config(write_config(tmp_path)), {}, "x"))
 
