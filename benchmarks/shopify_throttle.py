@@ -24,6 +24,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLObjectType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -90,21 +91,37 @@ def actual_cost(document: DocumentNode, data: Mapping[str, Any] | None) -> int:
     is_mutation = operation.operation.value == "mutation"
     root = schema().mutation_type if is_mutation else schema().query_type
 
-    def selections(selection_set: SelectionSetNode | None) -> Iterable[FieldNode]:
+    def selections(selection_set: SelectionSetNode | None, typename: str | None) -> Iterable[FieldNode]:
+        """The fields selected, with the fragments whose type condition the answer's type meets
+        (an interface's fragments on other types cost nothing once run)."""
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
                 yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                yield from selections(selection.selection_set)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition, inner = selection.type_condition, selection.selection_set
             elif isinstance(selection, FragmentSpreadNode):
-                yield from selections(fragments[selection.name.value].selection_set)
+                spread = fragments[selection.name.value]
+                condition, inner = spread.type_condition, spread.selection_set
+            else:
+                continue
+            if (
+                condition is None
+                or typename is None
+                or condition.name.value == typename
+                or not _is_object(condition.name.value)
+            ):
+                yield from selections(inner, typename)
 
     def children(target: Any, node: FieldNode, value: Any) -> int:
-        if isinstance(value, list):  # a plain list counts once, as the requested cost does
-            value = next((item for item in value if item is not None), None)
         if not isinstance(value, Mapping):
             return 0
-        return sum(field_cost(target, child, value.get(_key(child)), False) for child in selections(node.selection_set))
+        typename = value.get("__typename")
+        concrete = schema().get_type(typename) if isinstance(typename, str) else target
+        return sum(
+            field_cost(concrete, child, value.get(_key(child)), False)
+            for child in selections(node.selection_set, typename if isinstance(typename, str) else None)
+        )
 
     def field_cost(parent: Any, node: FieldNode, value: Any, top: bool) -> int:
         name = node.name.value
@@ -117,19 +134,33 @@ def actual_cost(document: DocumentNode, data: Mapping[str, Any] | None) -> int:
         concrete = target if hasattr(target, "fields") else None
         if target.name.endswith("Connection"):
             per_page = 0
-            for child in selections(node.selection_set):
+            for child in selections(node.selection_set, None):
                 if child.name.value in {"edges", "nodes"} and isinstance(value, Mapping):
                     items = value.get(_key(child)) or []
                     per_page = max(per_page, sum(max(1, field_cost(concrete, child, [i], False)) for i in items))
             return 2 + per_page
         if target.name.endswith("Edge"):
-            return children(concrete, node, value)
+            return children(concrete, node, _first(value))
         own = MUTATION_COST if top and is_mutation else 1
-        return own + children(concrete, node, value)
+        if isinstance(value, list) and any(a.name.value == "ids" for a in node.arguments or ()):
+            # a list by ids: each object returned, as the fake's requested cost counts each id
+            return sum(1 + children(concrete, node, item) for item in value if item is not None)
+        return own + children(concrete, node, _first(value))
 
     return sum(
-        field_cost(root, node, (data or {}).get(_key(node)), True) for node in selections(operation.selection_set)
+        field_cost(root, node, (data or {}).get(_key(node)), True) for node in selections(operation.selection_set, None)
     )
+
+
+def _first(value: Any) -> Any:
+    """A plain list counts once (its first object), as the requested cost does."""
+    if isinstance(value, list):
+        return next((item for item in value if item is not None), None)
+    return value
+
+
+def _is_object(name: str) -> bool:
+    return isinstance(schema().get_type(name), GraphQLObjectType)
 
 
 def _key(node: FieldNode) -> str:

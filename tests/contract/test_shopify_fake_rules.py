@@ -79,6 +79,13 @@ def test_costs_follow_the_rate_limits_page() -> None:
     assert cost("{ locations(first: 10) { edges { node { id } } } }") == 2 + 10  # edges add nothing
     variables = {"input": {"name": "available", "reason": "correction", "quantities": []}}
     assert cost(SET, variables) == 10 + 3  # a mutation 10; the group, its changes and userErrors 1 each
+    # an interface costs its dearest selection; a list by ids each of its objects (stricter than Shopify
+    # if it counts a list once: the page does not say)
+    ids = [f"gid://shopify/ProductVariant/{n}" for n in range(100)]
+    by_ids = (
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on ProductVariant { product { id } } ... on Order { id } } }"
+    )
+    assert cost(by_ids, {"ids": ids}) == 100 * (1 + 1)
 
 
 def test_a_throttled_document_is_not_executed_and_says_what_it_costs() -> None:

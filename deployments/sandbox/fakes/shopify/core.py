@@ -512,7 +512,10 @@ def _root_fields(selection_set: SelectionSetNode, document: DocumentNode) -> Ite
 def requested_cost(document: DocumentNode, operation: OperationDefinitionNode, variables: Mapping[str, Any]) -> int:
     """The requested cost of a document, as the rate-limits page computes it: scalars and enums 0,
     an object 1, a connection 2 plus its page size times the cost of one node, a mutation's root
-    field 10; an interface or union costs its dearest selection."""
+    field 10; an interface or union costs its dearest selection ("Interface: maximum of possible
+    selections": the fields it selects for itself plus its dearest type fragment). A list fetched
+    by ids (``nodes(ids:)``) costs each id's object: the page does not say how lists are charged,
+    so this is stricter than Shopify if it counts a list once."""
     fragments = _fragments(document)
     is_mutation = operation.operation.value == "mutation"
     root = schema().mutation_type if is_mutation else schema().query_type
@@ -524,17 +527,33 @@ def requested_cost(document: DocumentNode, operation: OperationDefinitionNode, v
                 value = arg.value
                 if value.kind == "variable":
                     return variables.get(value.name.value)  # type: ignore[attr-defined]
+                if value.kind == "list":
+                    return list(value.values)  # type: ignore[attr-defined]
                 return getattr(value, "value", None)
         return None
 
-    def selections(selection_set: SelectionSetNode | None) -> Iterable[FieldNode]:
+    def children(target: Any, selection_set: SelectionSetNode | None) -> int:
+        """The cost of a selection set on ``target``: its own fields, plus the dearest fragment on
+        another type when ``target`` is an interface or a union."""
+        common = 0
+        by_type: dict[str, int] = {}
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                yield selection
-            elif isinstance(selection, InlineFragmentNode):
-                yield from selections(selection.selection_set)
+                common += field_cost(_concrete(target), selection, False)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition, inner = selection.type_condition, selection.selection_set
             elif isinstance(selection, FragmentSpreadNode):
-                yield from selections(fragments[selection.name.value].selection_set)
+                spread = fragments[selection.name.value]
+                condition, inner = spread.type_condition, spread.selection_set
+            else:
+                continue
+            name = condition.name.value if condition else None
+            if name and target is not None and is_abstract_type(target) and name != target.name:
+                by_type[name] = by_type.get(name, 0) + children(schema().get_type(name), inner)
+            else:
+                common += children(target, inner)
+        return common + max(by_type.values(), default=0)
 
     def field_cost(parent: GraphQLObjectType | Any, node: FieldNode, top: bool) -> int:
         name = node.name.value
@@ -546,20 +565,34 @@ def requested_cost(document: DocumentNode, operation: OperationDefinitionNode, v
         target = get_named_type(definition.type)
         if is_leaf_type(target):
             return 0
-        children = sum(field_cost(_concrete(target), child, False) for child in selections(node.selection_set))
         if target.name.endswith("Connection"):
             size = argument(node, "first") or argument(node, "last") or 0
             node_cost = 0
-            for child in selections(node.selection_set):
-                if child.name.value in {"edges", "nodes"}:
-                    node_cost = max(node_cost, field_cost(_concrete(target), child, False))
+            for child in node.selection_set.selections if node.selection_set else ():
+                if isinstance(child, FieldNode) and child.name.value in {"edges", "nodes"}:
+                    node_cost = max(node_cost, field_cost(target, child, False))
             return 2 + int(size) * max(node_cost, 1)
+        inner = children(target, node.selection_set)
         if target.name.endswith("Edge"):
-            return children
+            return inner
         own = MUTATION_COST if top and is_mutation else 1
-        return own + children
+        ids = argument(node, "ids")
+        if isinstance(ids, list) and not is_mutation and definition.type is not target:  # a list by ids
+            return max(1, len(ids)) * (1 + inner)
+        return own + inner
 
-    return sum(field_cost(root, node, True) for node in selections(operation.selection_set))
+    return sum(field_cost(root, node, True) for node in selections_of(operation.selection_set, fragments))
+
+
+def selections_of(selection_set: SelectionSetNode | None, fragments: Mapping[str, Any]) -> Iterable[FieldNode]:
+    """The fields of a selection set, fragments flattened."""
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from selections_of(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            yield from selections_of(fragments[selection.name.value].selection_set, fragments)
 
 
 def _field(parent: Any, name: str) -> Any:
