@@ -279,7 +279,7 @@ class ShopifyMeter(Meter):
             super().count(step, request, response)
             return
         exchange = self.fake.exchanges[-1]
-        key = (exchange.operation, "+".join(exchange.fields) or "(none)")
+        key = (exchange.operation, "+".join(dict.fromkeys(exchange.fields)) or "(none)")  # aliases once
         step.requests[key] += 1
         answer = response.json() if response.status_code == 200 else {}
         errors = answer.get("errors") if isinstance(answer, dict) else None

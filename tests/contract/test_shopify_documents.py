@@ -23,8 +23,9 @@ MODULES: list[ModuleType] = [
     importlib.import_module(f"{package.__name__}.{info.name}") for info in pkgutil.iter_modules(package.__path__)
 ]
 CALL = re.compile(r"\.(?:execute|paginate)\(\s*([A-Za-z_][A-Za-z_0-9]*)")
-DYNAMIC = {"document"}
-"""Names of documents built at run time, each validated below (stock: ``_read_document``)."""
+DYNAMIC = {"document", "_activate_document"}
+"""Names of documents built at run time, each validated below (stock: ``_read_document``,
+``_activate_document``)."""
 
 
 def documents() -> dict[str, str]:
@@ -44,6 +45,11 @@ def test_every_document_validates_against_the_2025_01_schema(name: str, document
 @pytest.mark.parametrize("locations", [1, 2, 5])
 def test_the_stock_read_built_per_number_of_locations_validates(locations: int) -> None:
     assert validate(schema(), parse(stock._read_document(locations))) == []
+
+
+@pytest.mark.parametrize("count", [1, 2, stock.ACTIVATIONS_PER_REQUEST])
+def test_the_aliased_activations_validate(count: int) -> None:
+    assert validate(schema(), parse(stock._activate_document(count))) == []
 
 
 def test_no_document_is_sent_that_this_test_does_not_validate() -> None:
