@@ -126,7 +126,12 @@ def _aware(value: datetime | None) -> datetime | None:
 @audit_app.command("history")
 def audit_history(
     entity: Annotated[str, typer.Argument(help="article, product, variant, order, ...")],
-    key: Annotated[str, typer.Argument(help="The record key (ERP key or SKU; product key such as g:12).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The record key (ERP key or SKU; product key such as g:12; an order's shop id, shop code or ERP number)."
+        ),
+    ],
     config: ConfigOption = None,
     flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Full rows as JSON lines.")] = False,
@@ -136,10 +141,16 @@ def audit_history(
     from tasks.settings import load_config
 
     try:
-        store = snapshot_store(load_config(config))
+        cfg = load_config(config)
+        store = snapshot_store(cfg)
     except Fatal as exc:
         _fail(exc)
     rows = store.history(entity, key, flow=flow)
+    if not rows and entity == "order":
+        # Not the shop's id: the code the shop and its e-mails show, or the ERP's order number.
+        for shop_order_id in _orders_by_reference(cfg, key):
+            rows += store.history(entity, shop_order_id, flow=flow)
+        rows.sort(key=lambda r: r["recorded_at"])
     if not rows:
         # Not an ERP key: perhaps a SKU, which is what people know.
         for erp_key in store.keys_for_sku(key, entity=entity):
@@ -157,6 +168,17 @@ def audit_history(
                 f"{row['recorded_at']:%Y-%m-%d %H:%M:%S}Z  {row['flow']:<10} {row['stage']:<9} run {row['run_id'][:12]}"
                 f"  hash {str(row['hash'] or '-')[:10]}  {payload[:160]}"
             )
+
+
+def _orders_by_reference(cfg: Any, reference: str) -> list[str]:
+    """Shop order ids whose shop reference or ERP order number is ``reference`` (state store)."""
+    from tasks.state import StateStore
+
+    store = StateStore(cfg.state_url())
+    try:
+        return list(dict.fromkeys(r.shop_order_id for r in store.orders_by_reference(reference)))
+    finally:
+        store.dispose()
 
 
 @quarantine_app.command("list")

@@ -510,6 +510,28 @@ class StateStore:
                 result.update({r.shop_order_id: r for r in s.exec(stmt)})
         return result
 
+    def orders_by_reference(self, reference: str, *, limit: int = 50) -> list[OrderImport]:
+        """Import rows whose shop reference (the code or number the shop and its e-mails show, with
+        or without Shopify's ``#``) or ERP order number is ``reference``, case-insensitive, in every
+        connection."""
+        bare = reference.strip().lstrip("#").lower()
+        if not bare:
+            return []
+        wanted = [bare, f"#{bare}"]
+        with self.session() as s:
+            stmt = (
+                select(OrderImport)
+                .where(
+                    sa.or_(
+                        sa.func.lower(OrderImport.reference).in_(wanted),
+                        sa.func.lower(OrderImport.erp_reference).in_(wanted),
+                    )
+                )
+                .order_by(OrderImport.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+            return list(s.exec(stmt))
+
     def followed_orders(self, connection: str, *, changed_after: datetime, limit: int = 5000) -> list[OrderImport]:
         """Orders the next run re-reads by id (waiting for payment, claimed, quarantined, imported
         with a payment still to record), last changed in the shop after ``changed_after``."""

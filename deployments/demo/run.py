@@ -367,7 +367,7 @@ def _epilogue(workdir: Path, config_file: Path) -> None:
     _say(f"  snapshots (Parquet, for auditors): {config_file.parent / 'snapshots'}")
     _say(f"  what happened to one SKU:  uv run passerelle audit history variant <key> -c {config_file}")
     _say(f"  refused records:           uv run passerelle quarantine list -c {config_file}")
-    _say(f"  what happened to an order: uv run passerelle audit history order <shop order id> -c {config_file}")
+    _say(f"  what happened to an order: uv run passerelle audit history order <order code or id> -c {config_file}")
     _say(f"  import orders now:         uv run passerelle run orders -c {config_file}")
     _say(f"  the runs in the Prefect UI: PREFECT_HOME={prefect_home} uv run prefect server start")
     _say("                              then open http://127.0.0.1:4200 (flow runs, logs, summary artifacts)")

@@ -391,3 +391,18 @@ def test_bindings_by_shop_id(store: StateStore, conn: str) -> None:
     store.upsert_bindings(conn, "variant", [{"erp_key": "101", "shop_id": "7"}, {"erp_key": "102", "shop_id": "8"}])
     found = store.bindings_by_shop_id(conn, "variant", ["8", "99"])
     assert {k: b.erp_key for k, b in found.items()} == {"8": "102"}
+
+
+def test_orders_are_found_by_the_shops_reference_or_the_erps(store: StateStore, conn: str) -> None:
+    """Operators know the code the shop and its e-mails show (Vendure's T8QQF9LZYFDHPJGR, Shopify's
+    #1001) or the ERP's order number, not the shop's internal id."""
+    store.save_order_import(conn, "42", reference="T8QQF9LZYFDHPJGR", state="imported", erp_reference="SO0042")
+    store.save_order_import(conn, "gid-7", reference="#1001", state="quarantined")
+
+    def found(reference: str) -> list[str]:
+        return sorted(r.shop_order_id for r in store.orders_by_reference(reference) if r.connection == conn)
+
+    assert found("T8QQF9LZYFDHPJGR") == found("t8qqf9lzyfdhpjgr") == ["42"]
+    assert found("SO0042") == ["42"]
+    assert found("1001") == found("#1001") == ["gid-7"]
+    assert found("UNKNOWN") == []
