@@ -100,6 +100,12 @@ def run(
     """Run one flow now, in this process (deployments run the same flows on workers)."""
     if flow_name not in FLOWS:
         _fail(ValueError(f"unknown flow {flow_name!r}; choose one of {', '.join(FLOWS)}"))
+    from tasks.settings import load_config, preflight
+
+    try:  # before Prefect starts: what the run would find only after its start-up
+        preflight(load_config(config), connection)
+    except PasserelleError as exc:
+        _fail(exc)
     import importlib
 
     module, attr = FLOWS[flow_name]
@@ -237,9 +243,29 @@ def db_upgrade(config: ConfigOption = None) -> None:
     typer.echo(f"state store at {store.engine.url.render_as_string(hide_password=True)} is up to date")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(sys.argv[1:])
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: every error is one line (and an exit code), never a traceback,
+    unless ``--debug`` is given (anywhere on the command line)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    try:
+        app(args)
+    except PasserelleError as exc:
+        if debug:
+            raise
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:  # the operator gets one line; --debug shows the traceback
+        if debug:
+            raise
+        typer.secho(
+            f"error: unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

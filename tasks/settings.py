@@ -10,14 +10,18 @@ so a deployment does not depend on the worker's working directory.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+import types
+import typing
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from connectors.erp.references import namespace
 from connectors.errors import Fatal
@@ -411,4 +415,104 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PasserelleConfig:
     except tomllib.TOMLDecodeError as exc:
         raise Fatal(f"configuration file {file} is not valid TOML: {exc}.", resolution="fix the file.") from None
     data["base_dir"] = file.resolve().parent
-    return PasserelleConfig.model_validate(data)
+    try:
+        return PasserelleConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        resolution = "fix the file (every key: the settings models of tasks/settings.py and of each connector)."
+        if len(problems) == 1 and " Resolution: " in problems[0]:  # a rule that says how to fix it
+            problem, resolution = problems[0].split(" Resolution: ", 1)
+            problems = [problem.rstrip(".")]
+        raise ConfigError(f"configuration file {file}: {'; '.join(problems)}.", resolution=resolution) from None
+
+
+class ConfigError(Fatal, ValueError):
+    """The configuration file is refused (a ValueError too, as pydantic's validation errors are)."""
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as ``where: what``, an unknown key with the closest known one."""
+    loc = tuple(error.get("loc") or ())
+    where = ".".join(str(part) for part in loc)
+    if error.get("type") == "extra_forbidden" and loc:
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        return f"{where}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    message = str(error.get("msg") or "invalid").removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return f"{where}: missing"
+    if not where:  # a rule over the whole file: its message says where
+        return message
+    value = error.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+    return f"{where}: {message}{shown}"
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the settings model at ``loc`` (a path in the file) accepts."""
+    model: Any = PasserelleConfig
+    parts = list(loc)
+    while parts and model is not None:
+        field = model.model_fields.get(str(parts.pop(0)))
+        if field is None:
+            return []
+        model, keyed = _model_of(field.annotation)
+        if keyed and parts:
+            parts.pop(0)  # a connection name (a dict key)
+    if model is None:
+        return []
+    return [name for name in model.model_fields if name != "base_dir"]
+
+
+def _model_of(annotation: Any) -> tuple[Any, bool]:
+    """The settings model an annotation holds, and whether it is a dict of them."""
+    origin = typing.get_origin(annotation)
+    if origin in (dict, Mapping):
+        return _model_of(typing.get_args(annotation)[1])[0], True
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found, keyed = _model_of(arg)
+            if found is not None:
+                return found, keyed
+        return None, False
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def preflight(config: PasserelleConfig, connection: str | None = None) -> None:
+    """What a run would find only after its start-up: an unknown connector type, a secret read from
+    an environment variable that is not set. Checks the named connection (every one when None);
+    no connection is opened.
+
+    Raises:
+        Fatal: the first problem, with its Resolution.
+    """
+    from connectors.registry import ERP_CONNECTORS, SHOP_CONNECTORS
+
+    names = [config.connection(connection)[0]] if connection or len(config.connections) == 1 else config.connections
+    for name in names:
+        settings = config.connections[name]
+        for side, table, connector in (("erp", ERP_CONNECTORS, settings.erp), ("shop", SHOP_CONNECTORS, settings.shop)):
+            if connector.type not in table:
+                close = difflib.get_close_matches(connector.type, list(table), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise Fatal(
+                    f"connection {name!r}: unknown {side} connector type {connector.type!r}{hint}.",
+                    resolution=f"use one of: {', '.join(sorted(table))}.",
+                )
+            for path, reference in _references(connector.options()):
+                if reference.startswith("env:") and os.environ.get(reference[4:]) is None:
+                    config.secret(reference, what=f"{side}.{path}")  # raises the usual Fatal
+    if config.state.url.startswith("env:"):
+        config.secret(config.state.url, what="state.url")
+
+
+def _references(options: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted key, value) of every string value that is a secret reference."""
+    for key, value in options.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, str) and value.startswith(SECRET_PREFIXES):
+            yield path, value
+        elif isinstance(value, Mapping):
+            yield from _references(value, f"{path}.")

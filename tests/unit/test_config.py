@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.registry import build
 from tasks.context import ConfigResolver, open_context
-from tasks.settings import PasserelleConfig, load_config, resolve_secret
+from tasks.settings import ConfigError, PasserelleConfig, load_config, resolve_secret
 
 CONFIG = """
 [state]
@@ -352,7 +351,7 @@ def test_two_shops_on_one_erp_get_their_own_reference_prefix(tmp_path: Path) -> 
     ],
 )
 def test_connections_sharing_an_erp_cannot_share_a_reference_prefix(tmp_path: Path, boutique: str, presta: str) -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConfigError) as info:
         load_config(two_shops(tmp_path, boutique=boutique, presta=presta))
     message = str(info.value)
     assert "'boutique'" in message and "'presta'" in message and "reference prefix" in message
@@ -428,7 +427,7 @@ def test_tryton_sales_and_parties_of_two_shops_have_their_own_prefix(
         ),  # one server, one database (the URL spelt differently)
         encoding="utf-8",
     )
-    with pytest.raises(ValidationError, match=r"'a' and 'b'.*reference prefix 'vendure'"):
+    with pytest.raises(ConfigError, match=r"'a' and 'b'.*reference prefix 'vendure'"):
         load_config(file)
     file.write_text(
         TWO_TRYTON.format(a="a", b="b", a_orders=same.format("a"), b_orders=same.format("b"), b_database="test"),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from tasks.settings import load_config
+from tasks.settings import ConfigError, load_config
 
 CONFIG = """
 {extra}
@@ -30,7 +29,7 @@ def write(tmp_path: Path, url: str, extra: str = "") -> Path:
 
 
 def test_a_database_password_written_in_the_state_url_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ConfigError) as refused:
         load_config(write(tmp_path, "postgresql+psycopg://passerelle:s3cret-pw@db.example/passerelle"))
     message = str(refused.value)
     assert "state.url holds a database password in clear" in message and "env:" in message

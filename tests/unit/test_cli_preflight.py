@@ -1,0 +1,83 @@
+"""`passerelle run` checks the configuration before any Prefect start-up: a misspelt key, an
+unknown connector type or an unset secret is one line and exit code 2, dry run or not, in well
+under the 15-60 s a temporary Prefect server takes to start."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from deployments.cli import app
+
+CONFIG = """
+[state]
+url = "sqlite:///state.db"
+[connections.main.erp]
+type = "files"
+path = "exports/articles_*.csv"
+[connections.main.shop]
+type = "{shop}"
+url = "http://127.0.0.1:1/admin-api"
+username = "superadmin"
+password = "env:PASSERELLE_TEST_UNSET_PASSWORD"
+[connections.main.stock]
+{stock}
+"""
+
+
+def run(tmp_path: Path, *args: str, shop: str = "vendure", stock: str = "safety_stock = 2") -> tuple[int, str, float]:
+    config = tmp_path / "passerelle.toml"
+    config.write_text(CONFIG.format(shop=shop, stock=stock), encoding="utf-8")
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["run", "stock", "-c", str(config), *args])
+    return result.exit_code, result.output, time.monotonic() - started
+
+
+@pytest.fixture(autouse=True)
+def unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PASSERELLE_TEST_UNSET_PASSWORD", raising=False)
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_misspelt_key_is_one_line_with_a_suggestion(tmp_path: Path, dry_run: list[str]) -> None:
+    code, output, seconds = run(tmp_path, *dry_run, stock="safety_stok = 2")
+
+    assert code == 2
+    assert "connections.main.stock.safety_stok: unknown key (did you mean 'safety_stock'?)" in output
+    assert "Traceback" not in output and "pydantic" not in output and len(output.strip().splitlines()) == 1
+    assert seconds < 5
+
+
+def test_an_unknown_connector_type_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    code, output, seconds = run(tmp_path, "--dry-run", shop="shopfy")
+
+    assert code == 2 and "unknown shop connector type 'shopfy'" in output and "did you mean 'shopify'" in output
+    assert "Traceback" not in output and seconds < 5
+
+
+def test_an_unset_environment_secret_stops_before_any_work(tmp_path: Path) -> None:
+    code, output, seconds = run(tmp_path, "--dry-run")
+
+    assert code == 2 and "PASSERELLE_TEST_UNSET_PASSWORD" in output and "shop.password" in output
+    assert "Traceback" not in output and seconds < 5
+
+
+def test_every_command_answers_a_missing_file_in_one_line_and_debug_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connectors.errors import Fatal
+    from deployments.cli import main
+
+    missing = str(tmp_path / "nowhere.toml")
+    for command in (["quarantine", "discard", "1"], ["quarantine", "list"], ["db", "upgrade"], ["run", "stock"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "-c", missing])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2, command
+        assert err.startswith("error: configuration file") and "Traceback" not in err, command
+        assert len(err.strip().splitlines()) == 1, command
+    with pytest.raises(Fatal):
+        main(["quarantine", "discard", "1", "-c", missing, "--debug"])
