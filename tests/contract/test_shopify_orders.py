@@ -97,6 +97,23 @@ def test_a_line_names_its_variant_as_the_catalogue_bound_it() -> None:
     assert [line.variant_id for line in read.lines] == [bound, None]
 
 
+def test_an_order_longer_than_what_one_read_holds_is_refused_never_imported_short() -> None:
+    """Discount applications (10), shipping lines (5) and transactions (50) are read in one page:
+    an order with more is that order's error (quarantined), never imported with a part missing."""
+    fake, clock = setup()
+    order = fake_orders.place_order(fake, lines=[("TEE-M", 1, "24.00")], discount_code=("WELCOME", "1.00"))
+    fake_orders.pay(fake, order)
+    spare = order["_applications"][0]
+    order["_applications"] += [{**spare, "index": n} for n in range(1, 11)]
+    order["_shipping"] += [order["_shipping"][0]] * 5
+    order["_transactions"] += [order["_transactions"][0]] * 50
+
+    (read,) = shop(fake, clock).get_orders([order["legacyResourceId"]])
+
+    cut = sorted(issue.field for issue in read.issues if "more than" in issue.reason)
+    assert cut == ["discounts", "payments", "shipping"]
+
+
 def test_taxes_excluded_add_up_to_shopify_totals() -> None:
     fake, clock = setup(taxes_included=False)
     order = fake_orders.place_order(fake, lines=[("TEE-M", 3, "19.99")], discount_code=("TEN", "6.00"))

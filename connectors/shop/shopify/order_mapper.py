@@ -46,6 +46,13 @@ LINE_FIELDS = f"""
   {TAX_LINES}
 """
 ADDRESS = "firstName lastName company address1 address2 zip city countryCodeV2 phone"
+DISCOUNTS_PAGE = 10
+SHIPPING_PAGE = 5
+TRANSACTIONS_PAGE = 50
+TRANSACTIONS_READ = TRANSACTIONS_PAGE + 1
+"""One more transaction than kept: ``Order.transactions`` is a list without pageInfo, so a 51st says
+the order holds more than one read shows. An order over any of these pages is refused (its
+issues), never imported with a discount, a shipping line or a payment missing."""
 ORDER_FIELDS = f"""
   id name createdAt updatedAt cancelledAt currencyCode taxesIncluded
   displayFinancialStatus displayFulfillmentStatus email paymentGatewayNames
@@ -54,7 +61,8 @@ ORDER_FIELDS = f"""
   shippingAddress {{ {ADDRESS} }}
   totalPriceSet {{ {MONEY} }}
   totalTaxSet {{ {MONEY} }}
-  discountApplications(first: 10) {{
+  discountApplications(first: {DISCOUNTS_PAGE}) {{
+    pageInfo {{ hasNextPage }}
     nodes {{
       index allocationMethod targetSelection targetType
       ... on DiscountCodeApplication {{ code }}
@@ -63,8 +71,10 @@ ORDER_FIELDS = f"""
       ... on ScriptDiscountApplication {{ title }}
     }}
   }}
-  shippingLines(first: 5) {{ nodes {{ title discountedPriceSet {{ {MONEY} }} {TAX_LINES} }} }}
-  transactions(first: 50) {{
+  shippingLines(first: {SHIPPING_PAGE}) {{
+    pageInfo {{ hasNextPage }} nodes {{ title discountedPriceSet {{ {MONEY} }} {TAX_LINES} }}
+  }}
+  transactions(first: {TRANSACTIONS_READ}) {{
     id kind status gateway processedAt createdAt amountSet {{ {MONEY} }} parentTransaction {{ id }}
   }}
 """
@@ -202,6 +212,12 @@ def map_order(payload: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | N
     included = bool(payload.get("taxesIncluded"))
     rows = lines if lines is not None else list((payload.get("lineItems") or {}).get("nodes") or [])
     applications = {int(a["index"]): a for a in (payload.get("discountApplications") or {}).get("nodes") or [] if a}
+    if ((payload.get("discountApplications") or {}).get("pageInfo") or {}).get("hasNextPage"):
+        issues.add("discounts", f"more than {DISCOUNTS_PAGE} discount applications: not read whole")
+    if ((payload.get("shippingLines") or {}).get("pageInfo") or {}).get("hasNextPage"):
+        issues.add("shipping", f"more than {SHIPPING_PAGE} shipping lines: not read whole")
+    if len(payload.get("transactions") or []) > TRANSACTIONS_PAGE:
+        issues.add("payments", f"more than {TRANSACTIONS_PAGE} transactions: not read whole")
     discounts: dict[int, Discount] = {}
     order_lines: list[OrderLine] = []
     for row in rows:
