@@ -1,15 +1,17 @@
 """The notes and messages passerelle writes on shop orders (tracking links, document links).
 
-Every such text ends with a line ``ref: <key>``: how a later run finds it again instead of writing
-it twice, on any shop (Vendure order notes, PrestaShop customer messages, WooCommerce customer
-notes).
+Every such text is planned with a last line ``ref: <key>``: how a later run finds it again instead
+of writing it twice, on any shop (Vendure order notes, PrestaShop customer messages, WooCommerce
+customer notes). A shop that has a private place writes the text without that line where the
+customer reads it, and the line apart where only the merchant does (:func:`split_key`): the
+customer never sees an internal key.
 """
 
 from __future__ import annotations
 
 from connectors.errors import RecordError, Refused
 
-__all__ = ["NOTE_KEY", "link_key", "link_text", "note_key", "with_key"]
+__all__ = ["NOTE_KEY", "link_key", "link_text", "note_key", "split_key", "with_key"]
 
 NOTE_KEY = "ref: "
 """A note passerelle writes ends with a line ``ref: <key>``."""
@@ -23,6 +25,14 @@ def with_key(text: str, key: str) -> str:
 def link_text(title: str, url: str, key: str) -> str:
     """A document link as the customer reads it: ``title: url``, then the key line."""
     return with_key(f"{title}: {url}", key)
+
+
+def split_key(text: str) -> tuple[str, str | None]:
+    """``(what the customer reads, the key line)`` of a planned text; no key line: ``(text, None)``."""
+    body, _, last = text.rstrip().rpartition("\n")
+    if body and last.strip().startswith(NOTE_KEY) and note_key(text) is not None:
+        return body, last.strip()
+    return text, None
 
 
 def note_key(text: str) -> str | None:

@@ -165,13 +165,15 @@ def test_ship_with_tracking_then_the_same_write_changes_nothing(world: World) ->
     assert [(f["method"], f["trackingCode"]) for f in customer["fulfillments"]] == [("Colissimo", "6A0001")]
     [note] = notes(customer["history"])
     assert "Colissimo 6A0001" in note and URL + "6A0001" in note
+    assert "ref:" not in note  # the idempotency key is in a private note, never shown to the customer
+    assert [h["isPublic"] for h in view["history"]["items"] if h["type"] == "ORDER_NOTE"] == [True, False]
 
     again, calls = world.write(StatusWrite(oid, "shipped", (parcel,)))
     assert again.errors == [] and calls == 1  # the read only
     assert again.answers[oid]["skipped"] == "already shipped in Vendure"
     view = world.view(oid)
     assert fulfillments(view) == [("Shipped", "Colissimo", "6A0001")]
-    assert len(notes(view["history"])) == 1
+    assert len(notes(view["history"])) == 2  # the note and its private key, not written again
 
 
 def test_partial_shipment_reads_shipped_and_the_second_parcel_completes_it(world: World) -> None:
@@ -357,7 +359,7 @@ def test_without_notify_the_tracking_note_is_private(world: World) -> None:
     parcel = Shipment("WH/OUT/070", "Colissimo", "6A0070", URL + "6A0070")
     assert world.write(StatusWrite(oid, "shipped", (parcel,), notify=False))[0].errors == []
     admin = [h for h in world.view(oid)["history"]["items"] if h["type"] == "ORDER_NOTE"]
-    assert [(h["isPublic"], URL + "6A0070" in h["data"]["note"]) for h in admin] == [(False, True)]
+    assert [(h["isPublic"], URL + "6A0070" in h["data"]["note"]) for h in admin] == [(False, True), (False, False)]
     assert notes(world.customer(placed)["history"]) == []
     # The parcel itself (carrier, tracking code) is the customer's to see either way.
     assert [f["trackingCode"] for f in world.customer(placed)["fulfillments"]] == ["6A0070"]
@@ -375,9 +377,9 @@ def test_link_document_twice_is_one_public_note(world: World) -> None:
     assert world.shop.client.http.stats.calls == 1
     assert first == second
     [note] = notes(world.customer(placed)["history"])
-    assert note.startswith(f"Invoice INV-2026-0042: {url}")
+    assert note == f"Invoice INV-2026-0042: {url}"  # no internal key shown to the customer
     admin = [h for h in world.view(oid)["history"]["items"] if h["type"] == "ORDER_NOTE"]
-    assert [h["isPublic"] for h in admin] == [True]
+    assert [h["isPublic"] for h in admin] == [True, False]
     other = world.shop.link_document(oid, "Credit note AV-7", url + "?cn", key="credit_note:AV-7")
     assert other != first and len(notes(world.customer(placed)["history"])) == 2
     with pytest.raises(Refused):

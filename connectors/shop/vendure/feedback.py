@@ -19,7 +19,7 @@ from typing import Any
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.models import FINAL_STATUSES, ORDER_STATUSES, Shipment, from_minor_units
-from connectors.shop.notes import link_key, link_text
+from connectors.shop.notes import link_key, link_text, split_key
 from connectors.shop.notes import note_key as text_key
 from connectors.shop.vendure.client import Operation, VendureClient
 
@@ -73,11 +73,14 @@ READ_FOR_WRITE = f"""query FeedbackOrders($options: OrderListOptions!) {{
 READ_NOTES = f"""query FeedbackNotes($id: ID!) {{
   order(id: $id) {{ id active orderPlacedAt history(options: {NOTES}) {{ items {{ id isPublic data }} }} }}
 }}"""
-ADD_NOTE = """mutation FeedbackNote($input: AddNoteToOrderInput!) {
-  addNoteToOrder(input: $input) {
+ADD_NOTE = """mutation FeedbackNote($text: AddNoteToOrderInput!, $key: AddNoteToOrderInput!) {
+  text: addNoteToOrder(input: $text) { id }
+  key: addNoteToOrder(input: $key) {
     id history(options: {filter: {type: {eq: "ORDER_NOTE"}}, sort: {id: DESC}, take: 50}) { items { id data } }
   }
 }"""
+"""A note the customer reads and, in the same request, the private note holding its key (Vendure runs
+a document's mutations one after the other: no run can stop between them)."""
 RESULT = "__typename ... on ErrorResult { errorCode message }"
 FULFILLMENT_RESULT = f"{RESULT} ... on Fulfillment {{ id state }}"
 CANCEL_RESULT = f"{RESULT} ... on Order {{ id state }}"
@@ -367,6 +370,16 @@ def op_note(alias: str, order_id: str, text: str, public: bool) -> Operation:
     return Operation(alias, "addNoteToOrder", {"input": ("AddNoteToOrderInput!", value)}, "id")
 
 
+def op_notes(alias: str, order_id: str, text: str, public: bool) -> list[Operation]:
+    """A planned note (its last line the key) as Vendure gets it: the text where the customer reads
+    it (``public``), then its key line in a private note next to it, in the same batch."""
+    body, key = split_key(text)
+    ops = [op_note(alias, order_id, body, public)]
+    if key is not None:
+        ops.append(op_note(f"{alias}k", order_id, key, False))
+    return ops
+
+
 DOCUMENTS = (READ_STATUSES, READ_FOR_WRITE, READ_NOTES, ADD_NOTE)
 """Fixed documents; the batch documents are built from the ``op_*`` operations."""
 
@@ -447,7 +460,11 @@ class VendureFeedback:
                 add(plan, "move", op_move(f"o{i}m{j}", f, plan.to_state or ""), f"fulfillment {f} to {plan.to_state}: ")
                 for j, f in enumerate(plan.move)
             ]
-            first += [add(plan, "note", op_note(f"o{i}n{j}", oid, t, plan.public)) for j, t in enumerate(plan.notes)]
+            first += [
+                add(plan, "note", op)
+                for j, t in enumerate(plan.notes)
+                for op in op_notes(f"o{i}n{j}", oid, t, plan.public)
+            ]
         data, errors = self._mutate(first)
         then: list[Operation] = []
         for i, plan in enumerate(plans):
@@ -466,7 +483,9 @@ class VendureFeedback:
                     )
                 )
                 if new.note:
-                    then.append(add(plan, "note", op_note(f"o{i}p{j}", plan.shop_order_id, new.note, plan.public)))
+                    then += [
+                        add(plan, "note", op) for op in op_notes(f"o{i}p{j}", plan.shop_order_id, new.note, plan.public)
+                    ]
         later_data, later_errors = self._mutate(then)
         data.update(later_data)
         errors.update(later_errors)
@@ -498,9 +517,10 @@ class VendureFeedback:
         return answer.data, errors
 
     def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
-        """A public note ``title: url`` on the order (the customer sees it in their account); returns
-        the history entry's id. Idempotent: a note already carrying ``key`` is returned as it is.
-        Two requests (one when the note is there already).
+        """A public note ``title: url`` on the order (the customer sees it in their account) and a
+        private one with its key; returns the key note's history entry id. Idempotent: a note
+        already carrying ``key`` (a private key note, or the key line of a note written before) is
+        returned as it is. Two requests (one when the note is there already).
 
         Raises:
             Refused: no placed order with this id, or a key / title / URL on more than one line.
@@ -512,9 +532,15 @@ class VendureFeedback:
         existing = noted(order).get(key)
         if existing is not None:
             return existing
-        text = link_text(title, url, key)
-        added = self.client.execute(ADD_NOTE, {"input": {"id": shop_order_id, "note": text, "isPublic": True}})
-        for entry in added["addNoteToOrder"]["history"]["items"]:
+        body, line = split_key(link_text(title, url, key))
+        added = self.client.execute(
+            ADD_NOTE,
+            {
+                "text": {"id": shop_order_id, "note": body, "isPublic": True},
+                "key": {"id": shop_order_id, "note": line, "isPublic": False},
+            },
+        )
+        for entry in added["key"]["history"]["items"]:
             if note_key(entry) == key:
                 return str(entry["id"])
         raise Fatal(
