@@ -30,6 +30,7 @@ class Resolver(Protocol):
 ERP_CONNECTORS: dict[str, str] = {
     "tryton": "connectors.erp.tryton.factory:build",
     "files": "connectors.erp.files.factory:build",
+    "dolibarr": "connectors.erp.dolibarr.factory:build",
 }
 SHOP_CONNECTORS: dict[str, str] = {
     "vendure": "connectors.shop.vendure.factory:build",

@@ -57,14 +57,14 @@ def namespace(
     writes none. Two connections whose places meet write to the same ERP. ``path`` makes a
     configured path absolute (the configuration's folder).
 
-    Tryton: the server and database. Files: every folder and export it reads or writes (the
+    A server ERP (Tryton, Dolibarr, Odoo, any connector with a ``url``): the server and database. Files: every folder and export it reads or writes (the
     outbox, the processed folders, the article, stock, price, shipment and invoice exports): one
     GesCom behind them, whatever folder each shop's orders are dropped in.
     """
     orders = _table(options.get("orders"))
-    if kind == "tryton":
+    if kind != "files" and options.get("url"):  # a server ERP (Tryton, Dolibarr, Odoo...): its URL and database
         url = str(options.get("url") or "").strip().rstrip("/").lower()
-        return _prefix(orders, connection), frozenset({f"tryton {url} {options.get('database')}"})
+        return _prefix(orders, connection), frozenset({f"{kind} {url} {options.get('database')}"})
     if kind == "files":
         shipments = _table(options.get("shipments"))
         invoices = _table(options.get("invoices"))

@@ -456,3 +456,17 @@ def test_a_shipments_only_files_connection_reads_its_own_prefix(tmp_path: Path) 
         assert [s.shop_order_id for s in ctx.erp.iter_statuses(None)] == ["42"]
     finally:
         ctx.close()
+
+
+def test_two_connections_on_one_server_erp_of_any_kind_need_two_prefixes(tmp_path: Path) -> None:
+    """Dolibarr (or any ERP reached by a URL) is one place per server and database, as Tryton is."""
+    shop = '[connections.{n}.shop]\ntype = "vendure"\nurl = "http://127.0.0.1:1/admin-api"\nusername = "a"\npassword = "env:X"\n'
+    erp = '[connections.{n}.erp]\ntype = "dolibarr"\nurl = "{url}"\napi_key = "env:DOLI"\n[connections.{n}.erp.orders]\nshop = "web"\n'
+    file = tmp_path / "passerelle.toml"
+    text = erp.format(n="a", url="https://erp.example/api/index.php") + shop.format(n="a")
+    text += erp.format(n="b", url="https://ERP.example/api/index.php/") + shop.format(n="b")
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'a' and 'b'.*reference prefix"):
+        load_config(file)
+    file.write_text(text.replace('shop = "web"', 'shop = "web-b"', 1), encoding="utf-8")
+    assert sorted(load_config(file).connections) == ["a", "b"]

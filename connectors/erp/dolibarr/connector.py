@@ -1,0 +1,15 @@
+"""The Dolibarr connector: articles, stock, prices and web orders over one REST client."""
+
+from __future__ import annotations
+
+from connectors.erp.dolibarr.catalogue import DolibarrCatalogue
+from connectors.erp.dolibarr.orders import DolibarrOrders
+from connectors.erp.dolibarr.prices import DolibarrPrices
+from connectors.erp.dolibarr.stock import DolibarrStock
+
+__all__ = ["DolibarrConnector"]
+
+
+class DolibarrConnector(DolibarrCatalogue, DolibarrStock, DolibarrPrices, DolibarrOrders):
+    """``CatalogueSource``, ``StockSource``, ``PriceSource`` and ``OrderSink`` over one
+    ``DolibarrClient``; the three readers key articles by the product's rowid."""

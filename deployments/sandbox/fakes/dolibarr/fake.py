@@ -1,0 +1,581 @@
+"""A fake Dolibarr 19.0 REST API that keeps state and the rules of the real server.
+
+Every rule names its source next to the code: a capture (``tests/fixtures/contracts/dolibarr-19.0``,
+copies of ``shared/contracts``, from a real 19.0.4: its ``status.json``), ``swagger.json`` (the
+server's own), Dolibarr's source (``htdocs/<module>/class/api_<module>.class.php``, function), or
+"stricter than the real server" (a check kept to catch a malformed request of the connector's).
+Records are made from the captured ones (copies with changed values), so their shapes are the
+server's. Totals are computed as ``CommonObject::update_price`` does by default (each line rounded
+to the cent, then summed).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+CONTRACTS = Path(__file__).resolve().parents[4] / "tests" / "fixtures" / "contracts"
+CAPTURE = CONTRACTS / "dolibarr-19.0"
+URL = "https://erp.example.test"
+API = "/api/index.php/"
+KEY = "fake-dolapikey-0123456789abcdef"
+CENT = Decimal("0.01")
+NOW = 1795383970  # the captures' clock (date_creation of thirdparties.json)
+
+
+def load(name: str) -> Any:
+    return json.loads((CAPTURE / name).read_text(encoding="utf-8"))
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.00000001'))}"
+
+
+def _error(status: int, message: str, source: str) -> httpx.Response:
+    """Restler's error body (error_401.json / error_404.json: code, message, debug.source)."""
+    label = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
+             503: "Service Unavailable"}[status]  # fmt: skip
+    return httpx.Response(
+        status,
+        json={"error": {"code": status, "message": f"{label}: {message}"},
+              "debug": {"source": source, "stages": {"success": ["get", "route", "negotiate"], "failure": ["call"]}}},
+    )  # fmt: skip
+
+
+# sqlfilters: "(t.field:op:value) and|or (...)"; DolibarrApi::_checkFilters / dolForgeCriteriaCallback
+# (core/lib/functions.lib.php in 19) accept these operators; the value may hold colons (explode limit 3).
+_CRITERION = re.compile(r"\(([a-z]+\.[a-zA-Z0-9_]+):(=|!=|<>|<=|>=|<|>|like|notlike|in|is):((?:[^()']|'[^']*')+)\)")
+
+
+def _criteria(text: str) -> list[tuple[str, tuple[str, str, str]]] | None:
+    """[(joiner, (field, op, value))] or None when Dolibarr refuses the syntax (503)."""
+    out: list[tuple[str, tuple[str, str, str]]] = []
+    rest, joiner = text.strip(), "and"
+    while rest:
+        match = _CRITERION.match(rest)
+        if not match:
+            return None
+        out.append((joiner, (match.group(1), match.group(2), match.group(3).strip())))
+        rest = rest[match.end() :].strip()
+        if rest:
+            word = re.match(r"(and|or)\s+", rest, re.IGNORECASE)
+            if not word:
+                return None
+            joiner, rest = word.group(1).lower(), rest[word.end() :]
+    return out
+
+
+def _value(raw: str) -> list[str]:
+    parts = re.findall(r"'([^']*)'|([^,]+)", raw)
+    return [a if a or not b else b.strip() for a, b in parts]
+
+
+class FakeDolibarr:
+    """State: products, categories, warehouses, thirdparties, contacts, orders, invoices, discounts."""
+
+    def __init__(self) -> None:
+        self.transport = httpx.MockTransport(self.handle)
+        self.requests: list[httpx.Request] = []
+        self.products: dict[int, dict[str, Any]] = {}
+        self.categories: dict[int, dict[str, Any]] = {}
+        self.category_members: dict[int, set[int]] = {}
+        self.warehouses: dict[int, dict[str, Any]] = {}
+        self.thirdparties: dict[int, dict[str, Any]] = {}
+        self.contacts: dict[int, dict[str, Any]] = {}
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.invoices: dict[int, dict[str, Any]] = {}
+        self.payments: dict[int, list[dict[str, Any]]] = {}
+        self.discounts: dict[int, dict[str, Any]] = {}
+        self.countries = {"FR": 1, "DE": 5, "BE": 2, "AD": 34, "AE": 227}  # llx_c_country rowids
+        self._ids: dict[str, int] = {}
+        self.fail_next: dict[str, int] = {}
+        """Route prefix -> HTTP status answered once (a server error injected by a test)."""
+        for row in load("warehouses.json"):
+            self.warehouses[int(row["id"])] = row
+        for row in load("thirdparties.json"):
+            self.thirdparties[int(row["id"])] = row
+        for row in load("products.json"):
+            self.products[int(row["id"])] = row
+
+    # -- helpers for tests -------------------------------------------------------------------------
+    def _next(self, kind: str, table: dict[int, Any]) -> int:
+        self._ids[kind] = max([self._ids.get(kind, 0), *table]) + 1
+        return self._ids[kind]
+
+    def add_product(self, ref: str, label: str, price: str, *, vat: str = "20", base: str = "HT", **fields: Any) -> int:
+        row = copy.deepcopy(load("products.json")[0])
+        pid = self._next("product", self.products)
+        rate = Decimal(vat)
+        amount = Decimal(price)
+        ht, ttc = (amount, amount * (1 + rate / 100)) if base == "HT" else (amount / (1 + rate / 100), amount)
+        row.update(id=str(pid), ref=ref, label=label, price=_money(ht), price_ttc=_money(ttc), price_base_type=base,
+                   tva_tx=f"{rate:.4f}", stock_reel=None, **fields)  # fmt: skip
+        self.products[pid] = row
+        return pid
+
+    def add_category(self, label: str, parent: int = 0, members: tuple[int, ...] = ()) -> int:
+        cid = self._next("category", self.categories)
+        self.categories[cid] = {"id": str(cid), "label": label, "fk_parent": str(parent), "type": "0"}
+        self.category_members[cid] = set(members)
+        return cid
+
+    def add_warehouse(self, ref: str) -> int:
+        row = copy.deepcopy(load("warehouses.json")[0])
+        wid = self._next("warehouse", self.warehouses)
+        row.update(id=str(wid), ref=ref, label=ref)
+        self.warehouses[wid] = row
+        return wid
+
+    def set_stock(self, product_id: int, warehouse_id: int, quantity: str) -> None:
+        """What ``POST /stockmovements`` leaves in llx_product_stock (stockmovements.json: qty per warehouse)."""
+        stock = self.products[product_id].setdefault("_stock", {})
+        stock[warehouse_id] = Decimal(quantity)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r.method, r.url.path.removeprefix(API)) for r in self.requests if r.method != "GET"]
+
+    # -- dispatch ------------------------------------------------------------------------------------
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        # DOLAPIKEY header (api_access.class.php authenticate; error_401.json); the URL parameter also works
+        # on the real server but the connector never sends it.
+        if request.headers.get("DOLAPIKEY") != KEY:
+            if "DOLAPIKEY" not in request.headers:
+                return httpx.Response(401, json=load("error_401.json"))
+            return _error(401, "Access denied", "api_access.class.php:186 at authenticate stage")
+        path = request.url.path
+        if not path.startswith(API):
+            return httpx.Response(404, text="<html>Not Found</html>")
+        route = unquote(path[len(API) :]).strip("/")
+        for prefix, status in list(self.fail_next.items()):
+            if route.startswith(prefix):
+                del self.fail_next[prefix]
+                return _error(status, "injected", "fake")
+        body = json.loads(request.content) if request.content else {}
+        params = request.url.params
+        for method, pattern, handler in self._routes():
+            if method == request.method:
+                match = re.fullmatch(pattern, route)
+                if match:
+                    return handler(params, body, *match.groups())
+        return _error(404, "Not found", "restler routing")  # a route swagger.json does not declare
+
+    def _routes(self) -> list[tuple[str, str, Callable[..., httpx.Response]]]:
+        return [
+            ("GET", r"status", lambda p, b: httpx.Response(200, json=load("status.json"))),
+            ("GET", r"products", self._list_products),
+            ("GET", r"products/(\d+)", self._get_product),
+            ("GET", r"products/ref/(.+)", self._get_product_by_ref),
+            ("GET", r"categories", self._list_categories),
+            ("GET", r"categories/(\d+)/objects", self._category_objects),
+            ("GET", r"warehouses", lambda p, b: self._list("warehouse", list(self.warehouses.values()), p)),
+            ("GET", r"thirdparties", lambda p, b: self._list("thirdparty", list(self.thirdparties.values()), p)),
+            ("GET", r"thirdparties/email/(.+)", self._thirdparty_by_email),
+            ("POST", r"thirdparties", self._create_thirdparty),
+            ("GET", r"contacts", self._list_contacts),
+            ("POST", r"contacts", self._create_contact),
+            ("GET", r"setup/dictionary/countries/byCode/([A-Za-z]{2})", self._country),
+            ("GET", r"orders", lambda p, b: self._list("order", list(self.orders.values()), p)),
+            ("GET", r"orders/(\d+)", lambda p, b, i: self._get(self.orders, i, "Order not found")),
+            ("POST", r"orders", self._create_order),
+            ("DELETE", r"orders/(\d+)", self._delete_order),
+            ("POST", r"orders/(\d+)/lines", self._add_order_line),
+            ("POST", r"orders/(\d+)/validate", self._validate_order),
+            ("POST", r"orders/(\d+)/contact/(\d+)/([A-Z]+)", self._order_contact),
+            ("GET", r"invoices", lambda p, b: self._list("invoice", list(self.invoices.values()), p)),
+            ("GET", r"invoices/(\d+)", lambda p, b, i: self._get(self.invoices, i, "Invoice not found")),
+            ("POST", r"invoices", self._create_invoice),
+            ("POST", r"invoices/createfromorder/(\d+)", self._invoice_from_order),
+            ("POST", r"invoices/(\d+)/validate", self._validate_invoice),
+            ("GET", r"invoices/(\d+)/payments", self._list_payments),
+            ("POST", r"invoices/(\d+)/payments", self._add_payment),
+            ("GET", r"invoices/(\d+)/discount", self._get_discount),
+            ("POST", r"invoices/(\d+)/markAsCreditAvailable", self._credit_available),
+            ("POST", r"invoices/(\d+)/usediscount/(\d+)", self._use_discount),
+        ]
+
+    # -- lists -----------------------------------------------------------------------------------------
+    def _list(self, noun: str, rows: list[dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
+        """limit (default 100) / page (0-based) / sortfield / sortorder / sqlfilters (api_*.class.php
+        index()); an empty answer is 404 "No <noun> found" (api_products.class.php index(), 19.0)."""
+        filters = params.get("sqlfilters")
+        if filters:
+            criteria = _criteria(filters)
+            if criteria is None:  # DolibarrApi::_checkFilters
+                return _error(400, f"Error when validating parameter sqlfilters -> {filters}", "api.class.php")
+            try:
+                rows = [r for r in rows if self._matches(r, criteria)]
+            except KeyError as exc:  # an unknown column: the SQL fails (api_*.class.php index(): 503)
+                return _error(503, f"Error when retrieving {noun} list : Unknown column '{exc.args[0]}'", "index")
+        field = (params.get("sortfield") or "t.rowid").split(".")[-1]
+        field = "id" if field == "rowid" else field
+        rows = sorted(rows, key=lambda r: _sort_key(r.get(field)), reverse=params.get("sortorder", "ASC") == "DESC")
+        limit = int(params.get("limit", 100))
+        page = max(0, int(params.get("page", 0)))
+        if limit:
+            rows = rows[limit * page : limit * (page + 1)]
+        if not rows:
+            return _error(404, f"No {noun} found", f"api_{noun}s.class.php at call stage")
+        return httpx.Response(200, json=[self._public(r) for r in rows])
+
+    def _matches(self, row: dict[str, Any], criteria: list[tuple[str, tuple[str, str, str]]]) -> bool:
+        result = True
+        for i, (joiner, (field, op, raw)) in enumerate(criteria):
+            table, name = field.split(".", 1)
+            if table == "ef":
+                extras = row.get("array_options") or {}
+                value = extras.get(f"options_{name}") if isinstance(extras, dict) else None
+            else:
+                name = "id" if name == "rowid" else name
+                if name not in row:
+                    raise KeyError(field)
+                value = row.get(name)
+            hit = _compare(value, op, _value(raw))
+            result = hit if i == 0 else (result and hit if joiner == "and" else result or hit)
+        return result
+
+    def _public(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if not k.startswith("_")}
+
+    def _get(self, table: dict[int, dict[str, Any]], ident: str, missing: str) -> httpx.Response:
+        row = table.get(int(ident))
+        if row is None:
+            return _error(404, missing, "at call stage")
+        return httpx.Response(200, json=self._public(row))
+
+    # -- products --------------------------------------------------------------------------------------
+    def _product_out(self, row: dict[str, Any], stock: bool) -> dict[str, Any]:
+        out = self._public(row)
+        if stock:  # Product::load_stock: stock_warehouse[fk_entrepot] = {real, id}
+            levels = row.get("_stock") or {}
+            out["stock_warehouse"] = {str(w): {"real": str(q), "id": str(w)} for w, q in levels.items()} or []
+            out["stock_reel"] = str(sum(levels.values(), Decimal(0)))
+        return out
+
+    def _list_products(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        rows = list(self.products.values())
+        mode = params.get("mode", "0")  # 1 products only, 2 services only (api_products.class.php index())
+        if mode in ("1", "2"):
+            rows = [r for r in rows if r.get("type") == ("0" if mode == "1" else "1")]
+        answer = self._list("product", rows, params)
+        if answer.status_code == 200 and params.get("includestockdata") == "1":
+            ids = [int(r["id"]) for r in answer.json()]
+            answer = httpx.Response(200, json=[self._product_out(self.products[i], True) for i in ids])
+        return answer
+
+    def _get_product(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.products.get(int(ident))
+        if row is None:
+            return httpx.Response(404, json=load("error_404.json"))  # error_404.json: "Product not found"
+        return httpx.Response(200, json=self._product_out(row, params.get("includestockdata") == "1"))
+
+    def _get_product_by_ref(self, params: httpx.QueryParams, body: Any, ref: str) -> httpx.Response:
+        for pid, row in self.products.items():
+            if row["ref"] == ref:
+                return self._get_product(params, body, str(pid))
+        return httpx.Response(404, json=load("error_404.json"))
+
+    def _list_categories(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        # type=product is category type 0 (Categorie::$MAP_ID); api_categories.class.php index()
+        kind = params.get("type", "product")
+        rows = [r for r in self.categories.values() if kind == "product"]
+        return self._list("category", rows, params)
+
+    def _category_objects(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        if int(ident) not in self.categories:
+            return _error(404, "category not found", "api_categories.class.php getObjects")
+        if not params.get("type"):  # api_categories.class.php getObjects(): type is mandatory
+            return _error(400, "type is mandatory", "api_categories.class.php getObjects")
+        members = sorted(self.category_members[int(ident)])
+        if params.get("onlyids") == "1":
+            return httpx.Response(200, json=[str(m) for m in members])
+        return httpx.Response(200, json=[self._public(self.products[m]) for m in members])
+
+    # -- thirdparties and contacts ----------------------------------------------------------------------
+    def _thirdparty_by_email(self, params: httpx.QueryParams, body: Any, email: str) -> httpx.Response:
+        for row in self.thirdparties.values():
+            if (row.get("email") or "").lower() == email.lower():
+                return httpx.Response(200, json=self._public(row))
+        return _error(404, "Thirdparty not found", "api_thirdparties.class.php _fetch")
+
+    def _create_thirdparty(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        if not isinstance(body, dict) or not body.get("name"):  # Thirdparties::$FIELDS = ['name']
+            return _error(400, "name field missing", "api_thirdparties.class.php _validate")
+        row = copy.deepcopy(load("thirdparties.json")[0])
+        tid = self._next("thirdparty", self.thirdparties)
+        code = body.pop("code_client", None)
+        row.update({k: v for k, v in body.items() if k in row or k == "array_options"})
+        row.update(id=str(tid), ref=str(tid), date_creation=NOW, date_modification=NOW)
+        if code in ("auto", "-1"):  # Societe::create -> get_codeclient (mod_codeclient_monkey: CUyymm-nnnnn)
+            row["code_client"] = f"CU2611-{tid:05d}"
+        if not row.get("array_options"):
+            row["array_options"] = []
+        self.thirdparties[tid] = row
+        return httpx.Response(200, json=tid)
+
+    def _list_contacts(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        rows = list(self.contacts.values())
+        if params.get("thirdparty_ids"):
+            wanted = set(params["thirdparty_ids"].split(","))
+            rows = [r for r in rows if r["socid"] in wanted]
+        return self._list("contact", rows, params)
+
+    def _create_contact(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        if not isinstance(body, dict) or not body.get("lastname"):  # Contacts::$FIELDS = ['lastname']
+            return _error(400, "lastname field missing", "api_contacts.class.php _validate")
+        cid = self._next("contact", self.contacts)
+        self.contacts[cid] = {"id": str(cid), **{k: v for k, v in body.items()}, "socid": str(body.get("socid"))}
+        return httpx.Response(200, json=cid)
+
+    def _country(self, params: httpx.QueryParams, body: Any, code: str) -> httpx.Response:
+        cid = self.countries.get(code.upper())
+        if cid is None:
+            return _error(404, "country not found", "api_setup.class.php getCountryByCode")
+        return httpx.Response(200, json={"id": str(cid), "code": code.upper(), "label": code.upper(), "active": "1"})
+
+    # -- orders ---------------------------------------------------------------------------------------
+    def _line(self, template: dict[str, Any], body: dict[str, Any], rang: int) -> dict[str, Any] | httpx.Response:
+        line = copy.deepcopy(template)
+        for field in ("qty", "subprice", "tva_tx"):  # Commande::addline: numeric or refused (stricter: types)
+            try:
+                Decimal(str(body.get(field, "0" if field == "tva_tx" else "")))
+            except ArithmeticError:
+                return _error(400, f"{field} must be numeric", "stricter than the real server")
+        qty, subprice = Decimal(str(body["qty"])), Decimal(str(body["subprice"]))
+        rate = Decimal(str(body.get("tva_tx") or 0))
+        remise = Decimal(str(body.get("remise_percent") or 0))
+        ht = (qty * subprice * (1 - remise / 100)).quantize(CENT, ROUND_HALF_UP)  # calcul_price_total
+        tva = (ht * rate / 100).quantize(CENT, ROUND_HALF_UP)
+        product = self.products.get(int(body["fk_product"])) if body.get("fk_product") else None
+        if body.get("fk_product") and product is None:
+            return _error(400, "Unknown product", "Commande::addline (fk_product)")
+        line.update(
+            qty=str(qty), subprice=_money(subprice), tva_tx=f"{rate:.4f}", remise_percent=str(remise),
+            total_ht=_money(ht), total_tva=_money(tva), total_ttc=_money(ht + tva), multicurrency_total_ht=_money(ht),
+            multicurrency_total_tva=_money(tva), multicurrency_total_ttc=_money(ht + tva),
+            multicurrency_subprice=_money(subprice), rang=str(rang), desc=body.get("desc"),
+            description=body.get("desc"), product_type=str(body.get("product_type", 0)),
+            fk_product=str(product["id"]) if product else None, ref=product["ref"] if product else None,
+            product_ref=product["ref"] if product else None, product_label=product["label"] if product else None,
+            libelle=product["label"] if product else None, info_bits=str(body.get("info_bits", 0)),
+            fk_remise_except=body.get("fk_remise_except"),
+        )  # fmt: skip
+        return line
+
+    def _totals(self, row: dict[str, Any]) -> None:
+        for part in ("ht", "tva", "ttc"):
+            total = sum((Decimal(str(line[f"total_{part}"])) for line in row["lines"]), Decimal(0))
+            row[f"total_{part}"] = row[f"multicurrency_total_{part}"] = _money(total)
+
+    def _create_order(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        for field in ("socid", "date"):  # Orders::$FIELDS = ['socid', 'date'] (api_orders.class.php _validate)
+            if not isinstance(body, dict) or field not in body:
+                return _error(400, f"{field} field missing", "api_orders.class.php _validate")
+        if int(body["socid"]) not in self.thirdparties:
+            return _error(500, "Error creating order", "Commande::create (ErrorFieldRequired socid)")
+        template = load("orders.json")[0]
+        row = copy.deepcopy(template)
+        oid = self._next("order", self.orders)
+        row.update(id=str(oid), ref=f"(PROV{oid})", statut="0", status="0", socid=str(body["socid"]),
+                   ref_client=body.get("ref_client"), ref_ext=body.get("ref_ext"), date=body["date"],
+                   date_commande=body["date"], note_private=body.get("note_private", ""), lines=[],
+                   date_validation=None, user_validation_id=None, date_creation=NOW, _contacts=[])  # fmt: skip
+        for rang, given in enumerate(body.get("lines") or [], start=1):
+            line = self._line(template["lines"][0], given, rang)
+            if isinstance(line, httpx.Response):
+                return line
+            row["lines"].append(line)
+        self._totals(row)
+        self.orders[oid] = row
+        return httpx.Response(200, json=oid)
+
+    def _delete_order(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        if self.orders.pop(int(ident), None) is None:
+            return _error(404, "Order not found", "api_orders.class.php delete")
+        return httpx.Response(200, json={"success": {"code": 200, "message": "Order deleted"}})
+
+    def _add_order_line(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.orders.get(int(ident))
+        if row is None:
+            return _error(404, "Order not found", "api_orders.class.php postLine")
+        if row["statut"] != "0":  # Commande::addline: only on a draft (statut == STATUS_DRAFT)
+            return _error(400, "Order is not draft", "Commande::addline")
+        line = self._line(load("orders.json")[0]["lines"][0], body, len(row["lines"]) + 1)
+        if isinstance(line, httpx.Response):
+            return line
+        line["id"] = line["rowid"] = str(100 * int(ident) + len(row["lines"]) + 1)
+        row["lines"].append(line)
+        self._totals(row)
+        return httpx.Response(200, json=int(line["id"]))
+
+    def _validate_order(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.orders.get(int(ident))
+        if row is None:
+            return _error(404, "Order not found", "api_orders.class.php validate")
+        if row["statut"] != "0":  # Commande::valid returns 0 when not a draft -> 304 Not Modified (api)
+            return httpx.Response(304)
+        if body.get("idwarehouse") and int(body["idwarehouse"]) not in self.warehouses:
+            return _error(500, "Error when validating Order", "Commande::valid (warehouse)")
+        row.update(statut="1", status="1", ref=f"CO2611-{int(ident):04d}", date_validation=NOW, user_validation_id="1")
+        return httpx.Response(200, json=self._public(row))
+
+    def _order_contact(
+        self, params: httpx.QueryParams, body: Any, ident: str, contact: str, kind: str
+    ) -> httpx.Response:
+        row = self.orders.get(int(ident))
+        if row is None or int(contact) not in self.contacts:
+            return _error(404, "Order or contact not found", "api_orders.class.php postContact")
+        if kind not in ("BILLING", "SHIPPING", "CUSTOMER"):  # api_orders.class.php postContact: type values
+            return _error(500, "type must be BILLING, SHIPPING or CUSTOMER", "api_orders.class.php postContact")
+        row["_contacts"].append((int(contact), kind))
+        return httpx.Response(200, json={"success": {"code": 200, "message": "Contact linked to the order"}})
+
+    # -- invoices ---------------------------------------------------------------------------------------
+    def _new_invoice(self, body: dict[str, Any], template_name: str) -> dict[str, Any] | httpx.Response:
+        template = load(template_name)
+        row = copy.deepcopy(template)
+        iid = self._next("invoice", self.invoices)
+        kind = str(body.get("type", 0))
+        row.update(id=str(iid), ref=f"(PROV{iid})", statut="0", status="0", paye="0", socid=str(body["socid"]),
+                   type=kind, ref_ext=body.get("ref_ext"), note_public=body.get("note_public"), lines=[],
+                   linkedObjectsIds=None, totalpaid=0, sumpayed=None, last_main_doc=None, date=body.get("date", NOW),
+                   fk_facture_source=None)  # fmt: skip
+        if body.get("origin") == "commande" and body.get("origin_id"):  # Facture::create: add_object_linked
+            row["linkedObjectsIds"] = {"commande": {"1": str(body["origin_id"])}}
+        for rang, given in enumerate(body.get("lines") or [], start=1):
+            line = self._line(template["lines"][0], given, rang)
+            if isinstance(line, httpx.Response):
+                return line
+            line["id"] = line["rowid"] = str(100 * iid + rang)
+            row["lines"].append(line)
+        self._totals(row)
+        self.invoices[iid] = row
+        return row
+
+    def _create_invoice(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        if not isinstance(body, dict) or "socid" not in body:  # Invoices::$FIELDS = ['socid']
+            return _error(400, "socid field missing", "api_invoices.class.php _validate")
+        if str(body.get("type", 0)) not in ("0", "1", "2", "3", "5"):  # Facture::TYPE_* constants
+            return _error(400, "invalid type", "stricter than the real server")
+        row = self._new_invoice(body, "invoice_deposit_type3.json")
+        return row if isinstance(row, httpx.Response) else httpx.Response(200, json=int(row["id"]))
+
+    def _invoice_from_order(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        order = self.orders.get(int(ident))
+        if order is None:
+            return _error(404, "Order not found", "api_invoices.class.php createInvoiceFromOrder")
+        lines = [{"fk_product": line.get("fk_product"), "qty": line["qty"], "subprice": line["subprice"],
+                  "tva_tx": line["tva_tx"], "remise_percent": line.get("remise_percent") or 0,
+                  "product_type": line.get("product_type"), "desc": line.get("desc")} for line in order["lines"]]  # fmt: skip
+        row = self._new_invoice(
+            {"socid": order["socid"], "type": 0, "lines": lines}, "invoice_final_with_deposit_line.json"
+        )
+        if isinstance(row, httpx.Response):
+            return row
+        row["linkedObjectsIds"] = {"commande": {"1": str(order["id"])}}
+        return httpx.Response(200, json=self._public(row))
+
+    def _validate_invoice(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.invoices.get(int(ident))
+        if row is None:
+            return _error(404, "Invoice not found", "api_invoices.class.php validate")
+        if row["statut"] != "0":  # Facture::validate on a non-draft: 304 (api_invoices.class.php validate)
+            return httpx.Response(304)
+        prefix = "AC" if row["type"] == "3" else "FA"  # invoice_deposit_type3.json AC..., final FA...
+        row.update(statut="1", status="1", ref=f"{prefix}2611-{int(ident):04d}", date_validation=NOW)
+        row["remaintopay"] = str(Decimal(row["total_ttc"]).normalize())
+        return httpx.Response(200, json=self._public(row))
+
+    def _list_payments(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        if int(ident) not in self.invoices:
+            return _error(404, "Invoice not found", "api_invoices.class.php getPayments")
+        return httpx.Response(200, json=self.payments.get(int(ident), []))
+
+    def _add_payment(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.invoices.get(int(ident))
+        if row is None:
+            return _error(404, "Invoice not found", "api_invoices.class.php addPayment")
+        missing = [f for f in ("datepaye", "paymentid", "closepaidinvoices", "accountid") if f not in body]
+        if missing:  # swagger.json invoicesAddPaymentModel.required
+            return _error(400, f"{missing[0]} field missing", "swagger.json invoicesAddPaymentModel")
+        if row["statut"] == "0":  # addPayment: "Invoice must be validated" (api_invoices.class.php)
+            return _error(403, "Invoice must be validated before adding a payment", "api_invoices.class.php addPayment")
+        amount = Decimal(str(row.get("remaintopay") or row["total_ttc"]))
+        payments = self.payments.setdefault(int(ident), [])
+        pid = sum(len(p) for p in self.payments.values()) + 1
+        payments.append({"amount": _money(amount), "type": "CB", "date": body["datepaye"], "num": body.get("num_payment"),
+                         "ref": f"PAY2611-{pid:04d}", "fk_bank_line": str(pid)})  # fmt: skip
+        if body["closepaidinvoices"] == "yes":  # paid in full: Facture::setPaid -> statut 2, paye 1
+            row.update(
+                statut="2", status="2", paye="1", totalpaid=float(amount), sumpayed=_money(amount), remaintopay="0"
+            )
+        return httpx.Response(200, json=pid)
+
+    def _get_discount(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        for discount in self.discounts.values():
+            if discount["fk_facture_source"] == ident:
+                return httpx.Response(200, json=discount)
+        return _error(404, "Discount not found", "api_invoices.class.php getDiscount")
+
+    def _credit_available(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        row = self.invoices.get(int(ident))
+        if row is None:
+            return _error(404, "Invoice not found", "api_invoices.class.php markAsCreditAvailable")
+        if row["type"] == "3" and row["paye"] != "1":  # a deposit must be paid first (markAsCreditAvailable)
+            return _error(500, "Deposit invoice must be fully paid", "api_invoices.class.php markAsCreditAvailable")
+        if any(d["fk_facture_source"] == ident for d in self.discounts.values()):
+            return _error(500, "Discount already exists", "DiscountAbsolute::create (duplicate source)")
+        did = len(self.discounts) + 1
+        self.discounts[did] = {"id": str(did), "fk_soc": row["socid"], "fk_facture_source": ident,
+                               "amount_ht": row["total_ht"], "amount_tva": row["total_tva"],
+                               "amount_ttc": row["total_ttc"], "description": "(DEPOSIT)", "fk_facture": None}  # fmt: skip
+        return httpx.Response(200, json=self._public(row))
+
+    def _use_discount(self, params: httpx.QueryParams, body: Any, ident: str, did: str) -> httpx.Response:
+        row, discount = self.invoices.get(int(ident)), self.discounts.get(int(did))
+        if row is None or discount is None:
+            return _error(404, "Invoice or discount not found", "api_invoices.class.php useDiscount")
+        if row["statut"] != "0" or discount["fk_facture"]:  # Facture::insert_discount: draft only, unused
+            return _error(400, "Discount cannot be used", "Facture::insert_discount")
+        source = self.invoices[int(discount["fk_facture_source"])]
+        for src in source["lines"]:  # invoice_final_with_deposit_line.json: "(DEPOSIT)", info_bits 2, rang -1
+            line = self._line(load("invoice_final_with_deposit_line.json")["lines"][0],
+                              {"qty": "1", "subprice": str(-Decimal(src["total_ht"])), "tva_tx": src["tva_tx"],
+                               "desc": "(DEPOSIT)", "product_type": 0, "info_bits": 2, "fk_remise_except": did}, -1)  # fmt: skip
+            assert isinstance(line, dict)
+            row["lines"].insert(0, line)
+        discount["fk_facture"] = ident
+        self._totals(row)
+        return httpx.Response(200, json=1)
+
+
+def _compare(value: Any, op: str, wanted: list[str]) -> bool:
+    text = "" if value is None else str(value)
+    if op == "=":
+        return text == wanted[0]
+    if op in ("!=", "<>"):
+        return text != wanted[0]
+    if op == "in":
+        return text in wanted
+    if op == "like":
+        return re.fullmatch(re.escape(wanted[0]).replace("%", ".*"), text) is not None
+    if op in ("<", ">", "<=", ">="):
+        left, right = _sort_key(value), _sort_key(wanted[0])
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    return False
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    text = "" if value is None else str(value)
+    try:
+        return (0, Decimal(text))
+    except ArithmeticError:
+        return (1, text)
