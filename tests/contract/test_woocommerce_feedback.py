@@ -59,6 +59,8 @@ def test_shipped_with_tracking_adds_meta_a_customer_note_then_completes_once() -
     assert meta["_passerelle_shipments"][0]["tracking_url"] == PARCEL.tracking_url
     customer = [n for n in fake.notes[14] if n["customer_note"]]
     assert len(customer) == 1 and PARCEL.tracking_url in customer[0]["note"] and "Colissimo" in customer[0]["note"]
+    assert "ref:" not in customer[0]["note"]  # the key is order meta, never in what the customer reads
+    assert list(meta["_passerelle_notes"]) == ["tracking:6A99887766554"]
     # the sequence a shop manager would follow: tracking first, the customer told, then completed
     assert [(m, p, sorted(b)) for m, p, b in fake.writes()] == [
         ("PUT", "/orders/14", ["meta_data"]), ("POST", "/orders/14/notes", ["customer_note", "note"]),
@@ -99,7 +101,9 @@ def test_a_document_link_is_one_customer_note_per_key() -> None:
 
     assert first == again
     customer = [n for n in fake.notes[14] if n["customer_note"]]
-    assert len(customer) == 1 and customer[0]["note"].startswith(f"Invoice FA0001: {url}")
+    assert len(customer) == 1 and customer[0]["note"] == f"Invoice FA0001: {url}"  # no internal key shown
+    order = next(o for o in fake.orders if o["id"] == 14)
+    assert {m["key"]: m["value"] for m in order["meta_data"]}["_passerelle_notes"] == {"invoice:FA0001": first}
     with pytest.raises(Refused, match="no order 999"):
         sink.link_document("999", "Invoice", url, key="invoice:X")
 

@@ -6,8 +6,11 @@ statuses). Writes, per order, after one read of the order and its customer notes
 into the ``_passerelle_shipments`` / ``_passerelle_carrier`` / ``_passerelle_tracking_number`` meta;
 when ``notify``, a customer note with carrier, tracking number and URL; then the status, never
 backwards, with the :data:`~connectors.shop.woocommerce.mapper.STATUS_META` meta in the same save
-(the payment evidence the order held before). Documents: a customer note ``title: url``. Every
-note ends with a line ``ref: <key>``; a key already noted is not written again.
+(the payment evidence the order held before). Documents: a customer note ``title: url``. The
+customer reads the text only: each note's key goes in the order meta ``_passerelle_notes`` (key ->
+note id, saved right after the note); a key already there, or at the end of a note written by an
+earlier version (``ref: <key>``), is not written again. A run stopped between a note and its meta
+writes that note once more (never none).
 
 Details: docs/woocommerce.md (What each flow writes; Idempotency; Platform limits: Statuses).
 """
@@ -21,7 +24,7 @@ from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.http import HttpError
 from connectors.models import Shipment, moves_forward
-from connectors.shop.notes import link_key, link_text, note_key, with_key
+from connectors.shop.notes import link_key, link_text, note_key, split_key
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import META_PREFIX, STATUS_META
 
@@ -39,6 +42,8 @@ STATUS_MAP = {
 """WooCommerce order status -> canonical status (``status_map`` in the settings adds or overrides)."""
 
 SHIPMENTS_META = f"{META_PREFIX}shipments"
+NOTES_META = f"{META_PREFIX}notes"
+"""Order meta: key -> id of every customer note passerelle added (keys out of what the customer reads)."""
 
 
 def canonical_status(status: str, overrides: dict[str, str] | None = None) -> str:
@@ -140,8 +145,9 @@ class WooCommerceFeedback:
         before = canonical_status(row["status"], self.status_map)
         answer: dict[str, Any] = {"before": before}
         recorded: list[dict[str, Any]] = list(_meta(row, SHIPMENTS_META) or [])
-        notes = self._customer_notes(oid) if w.shipments and w.notify else []
-        noted = {note_key(n["note"]) for n in notes} - {None}
+        keyed: dict[str, str] = dict(_meta(row, NOTES_META) or {})
+        noted = set(keyed) | (self._legacy_keys(oid) if w.shipments and w.notify and not keyed else set())
+        added: dict[str, str] = {}
         known = {s.get("tracking_number") for s in recorded}
         new: list[Shipment] = [s for s in w.shipments if s.tracking_number and s.tracking_number not in known]
         if new:
@@ -174,17 +180,23 @@ class WooCommerceFeedback:
                 lines = [self.tracking_title, f"{s.carrier or ''} {s.tracking_number}".strip()]
                 if s.tracking_url:
                     lines.append(s.tracking_url)
-                self.client.post(
-                    f"orders/{oid}/notes", {"note": with_key("\n".join(lines), key), "customer_note": True}
-                )
+                note = self.client.post(f"orders/{oid}/notes", {"note": "\n".join(lines), "customer_note": True})
+                added[key] = str(note.get("id") or "")
                 noted.add(key)
                 answer["notes"] = answer.get("notes", 0) + 1
+        meta = [{"key": NOTES_META, "value": {**keyed, **added}}] if added else []
         target = self._target(w.status)
         if target is not None and target != row["status"] and moves_forward(before, w.status):
             marker = {"key": STATUS_META, "value": _status_marker(row, target)}
-            self.client.put(f"orders/{oid}", {"status": target, "meta_data": [marker]})
+            self.client.put(f"orders/{oid}", {"status": target, "meta_data": [marker, *meta]})
             answer["moved_to"] = target
+        elif meta:
+            self.client.put(f"orders/{oid}", {"meta_data": meta})
         return answer
+
+    def _legacy_keys(self, order_id: str) -> set[str]:
+        """Keys at the end of customer notes written by an earlier version (``ref: <key>``)."""
+        return {k for k in (note_key(n["note"]) for n in self._customer_notes(order_id)) if k}
 
     def link_document(self, shop_order_id: str, title: str, url: str, *, key: str) -> str:
         """A customer note ``title: url`` (WooCommerce e-mails it and shows it on the order); returns
@@ -196,23 +208,24 @@ class WooCommerceFeedback:
         key = link_key(shop_order_id, title, url, key)
         if not str(shop_order_id).isdigit():
             raise Refused(RecordError(shop_order_id, "order", f"{shop_order_id!r} is not a WooCommerce order id"))
-        try:
-            notes = self._customer_notes(shop_order_id)
-        except HttpError as exc:
-            if exc.status == 404:
-                raise Refused(
-                    RecordError(shop_order_id, "order", f"no order {shop_order_id} in WooCommerce", "shop")
-                ) from None
-            raise
-        for note in notes:
-            if note_key(note["note"]) == key:
-                return str(note["id"])
-        added = self.client.post(
-            f"orders/{shop_order_id}/notes", {"note": link_text(title, url, key), "customer_note": True}
-        )
+        row = self._orders([shop_order_id]).get(str(shop_order_id))
+        if row is None:
+            raise Refused(RecordError(shop_order_id, "order", f"no order {shop_order_id} in WooCommerce", "shop"))
+        keyed: dict[str, str] = dict(_meta(row, NOTES_META) or {})
+        if key in keyed:
+            return str(keyed[key])
+        if not keyed:  # an order noted by an earlier version: its notes end with their key
+            for note in self._customer_notes(shop_order_id):
+                if note_key(note["note"]) == key:
+                    return str(note["id"])
+        body, _ = split_key(link_text(title, url, key))
+        added = self.client.post(f"orders/{shop_order_id}/notes", {"note": body, "customer_note": True})
         if not added.get("id"):
             raise Fatal(
                 f"WooCommerce did not return the note added to order {shop_order_id}.",
                 resolution="check the order's notes in WooCommerce; the next run will not add it twice.",
             )
+        self.client.put(
+            f"orders/{shop_order_id}", {"meta_data": [{"key": NOTES_META, "value": {**keyed, key: str(added["id"])}}]}
+        )
         return str(added["id"])
