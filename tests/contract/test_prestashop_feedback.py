@@ -82,12 +82,13 @@ def test_link_document_is_a_public_customer_message_added_once(fake: FakePrestaS
     assert shop.link_document("2", "Invoice FA-1", url, key="invoice:FA-1") == first
     (thread,) = fake.data["customer_threads"]
     assert (thread["id_order"], thread["id_customer"], thread["email"]) == ("2", "2", "pub@prestashop.com")
-    (message,) = fake.data["customer_messages"]
+    message, key = fake.data["customer_messages"]
     assert message["private"] == "0" and message["id_customer_thread"] == str(thread["id"])
-    assert message["message"].startswith(f"Invoice FA-1: {url}\n")
+    assert message["message"] == f"Invoice FA-1: {url}"  # what the customer reads: no internal key
+    assert (key["private"], key["message"], key["id_customer_thread"]) == ("1", "ref: invoice:FA-1", str(thread["id"]))
     # A second document goes into the same thread.
     shop.link_document("2", "Credit note AV-1", url + "?2", key="credit_note:AV-1")
-    assert len(fake.data["customer_threads"]) == 1 and len(fake.data["customer_messages"]) == 2
+    assert len(fake.data["customer_threads"]) == 1 and len(fake.data["customer_messages"]) == 4
 
 
 def test_link_document_on_unknown_order_is_refused(fake: FakePrestaShop) -> None:

@@ -329,12 +329,13 @@ def test_orders_status_feedback_and_invoice_link(
     (tmp_path / "pdf" / "FA0001.pdf").write_bytes(pdf("Facture FA0001"))
     uploaded = upload_invoices(config=config)
     assert (uploaded["uploaded"], uploaded["quarantined"]) == (1, 0)
-    (message,) = fake.data["customer_messages"]
-    assert message["private"] == "0" and "FA0001" in message["message"]
+    message, key = fake.data["customer_messages"]  # the customer's link, then its key (staff only)
+    assert message["private"] == "0" and "FA0001" in message["message"] and "ref:" not in message["message"]
+    assert key["private"] == "1" and key["message"].startswith("ref: ")
     assert fake.data["customer_threads"][0]["id_order"] == "2"
     again = upload_invoices(config=config)
     assert (again["uploaded"], again["already_done"]) == (0, 1)
-    assert len(fake.data["customer_messages"]) == 1
+    assert len(fake.data["customer_messages"]) == 2
 
 
 def test_a_state_saved_before_the_shops_email_failed_is_never_added_twice(fake: FakePrestaShop, tmp_path: Path) -> None:

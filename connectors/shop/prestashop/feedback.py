@@ -8,8 +8,10 @@ the order is in or its newest history row holds (PrestaShop answers 500 code 46 
 fails after the save).
 
 Document links: a public customer message (``customer_messages`` with ``private`` 0, in the
-order's ``customer_threads`` row) ``title: url`` with a last line ``ref: <key>``; a key already
-there is not written twice.
+order's ``customer_threads`` row) ``title: url``, then a private one (``private`` 1, shown to staff
+only) ``ref: <key>``: the customer never reads the key. A key already there (in a private message,
+or the last line of a message written by an earlier version) is not written twice; a run stopped
+between the two messages writes the link once more (never none).
 
 Details: docs/prestashop.md (What each flow writes: feedback-status, upload-invoices).
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import RecordError, Refused
-from connectors.shop.notes import link_key, link_text, note_key
+from connectors.shop.notes import link_key, link_text, note_key, split_key
 from connectors.shop.prestashop.client import PrestaShopClient, WriteRefused, id_filter
 from connectors.shop.prestashop.common import PrestaShopOptions, refusal
 from connectors.shop.prestashop.order_mapper import StateRules
@@ -237,15 +239,18 @@ class PrestaShopFeedback:
                         "status": "closed",
                     },
                 )
-            return self.client.create(
-                "customer_messages",
-                {
-                    "id_employee": self.options.employee_id,
-                    "id_customer_thread": thread,
-                    "message": link_text(title, url, key),
-                    "private": "0",
-                    "read": "0",
-                },
-            )
+            body, line = split_key(link_text(title, url, key))
+            for text, private in ((body, "0"), (line, "1")):  # the customer's message, then its key (staff only)
+                created = self.client.create(
+                    "customer_messages",
+                    {
+                        "id_employee": self.options.employee_id,
+                        "id_customer_thread": thread,
+                        "message": text,
+                        "private": private,
+                        "read": "0",
+                    },
+                )
+            return created
         except WriteRefused as exc:
             raise Refused(refusal(str(shop_order_id), "document", exc)) from None
