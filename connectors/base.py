@@ -327,6 +327,8 @@ class StatusWrite:
     status: str
     shipments: tuple[Shipment, ...] = ()
     notify: bool = True
+    language: str = "en"
+    """The language of what the customer reads (``connectors.shop.notes.CUSTOMER_TEXTS``)."""
 
 
 @runtime_checkable

@@ -171,6 +171,8 @@ def plan_statuses(
     last_values: Mapping[str, Mapping[str, Any]],
     shop_now: Mapping[str, str],
     settings: FeedbackSettings,
+    *,
+    language: str = "en",
 ) -> StatusPlan:
     """The writes: changed since the last value sent, enabled by the settings, and allowed by
     :func:`decide` against what the shop shows now."""
@@ -197,6 +199,7 @@ def plan_statuses(
                 status=status.status,
                 shipments=tuple(status.shipments),
                 notify=settings.notify.get(status.status, True),
+                language=language,
             )
         )
     return plan
@@ -233,7 +236,7 @@ def plan_feedback(ctx: RunContext, statuses: list[OrderStatus]) -> StatusPlan:
     if keys:
         sink: StatusSink = require(ctx.shop, StatusSink, what="receive order statuses")
         shop_now = sink.read_statuses(keys)
-    return plan_statuses(statuses, sent, last, shop_now, ctx.settings.feedback)
+    return plan_statuses(statuses, sent, last, shop_now, ctx.settings.feedback, language=ctx.settings.language)
 
 
 @task(name="send-statuses", **TASK_OPTIONS)

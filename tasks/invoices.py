@@ -25,6 +25,7 @@ from connectors.storage import DocumentStore
 from tasks.common import TASK_OPTIONS, logger
 from tasks.context import RunContext
 from tasks.quality import Check, run_checks
+from tasks.settings import invoice_title
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 from tasks.values import snapshot
@@ -162,10 +163,7 @@ def upload_one(ctx: RunContext, invoice: InvoiceDocument, store: DocumentStore) 
         content,
         metadata={"invoice": invoice.number, "order": invoice.shop_order_id, "kind": invoice.kind},
     )
-    settings = ctx.settings.invoices
-    title = (settings.credit_note_title if invoice.kind == "credit_note" else settings.title).format(
-        number=invoice.number
-    )
+    title = invoice_title(ctx.settings, invoice.kind, invoice.number)
     link_id = shop.link_document(
         invoice.shop_order_id, title, stored.url, key=f"invoice:{invoice.erp_id}:{stored.sha256[:16]}"
     )

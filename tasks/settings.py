@@ -284,8 +284,10 @@ class InvoiceSettings(WindowSettings):
     """Invoice and credit-note PDFs into the customer's space (``[connections.<name>.invoices]``)."""
 
     storage: DocumentStorageSettings | None = None
-    title: str = "Invoice {number}"
-    credit_note_title: str = "Credit note {number}"
+    title: str | None = None
+    """Title of an invoice's link (``{number}``); default: "Invoice {number}" in the connection's language."""
+    credit_note_title: str | None = None
+    """Title of a credit note's link; default: "Credit note {number}" in the connection's language."""
     first_run_hours: int = Field(default=24 * 7, ge=0)
     overlap_minutes: int = Field(default=60, ge=0)
     batch_size: int = Field(default=20, ge=1)
@@ -304,12 +306,23 @@ class ConnectorSettings(BaseModel):
 class ConnectionSettings(_Model):
     erp: ConnectorSettings
     shop: ConnectorSettings
+    language: str = "en"
+    """The language of what customers read (tracking notes, cancellation reasons, invoice links): fr, en."""
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
     stock: StockSettings = Field(default_factory=StockSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     invoices: InvoiceSettings = Field(default_factory=InvoiceSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from connectors.shop.notes import LANGUAGES
+
+        if value not in LANGUAGES:
+            raise ValueError(f"no customer texts in language {value!r}: use one of {', '.join(LANGUAGES)}")
+        return value
 
     def configures(self, section: str) -> bool:
         """Whether the file has this connection's ``[connections.<name>.<section>]`` table (``stock``,
@@ -395,6 +408,15 @@ class PasserelleConfig(_Model):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
             url = "sqlite:///" + self.path(url.removeprefix("sqlite:///"))
         return url
+
+
+def invoice_title(connection: ConnectionSettings, kind: str, number: str) -> str:
+    """The title of a document link: the settings' own, else the text in the connection's language."""
+    from connectors.shop.notes import customer_text
+
+    name = "credit_note" if kind == "credit_note" else "invoice"
+    own = connection.invoices.credit_note_title if name == "credit_note" else connection.invoices.title
+    return (own or customer_text(name, connection.language)).format(number=number)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

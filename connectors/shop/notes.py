@@ -11,7 +11,49 @@ from __future__ import annotations
 
 from connectors.errors import RecordError, Refused
 
-__all__ = ["NOTE_KEY", "link_key", "link_text", "note_key", "split_key", "with_key"]
+__all__ = [
+    "CUSTOMER_TEXTS",
+    "LANGUAGES",
+    "NOTE_KEY",
+    "customer_text",
+    "link_key",
+    "link_text",
+    "note_key",
+    "split_key",
+    "with_key",
+]
+
+CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "tracking": "Track your parcel",
+        "shipped": "Your order has shipped",
+        "cancelled": "Cancelled by the merchant",
+        "invoice": "Invoice {number}",
+        "credit_note": "Credit note {number}",
+    },
+    "fr": {
+        "tracking": "Suivre votre colis",
+        "shipped": "Votre commande a été expédiée",
+        "cancelled": "Annulée par le marchand",
+        "invoice": "Facture {number}",
+        "credit_note": "Avoir {number}",
+    },
+}
+"""What passerelle writes where customers read it, per language (the connection's ``language``)."""
+LANGUAGES = tuple(CUSTOMER_TEXTS)
+
+
+def customer_text(name: str, language: str) -> str:
+    """The text ``name`` in ``language``.
+
+    Raises:
+        ValueError: a language passerelle has no texts for.
+    """
+    texts = CUSTOMER_TEXTS.get(language)
+    if texts is None:
+        raise ValueError(f"no customer texts in language {language!r}: use one of {', '.join(LANGUAGES)}")
+    return texts[name]
+
 
 NOTE_KEY = "ref: "
 """A note passerelle writes ends with a line ``ref: <key>``."""

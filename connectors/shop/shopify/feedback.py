@@ -127,7 +127,7 @@ class ShopifyFeedback(ShopifyBase):
             oid = gid_number(w.shop_order_id)
             earlier = merged.get(oid)
             shipments = (earlier.shipments if earlier else ()) + w.shipments
-            merged[oid] = StatusWrite(oid, w.status, shipments, w.notify)
+            merged[oid] = StatusWrite(oid, w.status, shipments, w.notify, w.language)
         for oid, w in merged.items():
             row = self._state(oid) if oid.isdigit() else None
             if row is None:

@@ -19,7 +19,7 @@ from typing import Any
 from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.models import FINAL_STATUSES, ORDER_STATUSES, Shipment, from_minor_units
-from connectors.shop.notes import link_key, link_text, split_key
+from connectors.shop.notes import customer_text, link_key, link_text, split_key
 from connectors.shop.notes import note_key as text_key
 from connectors.shop.vendure.client import Operation, VendureClient
 
@@ -169,6 +169,7 @@ class OrderPlan:
     cancel: bool = False
     notes: list[str] = field(default_factory=list)
     public: bool = True
+    language: str = "en"
     errors: list[RecordError] = field(default_factory=list)
     answer: dict[str, Any] = field(default_factory=dict)
 
@@ -280,9 +281,7 @@ def _plan_shipments(plan: OrderPlan, write: StatusWrite, row: dict[str, Any], ti
         plan.add.append(NewFulfillment(key, method, tracking, lines, note))
 
 
-def plan_write(
-    write: StatusWrite, row: dict[str, Any] | None, *, tracking_title: str = "Track your parcel"
-) -> OrderPlan:
+def plan_write(write: StatusWrite, row: dict[str, Any] | None, *, tracking_title: str | None = None) -> OrderPlan:
     """What to send Vendure so that the order ``row`` (read by ``READ_FOR_WRITE``) follows ``write``.
 
     Forward only: fulfillments move Pending -> Shipped -> Delivered and the order follows them;
@@ -291,7 +290,7 @@ def plan_write(
     ``refunded`` write). Shipments are added whenever new, even to an order reading further on
     (a second parcel of a partly delivered order).
     """
-    plan = OrderPlan(write.shop_order_id, "open", public=write.notify)
+    plan = OrderPlan(write.shop_order_id, "open", public=write.notify, language=write.language)
     if row is None:
         return _error(plan, "order", f"no placed order {write.shop_order_id} in Vendure")
     plan.before = before = canonical_status(row)
@@ -333,7 +332,7 @@ def plan_write(
         hint = "settle (capture) the payment in Vendure first" if row["state"] == "PaymentAuthorized" else "wait"
         return _error(plan, "status", f"Vendure cannot ship an order in state {row['state']}: {hint}")
     plan.to_state = TARGET_FULFILLMENT_STATE[target]
-    _plan_shipments(plan, write, row, tracking_title)
+    _plan_shipments(plan, write, row, tracking_title or customer_text("tracking", write.language))
     plan.move = [str(f["id"]) for f in live if f["state"] in MOVES_TO[plan.to_state]]
     if plan.empty and not plan.errors:
         plan.answer["skipped"] = f"already {before} in Vendure"
@@ -397,10 +396,12 @@ class VendureFeedback:
     platform = "Vendure"
     feedback_read_take = 100
     """Orders read per request."""
-    tracking_title = "Track your parcel"
-    """Title of the note carrying a tracking URL (followed by carrier and tracking number)."""
-    cancel_reason = "Cancelled by the merchant"
-    """Reason of a cancellation, shown in the order's history (public in Vendure)."""
+    tracking_title: str | None = None
+    """Title of the note carrying a tracking URL (followed by carrier and tracking number); None:
+    "Track your parcel" in the write's language (``connectors.shop.notes.CUSTOMER_TEXTS``)."""
+    cancel_reason: str | None = None
+    """Reason of a cancellation, shown in the order's history (public in Vendure); None: the text
+    in the write's language."""
 
     def _rows(self, document: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Placed orders by id, ``feedback_read_take`` per request."""
@@ -433,7 +434,7 @@ class VendureFeedback:
         for w in writes:  # the same order twice: the later status, every shipment
             earlier = merged.get(w.shop_order_id)
             shipments = (earlier.shipments if earlier else ()) + w.shipments
-            merged[w.shop_order_id] = StatusWrite(w.shop_order_id, w.status, shipments, w.notify)
+            merged[w.shop_order_id] = StatusWrite(w.shop_order_id, w.status, shipments, w.notify, w.language)
         if not merged:
             return result
         rows = self._rows(READ_FOR_WRITE, list(merged))
@@ -451,7 +452,8 @@ class VendureFeedback:
                 add(plan, "move", op_move(f"o{i}x{j}", f, "Cancelled"), f"fulfillment {f} to Cancelled: ")
                 for j, f in enumerate(plan.cancel_fulfillments)
             ]
-            first += [add(plan, "cancel", op_cancel(f"o{i}c", oid, self.cancel_reason))] if plan.cancel else []
+            reason = self.cancel_reason or customer_text("cancelled", plan.language)
+            first += [add(plan, "cancel", op_cancel(f"o{i}c", oid, reason))] if plan.cancel else []
             first += [
                 add(plan, "add", op_add(f"o{i}a{j}", new.lines, new.method, new.tracking_code), f"shipment {new.key}: ")
                 for j, new in enumerate(plan.add)

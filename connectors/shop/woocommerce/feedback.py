@@ -24,7 +24,7 @@ from connectors.base import BatchResult, StatusWrite
 from connectors.errors import Fatal, RecordError, Refused
 from connectors.http import HttpError
 from connectors.models import Shipment, moves_forward
-from connectors.shop.notes import link_key, link_text, note_key, split_key
+from connectors.shop.notes import customer_text, link_key, link_text, note_key, split_key
 from connectors.shop.woocommerce.client import MAX_PER_PAGE, WooCommerceClient
 from connectors.shop.woocommerce.mapper import META_PREFIX, STATUS_META
 
@@ -87,7 +87,8 @@ class WooCommerceFeedback:
     """The WooCommerce status an order moves to when the ERP says shipped."""
     delivered_status = "completed"
     """The WooCommerce status an order moves to when the ERP says delivered (a custom one if the shop has it)."""
-    tracking_title = "Your order has shipped"
+    tracking_title: str | None = None
+    """First line of the tracking note; None: "Your order has shipped" in the write's language."""
 
     def _target(self, status: str) -> str | None:
         return {
@@ -127,7 +128,7 @@ class WooCommerceFeedback:
         for w in writes:
             earlier = merged.get(w.shop_order_id)
             shipments = (earlier.shipments if earlier else ()) + w.shipments
-            merged[w.shop_order_id] = StatusWrite(w.shop_order_id, w.status, shipments, w.notify)
+            merged[w.shop_order_id] = StatusWrite(w.shop_order_id, w.status, shipments, w.notify, w.language)
         rows = self._orders(list(merged))
         for oid, w in merged.items():
             row = rows.get(oid)
@@ -177,7 +178,8 @@ class WooCommerceFeedback:
                 key = f"tracking:{s.tracking_number}"
                 if not s.tracking_number or key in noted:
                     continue
-                lines = [self.tracking_title, f"{s.carrier or ''} {s.tracking_number}".strip()]
+                title = self.tracking_title or customer_text("shipped", w.language)
+                lines = [title, f"{s.carrier or ''} {s.tracking_number}".strip()]
                 if s.tracking_url:
                     lines.append(s.tracking_url)
                 note = self.client.post(f"orders/{oid}/notes", {"note": "\n".join(lines), "customer_note": True})
