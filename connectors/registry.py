@@ -31,6 +31,7 @@ ERP_CONNECTORS: dict[str, str] = {
     "tryton": "connectors.erp.tryton.factory:build",
     "files": "connectors.erp.files.factory:build",
     "dolibarr": "connectors.erp.dolibarr.factory:build",
+    "odoo": "connectors.erp.odoo.factory:build",
 }
 SHOP_CONNECTORS: dict[str, str] = {
     "vendure": "connectors.shop.vendure.factory:build",

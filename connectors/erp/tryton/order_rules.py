@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from connectors.base import ErpOrderRef
+from connectors.erp.amounts import discount_shares
 from connectors.erp.tryton.client import TrytonError
 from connectors.errors import RecordError, Refused
 from connectors.models import Address, Order, OrderLine, Payment, person_name
@@ -41,26 +42,6 @@ def net_unit_price(line: OrderLine) -> Decimal:
         return line.unit_price.quantize(PRICE_QUANTUM, ROUND_HALF_UP)
     gross = line.unit_price * line.quantity
     return ((gross - line.discount) / line.quantity).quantize(PRICE_QUANTUM, ROUND_HALF_UP)
-
-
-def discount_shares(amount: Decimal, bases: Mapping[K, Decimal], quantum: Decimal) -> dict[K, Decimal]:
-    """Split ``amount`` over ``bases`` in proportion, rounded to ``quantum``; the last takes the rest.
-
-    Used for an order-level discount over the VAT groups of the goods (French practice: a
-    global discount lowers each rate's base pro rata).
-    """
-    keys = [k for k, base in bases.items() if base]
-    total = sum((bases[k] for k in keys), Decimal(0))
-    if not keys or not total:
-        return {}
-    shares: dict[K, Decimal] = {}
-    left = amount
-    for key in keys[:-1]:
-        share = (amount * bases[key] / total).quantize(quantum, ROUND_HALF_UP)
-        shares[key] = share
-        left -= share
-    shares[keys[-1]] = left
-    return shares
 
 
 def total_adjustment(key: str, erp_total: Decimal, shop_total: Decimal, tolerance: Decimal) -> Decimal:
