@@ -45,13 +45,33 @@ __all__ = [
     "resolve_secret",
 ]
 
-SECRET_PREFIXES = ("env:", "block:")
+SECRET_PREFIXES = ("env:", "block:", "file:")
 
 
-def resolve_secret(reference: str | None, *, what: str, allow_literal: bool = False) -> SecretStr | None:
-    """Value of a secret reference (``env:NAME`` or ``block:NAME``)."""
+def resolve_secret(
+    reference: str | None, *, what: str, allow_literal: bool = False, base_dir: Path | None = None
+) -> SecretStr | None:
+    """Value of a secret reference: ``env:NAME``, ``block:NAME`` (a Prefect Secret block) or
+    ``file:PATH`` (the file's content without its trailing newline; a relative path is from
+    ``base_dir``, the configuration's folder)."""
     if reference is None or reference == "":
         return None
+    if reference.startswith("file:"):
+        path = Path(reference[5:]).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            return SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n"))
+        except FileNotFoundError:
+            raise Fatal(
+                f"the secret for {what} is read from the file {path}, which does not exist.",
+                resolution="write the secret in that file (mode 0600), or use env:NAME.",
+            ) from None
+        except OSError as exc:
+            raise Fatal(
+                f"the secret for {what} is read from the file {path}, which cannot be read ({exc.strerror}).",
+                resolution="let the worker's user read it (and nobody else: mode 0600).",
+            ) from None
     if reference.startswith("env:"):
         name = reference[4:]
         value = os.environ.get(name)
@@ -82,7 +102,7 @@ def resolve_secret(reference: str | None, *, what: str, allow_literal: bool = Fa
     if not allow_literal:
         raise Fatal(
             f"{what} is written in clear in the configuration file.",
-            resolution="use env:VARIABLE or block:PREFECT_SECRET_BLOCK instead of the value itself.",
+            resolution="use env:VARIABLE, block:PREFECT_SECRET_BLOCK or file:PATH instead of the value itself.",
         )
     return SecretStr(reference)
 
@@ -398,7 +418,7 @@ class PasserelleConfig(_Model):
         return str((self.base_dir / value).resolve())
 
     def secret(self, reference: str | None, *, what: str) -> SecretStr | None:
-        return resolve_secret(reference, what=what, allow_literal=self.allow_literal_secrets)
+        return resolve_secret(reference, what=what, allow_literal=self.allow_literal_secrets, base_dir=self.base_dir)
 
     def state_url(self) -> str:
         url = self.state.url
@@ -524,9 +544,9 @@ def preflight(config: PasserelleConfig, connection: str | None = None) -> None:
                     resolution=f"use one of: {', '.join(sorted(table))}.",
                 )
             for path, reference in _references(connector.options()):
-                if reference.startswith("env:") and os.environ.get(reference[4:]) is None:
+                if reference.startswith(("env:", "file:")):  # block: needs the Prefect API: left to the run
                     config.secret(reference, what=f"{side}.{path}")  # raises the usual Fatal
-    if config.state.url.startswith("env:"):
+    if config.state.url.startswith(("env:", "file:")):
         config.secret(config.state.url, what="state.url")
 
 

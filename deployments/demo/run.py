@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -50,14 +51,14 @@ type = "tryton"
 url = "{tryton_url}"
 database = "{database}"
 login = "admin"
-password = "env:PASSERELLE_DEMO_TRYTON_PASSWORD"
+password = "file:secrets/tryton-password"
 barcode_types = ["ean", ""]        # also legacy barcodes stored without a type
 
 [connections.{CONNECTION}.shop]
 type = "vendure"
 url = "{vendure_url}"
 username = "superadmin"
-password = "env:PASSERELLE_DEMO_VENDURE_PASSWORD"
+password = "file:secrets/vendure-password"
 
 [connections.{CONNECTION}.catalogue]
 currency = "EUR"
@@ -107,6 +108,16 @@ def _say(text: str, **style: Any) -> None:
     typer.secho(text, **style)
 
 
+def _write_secret(demo_dir: Path, name: str, value: str) -> None:
+    """A secret the demo's configuration references (``file:secrets/<name>``), readable by this user
+    only: the configuration then works from another shell while the servers run."""
+    folder = demo_dir / "secrets"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / name
+    path.touch(mode=0o600)
+    path.write_text(value, encoding="utf-8")
+
+
 def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
     from deployments.sandbox.tryton import TrytonSandbox
     from deployments.sandbox.vendure import VendureSandbox
@@ -117,8 +128,8 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
     demo_dir.mkdir(parents=True)
     tryton_password = secrets.token_urlsafe(12)
     vendure_password = secrets.token_urlsafe(12)
-    os.environ["PASSERELLE_DEMO_TRYTON_PASSWORD"] = tryton_password
-    os.environ["PASSERELLE_DEMO_VENDURE_PASSWORD"] = vendure_password
+    _write_secret(demo_dir, "tryton-password", tryton_password)
+    _write_secret(demo_dir, "vendure-password", vendure_password)
 
     started = time.monotonic()
     s3: dict[str, Any] | None = None
@@ -146,7 +157,7 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
         _runs(config_file, tryton)
         first = _order_runs(config_file, vendure)
         _feedback_runs(config_file, tryton, vendure, first, pdf=pdf)
-        _epilogue(workdir, config_file)
+        _epilogue(workdir, config_file, keep_running=keep_running)
         if keep_running:
             _say("\nServers keep running; Ctrl-C stops them.", bold=True)
             try:
@@ -155,10 +166,15 @@ def run_demo(workdir: Path, *, keep_running: bool = False) -> None:
             except KeyboardInterrupt:
                 pass
     finally:
-        vendure.stop()
-        tryton.stop()
-        if s3 is not None:
-            s3["server"].stop()
+        # a second Ctrl-C while the servers stop would leave them running: let the stops finish
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            vendure.stop()
+            tryton.stop()
+            if s3 is not None:
+                s3["server"].stop()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _runs(config_file: Path, tryton: Any) -> None:
@@ -280,14 +296,15 @@ def _start_s3(demo_dir: Path) -> dict[str, Any]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    os.environ["PASSERELLE_DEMO_S3_KEY"] = "demo"
-    os.environ["PASSERELLE_DEMO_S3_SECRET"] = secrets.token_urlsafe(12)
+    s3_secret = secrets.token_urlsafe(12)
+    _write_secret(demo_dir, "s3-key", "demo")
+    _write_secret(demo_dir, "s3-secret", s3_secret)
     boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="eu-west-3",
         aws_access_key_id="demo",
-        aws_secret_access_key=os.environ["PASSERELLE_DEMO_S3_SECRET"],
+        aws_secret_access_key=s3_secret,
     ).create_bucket(Bucket="demo-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
     return {"server": server, "endpoint": endpoint}
 
@@ -303,8 +320,8 @@ bucket = "demo-invoices"
 prefix = "invoices/"
 endpoint_url = "{s3["endpoint"]}"         # moto's S3 server, started by the demo
 region = "eu-west-3"
-access_key = "env:PASSERELLE_DEMO_S3_KEY"
-secret_key = "env:PASSERELLE_DEMO_S3_SECRET"
+access_key = "file:secrets/s3-key"
+secret_key = "file:secrets/s3-secret"
 """
 
 
@@ -361,13 +378,19 @@ def _change_erp(tryton: Any) -> None:
         client.close()
 
 
-def _epilogue(workdir: Path, config_file: Path) -> None:
+def _epilogue(workdir: Path, config_file: Path, *, keep_running: bool = False) -> None:
     prefect_home = os.environ.get("PREFECT_HOME", str(workdir / "prefect"))
     _say("\nWhere to look", bold=True)
     _say(f"  snapshots (Parquet, for auditors): {config_file.parent / 'snapshots'}")
     _say(f"  what happened to one SKU:  uv run passerelle audit history variant <key> -c {config_file}")
     _say(f"  refused records:           uv run passerelle quarantine list -c {config_file}")
     _say(f"  what happened to an order: uv run passerelle audit history order <order code or id> -c {config_file}")
-    _say(f"  import orders now:         uv run passerelle run orders -c {config_file}")
+    if keep_running:
+        _say(
+            f"  import orders now (another shell, while the servers run): uv run passerelle run orders -c {config_file}"
+        )
+    else:
+        _say("  run the flows yourself:    uv run passerelle demo --keep-running, then in another shell")
+        _say(f"                              uv run passerelle run orders -c {config_file}")
     _say(f"  the runs in the Prefect UI: PREFECT_HOME={prefect_home} uv run prefect server start")
     _say("                              then open http://127.0.0.1:4200 (flow runs, logs, summary artifacts)")

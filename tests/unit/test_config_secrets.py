@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.errors import Fatal
 from tasks.settings import ConfigError, load_config
 
 CONFIG = """
@@ -47,3 +48,15 @@ def test_references_and_urls_without_a_password_are_accepted(tmp_path: Path, url
 def test_a_local_demo_may_allow_literal_secrets(tmp_path: Path) -> None:
     url = "postgresql+psycopg://demo:demo-pw@127.0.0.1/demo"
     assert load_config(write(tmp_path, url, extra="allow_literal_secrets = true")).state.url == url
+
+
+def test_a_secret_can_be_read_from_a_file_beside_the_configuration(tmp_path: Path) -> None:
+    """A file the configuration references (mode 0600): how the demo leaves a setup another shell
+    can use, and what container secrets (/run/secrets/...) look like."""
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pg").write_text("sqlite:///from-file.db\n", encoding="utf-8")
+    config = load_config(write(tmp_path, "file:secrets/pg"))
+    assert config.state_url().endswith("from-file.db")
+    missing = load_config(write(tmp_path, "file:secrets/nope"))
+    with pytest.raises(Fatal, match=r"state.url is read from the file .*secrets/nope, which does not exist"):
+        missing.state_url()
