@@ -11,10 +11,12 @@ to the cent, then summed).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,13 @@ class FakeDolibarr:
         self.invoices: dict[int, dict[str, Any]] = {}
         self.payments: dict[int, list[dict[str, Any]]] = {}
         self.discounts: dict[int, dict[str, Any]] = {}
+        self.shipments: dict[int, dict[str, Any]] = {}
+        self.documents: dict[str, bytes] = {}
+        """Files of the documents dir, by "<modulepart>/<original_file>" (what builddoc wrote)."""
+        self.pdf_fails: set[str] = set()
+        """Invoice refs whose PDF generation fails (Facture::generateDocument <= 0: a broken model)."""
+        self.clock = NOW
+        """What the server's clock says: written into date_modification (llx_*.tms) on every change."""
         self.countries = {"FR": 1, "DE": 5, "BE": 2, "AD": 34, "AE": 227}  # llx_c_country rowids
         self._ids: dict[str, int] = {}
         self.fail_next: dict[str, int] = {}
@@ -200,12 +209,20 @@ class FakeDolibarr:
             ("GET", r"invoices/(\d+)/discount", self._get_discount),
             ("POST", r"invoices/(\d+)/markAsCreditAvailable", self._credit_available),
             ("POST", r"invoices/(\d+)/usediscount/(\d+)", self._use_discount),
+            ("GET", r"shipments", lambda p, b: self._list("shipment", list(self.shipments.values()), p)),
+            ("GET", r"shipments/(\d+)", lambda p, b, i: self._get(self.shipments, i, "Shipment not found")),
+            ("PUT", r"documents/builddoc", self._builddoc),
+            ("GET", r"documents/download", self._download),
         ]
 
     # -- lists -----------------------------------------------------------------------------------------
     def _list(self, noun: str, rows: list[dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
         """limit (default 100) / page (0-based) / sortfield / sortorder / sqlfilters (api_*.class.php
         index()); an empty answer is 404 "No <noun> found" (api_products.class.php index(), 19.0)."""
+        socids = params.get("thirdparty_ids")
+        if socids:  # api_*.class.php index(): "AND t.fk_soc IN (thirdparty_ids)"
+            wanted = {s.strip() for s in socids.split(",")}
+            rows = [r for r in rows if str(r.get("socid")) in wanted]
         filters = params.get("sqlfilters")
         if filters:
             criteria = _criteria(filters)
@@ -224,7 +241,11 @@ class FakeDolibarr:
             rows = rows[limit * page : limit * (page + 1)]
         if not rows:
             return _error(404, f"No {noun} found", f"api_{noun}s.class.php at call stage")
-        return httpx.Response(200, json=[self._public(r) for r in rows])
+        listed = [self._public(r) for r in rows]
+        if noun in ("invoice", "order"):  # invoices.json / orders.json: the list does not fetchObjectLinked
+            for row in listed:
+                row["linkedObjectsIds"] = None
+        return httpx.Response(200, json=listed)
 
     def _matches(self, row: dict[str, Any], criteria: list[tuple[str, tuple[str, str, str]]]) -> bool:
         result = True
@@ -233,6 +254,9 @@ class FakeDolibarr:
             if table == "ef":
                 extras = row.get("array_options") or {}
                 value = extras.get(f"options_{name}") if isinstance(extras, dict) else None
+            elif name == "tms":  # llx_<table>.tms, read back as date_modification (Commande::fetch)
+                stamp = row.get("date_modification")
+                value = None if stamp is None else _sql_date(int(stamp))
             else:
                 name = "id" if name == "rowid" else name
                 if name not in row:
@@ -424,7 +448,8 @@ class FakeDolibarr:
             return httpx.Response(304)
         if body.get("idwarehouse") and int(body["idwarehouse"]) not in self.warehouses:
             return _error(500, "Error when validating Order", "Commande::valid (warehouse)")
-        row.update(statut="1", status="1", ref=f"CO2611-{int(ident):04d}", date_validation=NOW, user_validation_id="1")
+        row.update(statut="1", status="1", ref=f"CO2611-{int(ident):04d}", date_validation=self.clock,
+                   user_validation_id="1", date_modification=self.clock)  # fmt: skip
         return httpx.Response(200, json=self._public(row))
 
     def _order_contact(
@@ -489,8 +514,11 @@ class FakeDolibarr:
             return _error(404, "Invoice not found", "api_invoices.class.php validate")
         if row["statut"] != "0":  # Facture::validate on a non-draft: 304 (api_invoices.class.php validate)
             return httpx.Response(304)
-        prefix = "AC" if row["type"] == "3" else "FA"  # invoice_deposit_type3.json AC..., final FA...
-        row.update(statut="1", status="1", ref=f"{prefix}2611-{int(ident):04d}", date_validation=NOW)
+        prefix = {"3": "AC", "2": "AV"}.get(
+            row["type"], "FA"
+        )  # Dolibarr's mod_facture_terre: AC deposit, AV credit note  # invoice_deposit_type3.json AC..., final FA...
+        row.update(statut="1", status="1", ref=f"{prefix}2611-{int(ident):04d}", date_validation=self.clock,
+                   date_modification=self.clock)  # fmt: skip
         row["remaintopay"] = str(Decimal(row["total_ttc"]).normalize())
         return httpx.Response(200, json=self._public(row))
 
@@ -556,6 +584,115 @@ class FakeDolibarr:
         self._totals(row)
         return httpx.Response(200, json=1)
 
+    # -- statuses, shipments, credit notes, documents (helpers for tests) -------------------------
+    def set_order_status(self, order_id: int, statut: int) -> None:
+        """What the order card does: close (3, Commande::cloture), cancel (-1), shipment in process (2,
+        set when a shipment is validated, Expedition::valid); tms moves (llx_commande.tms)."""
+        self.orders[order_id].update(statut=str(statut), status=str(statut), date_modification=self.clock)
+
+    def add_shipment(
+        self, order_id: int, *, tracking: str | None, method: str | None, lines: dict[str, str], statut: int = 1
+    ) -> int:
+        """A shipment of the order (Expedition::create + valid): origin / origin_id from llx_element_element
+        (Expedition::fetch), ``tracking_number``, ``shipping_method`` (the c_shipment_mode code),
+        lines ``product_ref`` x ``qty_shipped`` (Expedition::fetch_lines). Shape from the source: no capture."""
+        order = self.orders[order_id]
+        sid = self._next("shipment", self.shipments)
+        self.shipments[sid] = {
+            "id": str(sid), "ref": f"SH2611-{sid:04d}", "socid": order["socid"], "origin": "commande",
+            "origin_id": str(order_id), "origin_type": "commande", "statut": str(statut), "status": str(statut),
+            "tracking_number": tracking, "tracking_url": None, "shipping_method": method,
+            "shipping_method_id": "1" if method else None, "date_creation": self.clock, "date_valid": self.clock,
+            "date_shipping": self.clock, "date_delivery": None, "date_modification": self.clock,
+            "lines": [{"product_ref": ref, "qty_shipped": qty, "fk_origin_line": None} for ref, qty in lines.items()],
+        }  # fmt: skip
+        if statut >= 1 and order["statut"] == "1":  # Expedition::valid: order -> STATUS_SHIPMENTONPROCESS
+            self.set_order_status(order_id, 2)
+        return sid
+
+    def add_credit_note(self, source_id: int, amount: str | None = None) -> int:
+        """A validated credit note (type 2) correcting invoice ``source_id`` (Facture::createFromCurrent /
+        the "credit note" card: ``fk_facture_source``), for its whole total unless ``amount`` (TTC) is given.
+        Linked to the order only through the source invoice (not through llx_element_element)."""
+        source = self.invoices[source_id]
+        total = Decimal(amount) if amount is not None else Decimal(source["total_ttc"])
+        rate = Decimal(source["lines"][0]["tva_tx"]) if source["lines"] else Decimal(0)
+        body = {"socid": source["socid"], "type": 2, "lines": [
+            {"desc": "Credit", "qty": "1", "subprice": str(-(total / (1 + rate / 100))), "tva_tx": str(rate),
+             "product_type": 1}]}  # fmt: skip
+        row = self._new_invoice(body, "invoice_final_with_deposit_line.json")
+        assert isinstance(row, dict)
+        row.update(fk_facture_source=str(source_id), linkedObjectsIds=[])
+        self._validate_invoice(httpx.QueryParams(), {}, row["id"])
+        return int(row["id"])
+
+    def _builddoc(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        """api_documents.class.php builddoc(): modulepart required (swagger documentsBuilddocModel),
+        original_file required (400); the invoice fetched by ref = the file's basename without its
+        extension (404 "Invoice not found"); generateDocument <= 0 -> 500; answer {filename,
+        content-type, filesize, content (base64), langcode, template, encoding}."""
+        if not isinstance(body, dict) or not body.get("modulepart"):
+            return _error(400, "bad value for parameter modulepart", "api_documents.class.php builddoc")
+        original = str(body.get("original_file") or "")
+        if not original:
+            return _error(400, "bad value for parameter original_file", "api_documents.class.php builddoc")
+        if ".." in original or re.search(r"[<>|]", original):
+            return _error(403, "Forbidden", "api_documents.class.php builddoc")
+        if body["modulepart"] not in ("invoice", "facture"):  # only invoices here (the others: not needed)
+            return _error(403, "Generation not available for this modulepart", "stricter than the real server")
+        ref = re.sub(r"\.[^.]+$", "", original.rsplit("/", 1)[-1])
+        row = next((r for r in self.invoices.values() if r["ref"] == ref), None)
+        if row is None:
+            return _error(404, "Invoice not found", "api_documents.class.php builddoc")
+        if ref in self.pdf_fails:
+            return _error(500, "Error generating document", "api_documents.class.php builddoc")
+        if original != f"{ref}/{ref}.pdf":  # generateDocument writes <ref>/<ref>.pdf: another name is not found
+            return _error(404, "File not found", "api_documents.class.php builddoc")
+        content = _pdf(ref, row)
+        self.documents[f"invoice/{original}"] = content
+        row["last_main_doc"] = f"facture/{original}"  # invoice_deposit_type3.json last_main_doc
+        return httpx.Response(200, json=self._document(original, content) | {"langcode": "en_US", "template": "crabe"})
+
+    def _download(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        """api_documents.class.php index() (GET /documents/download): modulepart and original_file
+        required (400), a missing file 404 "File not found"; the file as base64."""
+        modulepart, original = params.get("modulepart"), params.get("original_file")
+        if not modulepart:
+            return _error(400, "bad value for parameter modulepart", "api_documents.class.php index")
+        if not original:
+            return _error(400, "bad value for parameter original_file", "api_documents.class.php index")
+        key = f"{'invoice' if modulepart == 'facture' else modulepart}/{original}"
+        if key not in self.documents:
+            return _error(404, "File not found", "api_documents.class.php index")
+        return httpx.Response(200, json=self._document(original, self.documents[key]))
+
+    def _document(self, original: str, content: bytes) -> dict[str, Any]:
+        return {"filename": original.rsplit("/", 1)[-1], "content-type": "application/pdf", "filesize": len(content),
+                "content": base64.b64encode(content).decode(), "encoding": "base64"}  # fmt: skip
+
+
+def _pdf(ref: str, row: dict[str, Any]) -> bytes:
+    """A small valid PDF naming the invoice (the bytes of a real crabe PDF are not captured)."""
+    text = f"{ref} {row.get('total_ttc')}".replace("(", "").replace(")", "")
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"]  # fmt: skip
+    out, offsets = b"%PDF-1.4\n", []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def _sql_date(stamp: int) -> str:
+    """A timestamp as the SQL text Dolibarr compares (``'YYYY-MM-DD HH:MM:SS'``, UTC here)."""
+    return datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
 
 def _compare(value: Any, op: str, wanted: list[str]) -> bool:
     text = "" if value is None else str(value)
@@ -569,6 +706,8 @@ def _compare(value: Any, op: str, wanted: list[str]) -> bool:
         return re.fullmatch(re.escape(wanted[0]).replace("%", ".*"), text) is not None
     if op in ("<", ">", "<=", ">="):
         left, right = _sort_key(value), _sort_key(wanted[0])
+        if left[0] != right[0]:  # a date against a date text: compared as text, as SQL does
+            left, right = (1, text), (1, wanted[0])
         return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
     return False
 
