@@ -6,7 +6,9 @@ redacted from every message. Lists page with ``limit`` / ``page`` (0-based) sort
 ``api_products.class.php`` ``index()``), so a 404 on a list page is its end, not an error.
 401 (no key, bad key, or a permission the user lacks: Dolibarr 19 throws ``RestException(401)``
 on missing rights) is a Fatal naming the permissions; 5xx / 429 / timeouts are Retryable (a POST
-is never sent again in place); other 4xx are Fatal (``HttpError``, its body kept for records).
+is never sent again in place), except a write's 500 that carries Dolibarr's own error (a refusal
+of that record, :meth:`DolibarrClient._write`); other 4xx are Fatal (``HttpError``, its body kept
+for records).
 
 Details: docs/dolibarr.md (Requests and errors).
 """
@@ -17,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, Retryable
 from connectors.http import CallStats, HttpClient, HttpError, paginate_offset
 
 __all__ = ["DolibarrClient", "quote_filter", "sql_any"]
@@ -77,10 +79,28 @@ class DolibarrClient:
         return None if response.status_code == 404 else self._json(response)
 
     def post(self, path: str, body: Any | None = None) -> Any:
-        return self._json(self.http.request("POST", path.lstrip("/"), json=body if body is not None else {}))
+        return self._write("POST", path, body)
 
     def put(self, path: str, body: Any | None = None) -> Any:
-        return self._json(self.http.request("PUT", path.lstrip("/"), json=body if body is not None else {}))
+        return self._write("PUT", path, body)
+
+    def _write(self, method: str, path: str, body: Any | None) -> Any:
+        """A write; a 500 carrying Dolibarr's own error (``RestException``: ``{"error": {"code",
+        "message"}}``, what ``api_orders.class.php`` ``post()`` throws as "Error creating order" when
+        the object refuses itself) is an :class:`HttpError` for that record, never sent again blindly;
+        a 500 without it (a crash, a proxy's page) stays transient."""
+        response = self.http.request(method, path.lstrip("/"), json=body if body is not None else {}, expect=(500,))
+        if response.status_code == 500:
+            message = _rest_error(response)
+            if message is None:
+                raise Retryable(f"Dolibarr: HTTP 500 on {method} {path}: the server failed (no Dolibarr error)")
+            raise HttpError(
+                f"Dolibarr refused {method} {path}: {message}.",
+                status=500,
+                body=self.http.redact(response.text[:2000]),
+                resolution="the record's error (quarantined): Dolibarr's message says what it refused.",
+            )
+        return self._json(response)
 
     def delete(self, path: str) -> Any:
         return self._json(self.http.request("DELETE", path.lstrip("/")))
@@ -130,6 +150,15 @@ class DolibarrClient:
                 body=self.http.redact(response.text[:2000]),
                 resolution="check the base URL and that the API module is enabled (Home > Setup > Modules).",
             ) from None
+
+
+def _rest_error(response: Any) -> str | None:
+    """The message of Dolibarr's RestException answer (``{"error": {"code": 500, "message": ...}}``), else None."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return str(error["message"]) if isinstance(error, dict) and error.get("message") else None
 
 
 def _params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
