@@ -25,7 +25,10 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
-    help="ERP <-> online shop synchronisation, as Prefect flows.", no_args_is_help=True, pretty_exceptions_enable=False
+    help="ERP <-> online shop synchronisation, as Prefect flows. Errors are one line; add --debug to any"
+    " command for the traceback.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 audit_app = typer.Typer(help="What was read, refused and sent, from the Parquet snapshots.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Records refused by the quality gate or by a platform.", no_args_is_help=True)
