@@ -17,6 +17,8 @@ from connectors.erp.dolibarr.factory import build
 from connectors.erp.dolibarr.settings import DolibarrSettings
 from connectors.errors import Fatal, Retryable
 from deployments.sandbox.fakes.dolibarr import KEY, URL, FakeDolibarr
+from tasks.grouping import GroupingRules, group_articles
+from tasks.mapping import MappingRules, map_groups
 
 
 class _Resolver:
@@ -76,7 +78,9 @@ def test_pages_follow_limit_and_page_until_dolibarr_answers_404() -> None:
         fake.add_product(f"P{i}", f"P {i}", "1")
     articles = list(erp(fake, page_size=2).iter_articles())
     assert len(articles) == 6
-    pages = [r.url.params for r in fake.requests if r.url.path.endswith("/products")]
+    pages = [
+        r.url.params for r in fake.requests if r.url.path.endswith("/products") and "variant_filter" not in r.url.params
+    ]
     assert [(p["limit"], p["page"], p["sortfield"], p["mode"]) for p in pages] == [
         ("2", "0", "t.rowid", "1"), ("2", "1", "t.rowid", "1"), ("2", "2", "t.rowid", "1"), ("2", "3", "t.rowid", "1")
     ]  # fmt: skip
@@ -149,3 +153,82 @@ def test_requests_carry_the_key_in_the_header_only() -> None:
     list(erp(fake).iter_articles())
     assert all(r.headers["DOLAPIKEY"] == KEY and "DOLAPIKEY" not in str(r.url) for r in fake.requests)
     assert isinstance(fake.requests[0], httpx.Request)
+
+
+def _tee_with_two_variants(fake: FakeDolibarr, base: str = "HT") -> tuple[int, int, int]:
+    """A parent TEE (20 in ``base``) with combinations Red S (+0) and Blue M (+2.50), as the Variants
+    module makes them (child ref TEE_RED_S, price written by ProductCombination::updateProperties)."""
+    tee = fake.add_product("TEE", "Tee", "20", base=base, description="Coton bio", barcode=None)
+    clothing = fake.add_category("Clothing", members=(tee,))
+    assert clothing
+    colour, colours = fake.add_attribute("COLOR", "Colour", {"RED": "Red", "BLUE": "Blue"})
+    size, sizes = fake.add_attribute("SIZE", "Size", {"S": "S", "M": "M"})
+    fake.add_attribute("UNUSED", "Unused", {"X": "X"})
+    red = fake.add_variant(tee, {colour: colours["RED"], size: sizes["S"]}, barcode="3700000000024")
+    blue = fake.add_variant(tee, {colour: colours["BLUE"], size: sizes["M"]}, "2.50")
+    return tee, red, blue
+
+
+def test_a_parent_with_two_combinations_is_one_product_with_two_variants() -> None:
+    fake = FakeDolibarr()
+    tee, red, blue = _tee_with_two_variants(fake)
+    articles = list(erp(fake).iter_articles())
+    by_sku = {a.sku: a for a in articles}
+    assert sorted(by_sku) == ["PEER-SKU-001", "TEE_BLUE_M", "TEE_RED_S"]  # the parent is the group, not an article
+    first, second = by_sku["TEE_RED_S"], by_sku["TEE_BLUE_M"]
+    assert (first.key, second.key) == (str(red), str(blue))
+    assert first.group_key == second.group_key == str(tee) and first.group_name == "Tee"
+    assert first.attributes == {"colour": "Red", "size": "S"} and second.attributes == {"colour": "Blue", "size": "M"}
+    assert first.attribute_labels == {"colour": "Colour", "size": "Size"}
+    assert (first.price, second.price, first.tax_included) == (Decimal(20), Decimal("22.5"), False)
+    assert (first.ean, second.ean, first.description) == ("3700000000024", None, "Coton bio")
+    assert first.fields["categories"] == "Clothing"  # the parent's categories
+    (product,) = [
+        p for p in map_groups(group_articles(articles, GroupingRules()), MappingRules()) if p.key == f"g:{tee}"
+    ]
+    assert product.option_groups == ["colour", "size"]
+    assert [(v.sku, v.options, v.price) for v in product.variants] == [
+        ("TEE_RED_S", {"colour": "Red", "size": "S"}, Decimal(20)),
+        ("TEE_BLUE_M", {"colour": "Blue", "size": "M"}, Decimal("22.5")),
+    ]
+
+
+def test_variant_prices_keep_the_parents_tax_included_basis() -> None:
+    fake = FakeDolibarr()
+    _tee_with_two_variants(fake, base="TTC")
+    by_sku = {a.sku: a for a in erp(fake).iter_articles()}
+    blue = by_sku["TEE_BLUE_M"]
+    assert (blue.price, blue.tax_included, blue.vat_rate) == (Decimal("22.5"), True, Decimal(20))
+    assert (blue.group_key, blue.attributes["size"]) == (by_sku["TEE_RED_S"].group_key, "M")
+
+
+def test_variant_children_are_not_also_lone_articles_and_lone_products_are_unchanged() -> None:
+    fake = FakeDolibarr()
+    _tee_with_two_variants(fake)
+    articles = list(erp(fake).iter_articles())
+    assert [a.sku for a in articles].count("TEE_RED_S") == 1
+    groups = group_articles(articles, GroupingRules())
+    assert sorted(len(g.articles) for g in groups) == [1, 2]  # the lone PEER-SKU-001 and the tee
+    lone = next(a for a in articles if a.sku == "PEER-SKU-001")
+    assert (lone.group_key, lone.attributes, lone.price) == (None, {}, Decimal(20))
+
+
+def test_variant_reads_cost_one_call_per_parent_and_per_used_attribute() -> None:
+    fake = FakeDolibarr()
+    tee, _, _ = _tee_with_two_variants(fake)
+    list(erp(fake).iter_articles())
+    paths = [r.url.path.removeprefix("/api/index.php/") for r in fake.requests]
+    parents = [
+        r.url.params for r in fake.requests if r.url.path.endswith("/products") and "variant_filter" in r.url.params
+    ]
+    assert [p["variant_filter"] for p in parents] == ["2"]  # one short page of parents
+    assert [p for p in paths if "variants" in p or "attributes" in p] == [
+        f"products/{tee}/variants",
+        "products/attributes",
+        "products/attributes/1/values",
+        "products/attributes/2/values",
+    ]  # the attributes list once; UNUSED's values never
+    plain = FakeDolibarr()  # no variants: one page of parents (empty: 404), nothing more
+    list(erp(plain).iter_articles())
+    extra = [r.url for r in plain.requests if "variant" in str(r.url) or "attributes" in r.url.path]
+    assert [(u.path, u.params.get("variant_filter")) for u in extra] == [("/api/index.php/products", "2")]

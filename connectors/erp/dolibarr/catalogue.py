@@ -2,8 +2,15 @@
 weight, ``tva_tx``, ``tosell`` as ``status``, extrafields in ``array_options``) and product
 categories (``GET /categories?type=product`` + ``/categories/{id}/objects``), read once per run.
 
-Variants (module Variants, ``/products/{id}/variants``) are not read: the captured contract holds
-no variant payload (docs/dolibarr.md "Not observed"); every product is a lone article.
+Variants (module Variants, PRODUIT_ATTRIBUTES): a parent product and child products, one per
+combination (``llx_product_attribute_combination``). The parents are listed once
+(``GET /products?variant_filter=2&properties=id``, api_products.class.php ``index()``), then one
+``GET /products/{id}/variants`` per parent (``getVariants()``: ``fk_product_parent``,
+``fk_product_child``, ``variation_*`` and ``attributes`` holding only ids, ``fk_prod_attr`` /
+``fk_prod_attr_val``: ProductCombination2ValuePair ``fetchByFkCombination``), and the names once:
+``GET /products/attributes`` and one ``GET /products/attributes/{id}/values`` per attribute used.
+Each child is an article of its parent's group (its own ref, barcode, price, weight); the parent is
+the group, not an article. No payload captured (docs/dolibarr.md "Not observed").
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import Any
 from connectors.erp.dolibarr.client import DolibarrClient
 from connectors.erp.dolibarr.settings import DolibarrSettings
 from connectors.errors import RecordError
-from connectors.models import Article
+from connectors.models import Article, slugify
 
 __all__ = ["DolibarrCatalogue", "decimal", "product_rows", "timestamp"]
 
@@ -72,17 +79,76 @@ class DolibarrCatalogue:
 
     def iter_articles(self) -> Iterator[Article]:
         categories = self._categories()
-        for row in product_rows(self.client, self.settings):
-            yield self._article(row, categories.get(str(row["id"]), []))
+        rows = list(product_rows(self.client, self.settings))
+        by_id = {str(r["id"]): r for r in rows}
+        combinations = self._combinations()
+        # child id -> (parent id, its combination); a parent whose children are listed is a group
+        children = {
+            str(c.get("fk_product_child")): (parent, c)
+            for parent, found in combinations.items()
+            for c in found
+            if str(c.get("fk_product_child")) in by_id
+        }
+        groups = {parent for parent, _ in children.values()}
+        names = self._option_names(c for parent in groups for c in combinations[parent]) if groups else {}
+        for row in rows:
+            key = str(row["id"])
+            if key in groups:
+                continue  # the parent is the group (its children are the variants), never an article
+            if key not in children:
+                yield self._article(row, categories.get(key, []))
+                continue
+            parent_id, combination = children[key]
+            parent = by_id.get(parent_id) or {}
+            article = self._article(
+                row, sorted({*categories.get(key, []), *categories.get(parent_id, [])}), parent=parent
+            )
+            article.group_key = parent_id
+            article.group_name = parent.get("label") or None
+            for pair in combination.get("attributes") or []:
+                named = names.get((str(pair.get("fk_prod_attr")), str(pair.get("fk_prod_attr_val"))))
+                if named is None:
+                    article.issues.append(RecordError(key, "attributes", f"attribute value {pair} not found"))
+                    continue
+                code, label, value = named
+                article.attributes[code] = value
+                article.attribute_labels[code] = label
+            yield article
 
-    def _article(self, row: dict[str, Any], categories: list[str]) -> Article:
+    def _combinations(self) -> dict[str, list[dict[str, Any]]]:
+        """Parent id -> its combinations (``getVariants``): one list of parents + one call per parent."""
+        query = {"mode": 1 if self.settings.only_products else 0, "variant_filter": 2, "properties": "id"}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in self.client.iter_list("products", query, page_size=self.settings.page_size):
+            answer = self.client.find(f"products/{row['id']}/variants") or []
+            found[str(row["id"])] = [c for c in answer if isinstance(c, dict)] if isinstance(answer, list) else []
+        return found
+
+    def _option_names(self, combinations: Iterator[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, str, str]]:
+        """(attribute id, value id) -> (option code, attribute label, value label): the attributes list
+        once, then the values of each attribute the combinations use (``getAttributeValues``)."""
+        used = {str(p.get("fk_prod_attr")) for c in combinations for p in c.get("attributes") or []}
+        attributes = {
+            str(a["id"]): a
+            for a in self.client.iter_list("products/attributes", page_size=self.settings.page_size)
+            if str(a.get("id")) in used
+        }
+        names: dict[tuple[str, str], tuple[str, str, str]] = {}
+        for aid, attribute in attributes.items():
+            label = str(attribute.get("label") or attribute.get("ref") or aid)
+            code = slugify(label) or label
+            for value in self.client.find(f"products/attributes/{aid}/values") or []:
+                names[(aid, str(value.get("id")))] = (code, label, str(value.get("value") or value.get("ref")))
+        return names
+
+    def _article(self, row: dict[str, Any], categories: list[str], parent: dict[str, Any] | None = None) -> Article:
         issues: list[RecordError] = []
         key = str(row["id"])
         tax_included = row.get("price_base_type") == "TTC"
         price = decimal(row.get("price_ttc") if tax_included else row.get("price"))
-        extras = row.get("array_options") or {}
-        if not isinstance(extras, dict):  # an object without extrafields answers [] (products.json)
-            extras = {}
+        extras = _extras(row)
+        if parent:  # a variant: the parent's extrafields where the child has none
+            extras = {**_extras(parent), **{k: v for k, v in extras.items() if v not in (None, "")}}
         fields = {"categories": "|".join(sorted(categories))}
         wanted = dict(self.settings.features)
         if self.settings.brand_field:
@@ -95,7 +161,9 @@ class DolibarrCatalogue:
             key=key,
             sku=row.get("ref") or None,
             name=row.get("label"),
-            description=row.get("description") or None,
+            # a child's own description is the parent's + "<strong>Attr:</strong> value" lines
+            # (ProductCombination::createProductCombination): the group's is the parent's
+            description=((parent or row).get("description")) or None,
             ean=row.get("barcode") or None,
             price=price,
             currency=self.settings.currency,
@@ -130,6 +198,11 @@ class DolibarrCatalogue:
                 pid = str(member.get("id") if isinstance(member, dict) else member)
                 found.setdefault(pid, []).append(path(cid))
         return found
+
+
+def _extras(row: dict[str, Any]) -> dict[str, Any]:
+    extras = row.get("array_options") or {}
+    return extras if isinstance(extras, dict) else {}  # an object without extrafields answers [] (products.json)
 
 
 def _weight(row: dict[str, Any]) -> Decimal | None:

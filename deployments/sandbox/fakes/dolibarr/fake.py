@@ -97,6 +97,12 @@ class FakeDolibarr:
         self.payments: dict[int, list[dict[str, Any]]] = {}
         self.discounts: dict[int, dict[str, Any]] = {}
         self.shipments: dict[int, dict[str, Any]] = {}
+        self.attributes: dict[int, dict[str, Any]] = {}
+        """Module Variants: llx_product_attribute (ProductAttribute: id, ref, ref_ext, label, position)."""
+        self.attribute_values: dict[int, dict[str, Any]] = {}
+        """llx_product_attribute_value (ProductAttributeValue: id, fk_product_attribute, ref, value, position)."""
+        self.combinations: dict[int, dict[str, Any]] = {}
+        """llx_product_attribute_combination + its combination2val pairs (ProductCombination)."""
         self.documents: dict[str, bytes] = {}
         """Files of the documents dir, by "<modulepart>/<original_file>" (what builddoc wrote)."""
         self.pdf_fails: set[str] = set()
@@ -135,6 +141,54 @@ class FakeDolibarr:
         self.categories[cid] = {"id": str(cid), "label": label, "fk_parent": str(parent), "type": "0"}
         self.category_members[cid] = set(members)
         return cid
+
+    def add_attribute(self, ref: str, label: str, values: dict[str, str]) -> tuple[int, dict[str, int]]:
+        """An attribute and its values (POST /products/attributes, /attributes/{id}/values:
+        ProductAttribute / ProductAttributeValue fields); returns its id and value ref -> id."""
+        aid = self._next("attribute", self.attributes)
+        self.attributes[aid] = {"id": str(aid), "ref": ref, "ref_ext": None, "label": label,
+                                "position": str(len(self.attributes))}  # fmt: skip
+        ids: dict[str, int] = {}
+        for position, (value_ref, value) in enumerate(values.items()):
+            vid = self._next("attribute_value", self.attribute_values)
+            self.attribute_values[vid] = {"id": str(vid), "fk_product_attribute": str(aid), "ref": value_ref,
+                                          "value": value, "position": str(position)}  # fmt: skip
+            ids[value_ref] = vid
+        return aid, ids
+
+    def add_variant(
+        self, parent_id: int, features: dict[int, int], price_impact: str = "0", *, percent: bool = False,
+        weight_impact: str = "0", **fields: Any,
+    ) -> int:  # fmt: skip
+        """What POST /products/{id}/variants does (ProductCombination::createProductCombination): a
+        child product whose ref is the parent's + "_" + each value's ref, a description of the parent's
+        + "<strong>label:</strong> value", no barcode; then updateProperties writes the child's price
+        (the parent's price in the parent's price_base_type, + the impact, or x (1 + impact/100)), its
+        weight (parent + weight impact) and the parent's tva_tx. Returns the child's id."""
+        parent = self.products[parent_id]
+        base = parent["price_base_type"]
+        price = Decimal(parent["price_ttc"] if base == "TTC" else parent["price"])
+        price = price * (1 + Decimal(price_impact) / 100) if percent else price + Decimal(price_impact)
+        ref, description = parent["ref"], parent.get("description") or ""
+        for aid, vid in features.items():
+            value = self.attribute_values[vid]
+            ref += "_" + value["ref"]
+            line = f"<strong>{self.attributes[aid]['label']}:</strong> {value['value']}"
+            description += ("<br>" if description else "") + line
+        child = self.add_product(ref, parent["label"], str(price), vat=parent["tva_tx"], base=base,
+                                 **{"description": description, "barcode": None, **fields})  # fmt: skip
+        if parent.get("weight") not in (None, ""):
+            self.products[child]["weight"] = str(Decimal(parent["weight"]) + Decimal(weight_impact))
+        cid = self._next("combination", self.combinations)
+        self.combinations[cid] = {
+            "id": str(cid), "fk_product_parent": str(parent_id), "fk_product_child": str(child),
+            "variation_price": str(Decimal(price_impact)), "variation_price_percentage": "1" if percent else "0",
+            "variation_weight": str(Decimal(weight_impact)), "variation_ref_ext": None, "entity": "1",
+            # ProductCombination2ValuePair::fetchByFkCombination: ids only (id is the attribute's rowid)
+            "attributes": [{"id": str(aid), "fk_prod_attr": str(aid), "fk_prod_attr_val": str(vid),
+                            "fk_prod_combination": str(cid)} for aid, vid in features.items()],
+        }  # fmt: skip
+        return child
 
     def add_warehouse(self, ref: str) -> int:
         row = copy.deepcopy(load("warehouses.json")[0])
@@ -183,6 +237,9 @@ class FakeDolibarr:
             ("GET", r"products", self._list_products),
             ("GET", r"products/(\d+)", self._get_product),
             ("GET", r"products/ref/(.+)", self._get_product_by_ref),
+            ("GET", r"products/(\d+)/variants", self._variants),
+            ("GET", r"products/attributes", self._list_attributes),
+            ("GET", r"products/attributes/(\d+)/values", self._attribute_values),
             ("GET", r"categories", self._list_categories),
             ("GET", r"categories/(\d+)/objects", self._category_objects),
             ("GET", r"warehouses", lambda p, b: self._list("warehouse", list(self.warehouses.values()), p)),
@@ -289,11 +346,44 @@ class FakeDolibarr:
         mode = params.get("mode", "0")  # 1 products only, 2 services only (api_products.class.php index())
         if mode in ("1", "2"):
             rows = [r for r in rows if r.get("type") == ("0" if mode == "1" else "1")]
+        # variant_filter (api_products.class.php index()): 1 neither parent nor child, 2 parents, 3 children
+        parents = {c["fk_product_parent"] for c in self.combinations.values()}
+        children = {c["fk_product_child"] for c in self.combinations.values()}
+        variant_filter = params.get("variant_filter", "0")
+        if variant_filter == "1":
+            rows = [r for r in rows if r["id"] not in parents | children]
+        elif variant_filter == "2":
+            rows = [r for r in rows if r["id"] in parents]
+        elif variant_filter == "3":
+            rows = [r for r in rows if r["id"] in children]
         answer = self._list("product", rows, params)
         if answer.status_code == 200 and params.get("includestockdata") == "1":
             ids = [int(r["id"]) for r in answer.json()]
             answer = httpx.Response(200, json=[self._product_out(self.products[i], True) for i in ids])
+        wanted = [p.strip() for p in (params.get("properties") or "").split(",") if p.strip()]
+        if answer.status_code == 200 and wanted:  # index(): _filterObjectProperties keeps only these
+            answer = httpx.Response(200, json=[{k: v for k, v in r.items() if k in wanted} for r in answer.json()])
         return answer
+
+    def _variants(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        """api_products.class.php getVariants(): ProductCombination::fetchAllByFkProductParent, each
+        with ``attributes`` (ProductCombination2ValuePair::fetchByFkCombination); no 404 check of the
+        product: an unknown id or a product without combinations answers []."""
+        found = [copy.deepcopy(c) for c in self.combinations.values() if c["fk_product_parent"] == ident]
+        return httpx.Response(200, json=found)
+
+    def _list_attributes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
+        """api_products.class.php getAttributes(): a list (limit/page/sortfield/sqlfilters); an empty one
+        is 404, as every list here (the message is not taken from the source: stricter than the real server)."""
+        return self._list("product attribute", list(self.attributes.values()), params)
+
+    def _attribute_values(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        """api_products.class.php getAttributeValues(): ProductAttributeValue::fetchAllByProductAttribute;
+        none is 404 "Attribute values not found"."""
+        found = [v for v in self.attribute_values.values() if v["fk_product_attribute"] == ident]
+        if not found:
+            return _error(404, "Attribute values not found", "api_products.class.php getAttributeValues")
+        return httpx.Response(200, json=found)
 
     def _get_product(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
         row = self.products.get(int(ident))
