@@ -9,12 +9,13 @@ connection's name: the default prefix of the web orders they write (``connectors
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any, Protocol
 
 from connectors.errors import Fatal
 
-__all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "require"]
+__all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "connector_target", "require"]
 
 
 class Resolver(Protocol):
@@ -41,17 +42,28 @@ SHOP_CONNECTORS: dict[str, str] = {
 }
 
 
-def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver, *, connection: str | None = None) -> Any:
-    """Instantiate the ``kind`` connector of ``side`` ("erp" or "shop") of the connection named
-    ``connection`` (None: outside a configuration)."""
+def connector_target(side: str, kind: str, *, where: str = "") -> str:
+    """The factory path (``module:function``) of the ``kind`` connector of ``side``.
+
+    Raises:
+        Fatal: an unknown type, with the closest known one and the list (``where`` prefixes the message).
+    """
     table = ERP_CONNECTORS if side == "erp" else SHOP_CONNECTORS
     target = table.get(kind)
     if target is None:
+        close = difflib.get_close_matches(kind, list(table), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise Fatal(
-            f"unknown {side} connector type {kind!r}.",
+            f"{where}unknown {side} connector type {kind!r}{hint}.",
             resolution=f"use one of: {', '.join(sorted(table))}.",
         )
-    module_name, _, attr = target.partition(":")
+    return target
+
+
+def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver, *, connection: str | None = None) -> Any:
+    """Instantiate the ``kind`` connector of ``side`` ("erp" or "shop") of the connection named
+    ``connection`` (None: outside a configuration)."""
+    module_name, _, attr = connector_target(side, kind).partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     if side == "erp":
         return factory(options, resolver, connection=connection)

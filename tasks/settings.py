@@ -530,19 +530,13 @@ def preflight(config: PasserelleConfig, connection: str | None = None) -> None:
     Raises:
         Fatal: the first problem, with its Resolution.
     """
-    from connectors.registry import ERP_CONNECTORS, SHOP_CONNECTORS
+    from connectors.registry import connector_target
 
     names = [config.connection(connection)[0]] if connection or len(config.connections) == 1 else config.connections
     for name in names:
         settings = config.connections[name]
-        for side, table, connector in (("erp", ERP_CONNECTORS, settings.erp), ("shop", SHOP_CONNECTORS, settings.shop)):
-            if connector.type not in table:
-                close = difflib.get_close_matches(connector.type, list(table), n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise Fatal(
-                    f"connection {name!r}: unknown {side} connector type {connector.type!r}{hint}.",
-                    resolution=f"use one of: {', '.join(sorted(table))}.",
-                )
+        for side, connector in (("erp", settings.erp), ("shop", settings.shop)):
+            connector_target(side, connector.type, where=f"connection {name!r}: ")
             for path, reference in _references(connector.options()):
                 if reference.startswith(("env:", "file:")):  # block: needs the Prefect API: left to the run
                     config.secret(reference, what=f"{side}.{path}")  # raises the usual Fatal
