@@ -169,14 +169,16 @@ def _numeric(gid: str) -> str:
     return str(gid).rsplit("/", 1)[-1]
 
 
-def _reasons(payload: dict[str, Any], argument: str) -> tuple[dict[int, list[str]], list[str]]:
-    """A payload's ``userErrors`` by index of ``argument`` (``["prices", "3", ...]``) as "path: message",
-    and those naming no index."""
+def _reasons(
+    payload: dict[str, Any], argument: str, *, with_path: bool = True
+) -> tuple[dict[int, list[str]], list[str]]:
+    """A payload's ``userErrors`` by index of ``argument`` (``["prices", "3", ...]``) as "path: message"
+    (the message alone without ``with_path``), and those naming no index."""
     by_index: dict[int, list[str]] = {}
     general: list[str] = []
     for error in payload.get("userErrors") or []:
         path = [str(p) for p in error.get("field") or []]
-        text = f"{'.'.join(path) or 'input'}: {error.get('message')}"
+        text = f"{'.'.join(path) or 'input'}: {error.get('message')}" if with_path else str(error.get("message"))
         if len(path) >= 2 and path[0] == argument and path[1].isdigit():
             by_index.setdefault(int(path[1]), []).append(text)
         else:
@@ -296,15 +298,7 @@ class ShopifyPrices(ShopifyBase):
     ) -> None:
         variables = {"productId": product_id, "variants": [body for _, body in group]}
         payload = self.client.execute(BULK_UPDATE, variables, mutation=True).get("productVariantsBulkUpdate") or {}
-        by_index: dict[int, list[str]] = {}
-        general: list[str] = []
-        for error in payload.get("userErrors") or []:
-            path = [str(p) for p in error.get("field") or []]
-            text = str(error.get("message"))
-            if len(path) >= 2 and path[0] == "variants" and path[1].isdigit():
-                by_index.setdefault(int(path[1]), []).append(text)
-            else:
-                general.append(text)
+        by_index, general = _reasons(payload, "variants", with_path=False)
         answered = {str(v["id"]): v for v in payload.get("productVariants") or [] if v}
         for i, (w, body) in enumerate(group):
             reasons = by_index.get(i) or general
