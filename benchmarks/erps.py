@@ -157,6 +157,8 @@ class Platform:
     warehouse: str
     orders: list[tuple[Order, dict[str, str]]]
     """(order, line id -> ERP article key), a new customer then a repeat one."""
+    customer_groups: list[str] = field(default_factory=list)
+    """Groups priced per customer (Dolibarr ``customer_prices``): read in a step of their own."""
 
 
 def web_order(shop_id: str, skus: list[tuple[str, str, int, Decimal]], email: str) -> Order:
@@ -235,6 +237,7 @@ def dolibarr(articles: int, latency: float) -> Platform:
     one of ``CATEGORIES`` categories, with stock in the captured warehouse WH-MAIN, and a price
     level 2 (PRODUIT_MULTIPRICES) as the group ``Revendeurs``."""
     fake = FakeDolibarr()
+    fake.constants.add("PRODUIT_CUSTOMER_PRICES")
     categories = [fake.add_category(f"Category {c}") for c in range(CATEGORIES)]
     ids = []
     for number in range(articles - 1):
@@ -247,19 +250,21 @@ def dolibarr(articles: int, latency: float) -> Platform:
         )  # fmt: skip
         fake.category_members[categories[number % CATEGORIES]].add(pid)
         fake.set_stock(pid, 1, "20")
+        if number % 10 == 0:  # a key account's negotiated price on every tenth product
+            fake.add_customer_price(pid, 1, str(price * Decimal("0.8")))
         ids.append(pid)
     meter = Meter(fake.handle, dolibarr_name, latency)
     meter.trim = fake.requests.clear
 
     def connect() -> Any:
         options = {"url": DOLIBARR_URL, "api_key": "env:DOLIBARR_API_KEY", "price_levels": {"Revendeurs": 2},
-                   "orders": {"shop": "web"}}  # fmt: skip
+                   "customer_prices": {"ACME": 1}, "orders": {"shop": "web"}}  # fmt: skip
         return build_dolibarr(options, _DolibarrKey(), connection="web", transport=meter.transport())
 
     lines = [(f"l{i}", f"ART-{i:05d}", q, Decimal(10 + i % 7)) for i, q in ((0, 2), (1, 1), (2, 1))]
     bound = {f"l{i}": str(ids[i]) for i in range(3)}
     orders = [(web_order(str(n), lines, "ada@example.com"), bound) for n in (101, 102)]
-    return Platform("dolibarr", meter, fake, connect, articles, ["Revendeurs"], "WH-MAIN", orders)
+    return Platform("dolibarr", meter, fake, connect, articles, ["Revendeurs"], "WH-MAIN", orders, ["ACME"])
 
 
 class _DolibarrKey:
@@ -289,6 +294,10 @@ def run(platform: Platform) -> dict[str, Step]:
     step(
         "prices", f"prices read (group {platform.groups[0]})", lambda c: sum(1 for _ in c.iter_prices(platform.groups))
     )
+    if platform.customer_groups:
+        groups = platform.groups + platform.customer_groups
+        step("prices_customer", f"prices read (+ customer prices {platform.customer_groups[0]})",
+             lambda c: sum(1 for _ in c.iter_prices(groups)))  # fmt: skip
     for (order, bound), key in zip(platform.orders, ("order_new", "order_repeat"), strict=True):
         step(f"{key}_find", f"{key.replace('_', ' ')}: find_orders", lambda c, o=order: len(c.find_orders([o.shop_id])) + 1, "order")  # fmt: skip
 

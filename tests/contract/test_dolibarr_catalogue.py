@@ -116,6 +116,58 @@ def test_prices_say_their_basis_and_read_price_levels() -> None:
         list(erp(fake).iter_prices(["vip"]))
 
 
+def test_customer_prices_override_the_level_of_their_group_in_the_products_basis() -> None:
+    fake = FakeDolibarr()
+    fake.constants.add("PRODUIT_CUSTOMER_PRICES")
+    ht = fake.add_product("HT-1", "Tax excluded", "10.00")
+    ttc = fake.add_product("TTC-1", "Tax included", "12.00", base="TTC")
+    for pid in (ht, ttc):
+        fake.products[pid].update(multiprices={"2": "9.00000000"}, multiprices_ttc={"2": "10.80000000"},
+                                  multiprices_base_type={"2": "HT"}, multiprices_tva_tx={"2": "20.0000"})  # fmt: skip
+    fake.add_customer_price(ht, 1, "8.00")  # thirdparty 1: the captured customer
+    fake.add_customer_price(ttc, 1, "9.60", base="TTC")
+    fake.add_customer_price(ttc, 5, "1.00")  # another customer's price: never given to the group
+    connector = erp(fake, price_levels={"pro": 2}, customer_prices={"acme": 1, "pro": 1})
+    fake.requests.clear()
+
+    records = {r.sku: r for r in connector.iter_prices(["acme", "pro"])}
+
+    # The customer's own price wins over the level; in the product's basis (HT-1 HT, TTC-1 TTC).
+    assert [(g.group, g.price) for g in records["HT-1"].group_prices] == [("acme", Decimal(8)), ("pro", Decimal(8))]
+    assert [(g.group, g.price) for g in records["TTC-1"].group_prices] == [
+        ("acme", Decimal("9.6")),
+        ("pro", Decimal("9.6")),
+    ]
+    # No customer price for the captured product (and no level): no group price rather than a guess.
+    assert records["PEER-SKU-001"].group_prices == []
+    calls = [r for r in fake.requests if "per_customer" in r.url.path]
+    assert len(calls) == 3 and {r.url.params["thirdparty_id"] for r in calls} == {"1"}
+
+
+def test_a_group_falls_back_to_its_level_and_several_customers_cost_one_call_per_product() -> None:
+    fake = FakeDolibarr()
+    fake.constants.add("PRODUIT_CUSTOMER_PRICES")
+    pid = fake.add_product("HT-1", "Tax excluded", "10.00")
+    fake.products[pid].update(multiprices={"2": "9.00000000"}, multiprices_ttc={"2": "10.80000000"},
+                              multiprices_base_type={"2": "HT"}, multiprices_tva_tx={"2": "20.0000"})  # fmt: skip
+    fake.add_customer_price(pid, 7, "7.50")
+    connector = erp(fake, price_levels={"pro": 2}, customer_prices={"pro": 1, "big": 7})
+    fake.requests.clear()
+
+    record = next(r for r in connector.iter_prices(["pro", "big"]) if r.sku == "HT-1")
+
+    assert [(g.group, g.price) for g in record.group_prices] == [("pro", Decimal(9)), ("big", Decimal("7.5"))]
+    calls = [r for r in fake.requests if "per_customer" in r.url.path]
+    assert len(calls) == 2 and all("thirdparty_id" not in r.url.params for r in calls)
+
+
+def test_customer_prices_switched_off_in_dolibarr_stop_the_run_with_a_resolution() -> None:
+    fake = FakeDolibarr()
+    with pytest.raises(Fatal, match="PRODUIT_CUSTOMER_PRICES is off") as error:
+        list(erp(fake, customer_prices={"acme": 1}).iter_prices(["acme"]))
+    assert "prices per customer" in (error.value.resolution or "")
+
+
 @pytest.mark.parametrize(
     ("key", "error", "text"),
     [(KEY + "x", Fatal, "HTTP 401"), ("", Fatal, "no API key")],

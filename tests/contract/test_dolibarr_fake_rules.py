@@ -96,3 +96,22 @@ def test_payment_needs_a_validated_invoice_and_the_swagger_fields() -> None:
     body = {"datepaye": 1, "paymentid": 6, "closepaidinvoices": "yes", "accountid": 1}
     assert call(fake, "POST", f"invoices/{iid}/payments", json=body).status_code == 403
     assert call(fake, "POST", f"invoices/{iid}/markAsCreditAvailable").status_code == 500  # unpaid deposit
+
+
+def test_customer_prices_route_answers_as_get_customer_prices_per_customer() -> None:
+    fake = FakeDolibarr()
+    off = call(fake, "GET", "products/1/selling_multiprices/per_customer")
+    assert off.status_code == 400 and "not enabled by setup" in off.json()["error"]["message"]
+    fake.constants.add("PRODUIT_CUSTOMER_PRICES")
+    none = call(fake, "GET", "products/1/selling_multiprices/per_customer")
+    assert none.status_code == 404 and none.json()["error"]["message"].endswith("Prices not found")
+    assert call(fake, "GET", "products/999/selling_multiprices/per_customer").status_code == 404
+    fake.add_customer_price(1, 1, "18.00")
+    fake.add_customer_price(1, 7, "21.60", base="TTC")
+    lines = call(fake, "GET", "products/1/selling_multiprices/per_customer").json()
+    assert [(line["fk_soc"], line["price"], line["price_ttc"], line["price_base_type"]) for line in lines] == [
+        ("1", "18.00000000", "21.60000000", "HT"),
+        ("7", "18.00000000", "21.60000000", "TTC"),
+    ]
+    only = call(fake, "GET", "products/1/selling_multiprices/per_customer", params={"thirdparty_id": "7"}).json()
+    assert [line["fk_soc"] for line in only] == ["7"]

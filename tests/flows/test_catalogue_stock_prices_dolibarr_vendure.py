@@ -4,9 +4,10 @@ TTC), categories as facets, real stock per warehouse minus the safety stock, and
 (PRODUIT_MULTIPRICES) as a customer group, which Vendure cannot hold: reported as left out.
 A second run of each flow writes nothing.
 
-Left out by the connector, not by the flows (connectors/erp/dolibarr, docs/dolibarr.md): variants
-(every product is a lone article), reserved stock (Dolibarr's virtual stock is per product, not
-per warehouse: ``reserved`` is 0) and promotions (Dolibarr has no dated prices).
+Left out by the connector, not by the flows (connectors/erp/dolibarr, docs/dolibarr.md): reserved
+stock (Dolibarr's virtual stock is per product, not per warehouse: ``reserved`` is 0) and
+promotions (Dolibarr has no dated prices). Variants: test_dolibarr_catalogue.py; customer prices
+into price lists: test_dolibarr_customer_prices_shopify.py.
 """
 
 from __future__ import annotations

@@ -52,6 +52,9 @@ def test_dolibarr_reads_per_page_and_one_request_per_category(results: dict[str,
     assert steps["catalogue"].requests["GET products"] == pages + 1  # + the list of parents (variants)
     assert steps["catalogue"].requests["GET categories/{id}/objects"] == erps.CATEGORIES
     assert steps["stock"].requests["GET products"] == steps["prices"].requests["GET products"] == pages
+    # customer prices: one request per product, only when a customer-priced group is read
+    assert steps["prices"].requests["GET products/{id}/selling_multiprices/per_customer"] == 0
+    assert steps["prices_customer"].requests["GET products/{id}/selling_multiprices/per_customer"] == ARTICLES
     assert steps["order_new_import"].requests["POST thirdparties"] == 1
     assert steps["order_repeat_import"].requests["POST thirdparties"] == 0
     assert steps["order_new_pay"].requests["POST invoices/{id}/payments"] == 1

@@ -50,6 +50,9 @@ class DolibarrSettings(BaseModel):
     """``fields.<name>`` -> extrafield code, for product features."""
     price_levels: dict[str, int] = Field(default_factory=dict)
     """Customer group -> Dolibarr price level (PRODUIT_MULTIPRICES: ``multiprices[level]``)."""
+    customer_prices: dict[str, int] = Field(default_factory=dict)
+    """Customer group -> id of the thirdparty whose customer prices (PRODUIT_CUSTOMER_PRICES) the group
+    gets; where that thirdparty has no price for a product, the group's ``price_levels`` level applies."""
     only_products: bool = True
     """Read physical products only (``mode=1``); services (shipping, fees) are no catalogue articles."""
     page_size: int = 100

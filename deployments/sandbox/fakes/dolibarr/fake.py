@@ -103,6 +103,10 @@ class FakeDolibarr:
         """llx_product_attribute_value (ProductAttributeValue: id, fk_product_attribute, ref, value, position)."""
         self.combinations: dict[int, dict[str, Any]] = {}
         """llx_product_attribute_combination + its combination2val pairs (ProductCombination)."""
+        self.customer_prices: dict[int, dict[str, Any]] = {}
+        """llx_product_customer_price (PriceByCustomerLine of productcustomerprice.class.php fetchAll)."""
+        self.constants: set[str] = set()
+        """Setup constants switched on (llx_const), e.g. PRODUIT_CUSTOMER_PRICES; none in a fresh Dolibarr."""
         self.documents: dict[str, bytes] = {}
         """Files of the documents dir, by "<modulepart>/<original_file>" (what builddoc wrote)."""
         self.pdf_fails: set[str] = set()
@@ -135,6 +139,26 @@ class FakeDolibarr:
                    tva_tx=f"{rate:.4f}", stock_reel=None, **fields)  # fmt: skip
         self.products[pid] = row
         return pid
+
+    def add_customer_price(
+        self, product_id: int, thirdparty_id: int, price: str, *, base: str = "HT", vat: str = "20"
+    ) -> int:
+        """A customer price as the product card's "Prices per customer" tab saves it: both ``price``
+        and ``price_ttc`` stored, whatever the basis typed (ProductCustomerPrice::create)."""
+        rate, amount = Decimal(vat), Decimal(price)
+        ht, ttc = (amount, amount * (1 + rate / 100)) if base == "HT" else (amount / (1 + rate / 100), amount)
+        lid = self._next("customer_price", self.customer_prices)
+        product, soc = self.products[product_id], self.thirdparties.get(thirdparty_id, {})
+        # Columns of fetchAll's SELECT, values as the database driver returns them (strings).
+        self.customer_prices[lid] = {
+            "id": str(lid), "entity": "1", "datec": self.clock, "tms": self.clock, "fk_product": str(product_id),
+            "ref_customer": None, "fk_soc": str(thirdparty_id), "price": _money(ht), "price_ttc": _money(ttc),
+            "price_min": "0.00000000", "price_min_ttc": "0.00000000", "price_base_type": base,
+            "default_vat_code": None, "tva_tx": f"{rate:.3f}", "recuperableonly": "0", "localtax1_tx": "0.000",
+            "localtax2_tx": "0.000", "fk_user": "1", "import_key": None, "socname": soc.get("name"),
+            "prodref": product["ref"],
+        }  # fmt: skip
+        return lid
 
     def add_category(self, label: str, parent: int = 0, members: tuple[int, ...] = ()) -> int:
         cid = self._next("category", self.categories)
@@ -238,6 +262,7 @@ class FakeDolibarr:
             ("GET", r"products/(\d+)", self._get_product),
             ("GET", r"products/ref/(.+)", self._get_product_by_ref),
             ("GET", r"products/(\d+)/variants", self._variants),
+            ("GET", r"products/(\d+)/selling_multiprices/per_customer", self._customer_prices),
             ("GET", r"products/attributes", self._list_attributes),
             ("GET", r"products/attributes/(\d+)/values", self._attribute_values),
             ("GET", r"categories", self._list_categories),
@@ -371,6 +396,29 @@ class FakeDolibarr:
         product: an unknown id or a product without combinations answers []."""
         found = [copy.deepcopy(c) for c in self.combinations.values() if c["fk_product_parent"] == ident]
         return httpx.Response(200, json=found)
+
+    def _customer_prices(self, params: httpx.QueryParams, body: Any, ident: str) -> httpx.Response:
+        """api_products.class.php getCustomerPricesPerCustomer(): 400 "API not available" unless
+        PRODUIT_CUSTOMER_PRICES; 404 "Product not found"; the product's lines (filtered on ``t.fk_soc``
+        by ``thirdparty_id``), 404 "Prices not found" when there are none. A comma list of ids passes
+        the parameter's pattern ``/^[0-9,]*$/``; how fetchAll then filters was not read: refused
+        here (stricter than the real server)."""
+        if "PRODUIT_CUSTOMER_PRICES" not in self.constants:
+            return _error(
+                400, "API not available: this mode of pricing is not enabled by setup", "getCustomerPricesPerCustomer"
+            )
+        if int(ident) not in self.products:
+            return _error(404, "Product not found", "getCustomerPricesPerCustomer")
+        wanted = params.get("thirdparty_id") or ""
+        if not re.fullmatch(r"[0-9]*", wanted):
+            return _error(400, "Bad parameter thirdparty_id", "stricter than the real server")
+        lines = [
+            copy.deepcopy(line) for line in self.customer_prices.values()
+            if line["fk_product"] == ident and (not wanted or line["fk_soc"] == wanted)
+        ]  # fmt: skip
+        if not lines:
+            return _error(404, "Prices not found", "getCustomerPricesPerCustomer")
+        return httpx.Response(200, json=lines)
 
     def _list_attributes(self, params: httpx.QueryParams, body: Any) -> httpx.Response:
         """api_products.class.php getAttributes(): a list (limit/page/sortfield/sqlfilters); an empty one
