@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from connectors.errors import Fatal
 
-__all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "connector_target", "require"]
+__all__ = ["ERP_CONNECTORS", "SHOP_CONNECTORS", "Resolver", "build", "connector_target", "require", "settings_model"]
 
 
 class Resolver(Protocol):
@@ -68,6 +68,18 @@ def build(side: str, kind: str, options: dict[str, Any], resolver: Resolver, *, 
     if side == "erp":
         return factory(options, resolver, connection=connection)
     return factory(options, resolver)
+
+
+def settings_model(side: str, kind: str) -> Any:
+    """The pydantic model of the ``kind`` connector's options: ``CONNECTOR_SETTINGS`` of the
+    ``settings`` module of the package that holds its factory (each platform package has one).
+
+    Raises:
+        Fatal: an unknown type (as :func:`connector_target`).
+    """
+    module = importlib.import_module(connector_target(side, kind).partition(":")[0])
+    package = module.__package__ or module.__name__
+    return importlib.import_module(f"{package}.settings").CONNECTOR_SETTINGS
 
 
 def require(connector: Any, capability: type, *, what: str) -> Any:

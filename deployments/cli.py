@@ -246,6 +246,34 @@ def db_upgrade(config: ConfigOption = None) -> None:
     typer.echo(f"state store at {store.engine.url.render_as_string(hide_password=True)} is up to date")
 
 
+@app.command()
+def init(
+    erp: Annotated[str, typer.Option(help="The ERP: tryton, files, odoo, dolibarr.")] = "tryton",
+    shop: Annotated[str, typer.Option(help="The shop: vendure, prestashop, woocommerce, shopify.")] = "vendure",
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")] = Path("passerelle.toml"),
+    connection: Annotated[str, typer.Option(help="Name of the connection.")] = "main",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented configuration for an ERP and a shop: every key with its meaning and default."""
+    from deployments.init import render
+
+    if output.exists() and not force:
+        _fail(FileExistsError(f"{output} exists; pass --force to overwrite it, or -o another file"))
+    try:
+        text, filled = render(erp, shop, connection)
+    except Fatal as exc:
+        _fail(exc)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}: ERP {erp}, shop {shop}, connection {connection!r}")
+    if filled.values:
+        typer.echo("fill in (CHANGE-ME): " + ", ".join(filled.values))
+    if filled.secrets:
+        typer.echo("set these environment variables (or change the env: references to file: / block:): ")
+        for name in filled.secrets:
+            typer.echo(f"  export {name}=...")
+    typer.echo(f"then: passerelle check -c {output}   and   passerelle run catalogue -c {output} --dry-run")
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line (and an exit code), never a traceback,
     unless ``--debug`` is given (anywhere on the command line)."""

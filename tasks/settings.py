@@ -121,13 +121,20 @@ class StateSettings(_Model):
 
 class S3Settings(_Model):
     endpoint_url: str | None = None
+    """S3 endpoint of an S3-compatible service (MinIO, Scaleway, OVH); unset: AWS."""
     region: str | None = None
+    """The bucket's region (e.g. ``eu-west-3``); unset: boto3's default."""
     access_key: str | None = None
+    """Secret reference (``env:NAME``, ``file:PATH``, ``block:NAME``); unset: boto3's credential chain
+    (instance role, ``~/.aws``)."""
     secret_key: str | None = None
+    """Secret reference of the access key's secret; unset with ``access_key``."""
 
 
 class SnapshotSettings(_Model):
     root: str = "snapshots"
+    """Where the Parquet snapshots of every run go: a folder (relative to this file) or
+    ``s3://bucket/prefix``."""
     mask_fields: list[str] = Field(default_factory=list)
     """Payload fields masked besides the personal ones, which always are (e-mail, phone, names,
     company, VAT and SIRET numbers, street, postal code, city: ``tasks.snapshots.PERSONAL_FIELDS``)."""
@@ -138,25 +145,44 @@ class SnapshotSettings(_Model):
     """Where the installation's masking key is kept when ``mask_key`` is unset: made on first use
     (random, mode 0600), relative to this file's folder, never inside ``root``. Back it up with the state."""
     s3: S3Settings | None = None
+    """Credentials and endpoint for an ``s3://`` root (``[snapshots.s3]``)."""
 
 
 class CatalogueSettings(_Model):
     currency: str = "EUR"
+    """Currency of the ERP's prices (ISO 4217); a price in another one is refused."""
     country: str = "FR"
+    """Country whose VAT the shop's tax categories map (``taxes``) by default."""
     group_field: str | None = "group_key"
+    """Article field holding the key that groups variants into one product (``group_key``: the Tryton
+    template, the export's model column; ``fields.<name>``); unset: no grouping by field."""
     reference_pattern: str | None = None
+    """Regular expression on the SKU whose named group ``group`` is the group key and whose other named
+    groups are attribute values (``TSH-(?P<group>\\w+)-(?P<size>\\w+)``); unset: not used."""
     attributes: list[str] = Field(default_factory=list)
+    """Attributes that tell variants apart (the shop's options), in display order (``["colour",
+    "size"]``)."""
     attribute_labels: dict[str, str] = Field(default_factory=dict)
     """Attribute code -> the name customers read on the product page (``colour = "Couleur"``);
     default: the ERP's label (the export's column name, Tryton's attribute string)."""
     fields: dict[str, str] = Field(default_factory=lambda: {"description": "description", "variant.name": "name"})
+    """Shop field -> article field (``description = "fields.web_text"``; ``variant.<field>`` for
+    variants)."""
     categories: list[list[str]] = Field(default_factory=list)
+    """Category paths, each a list of article fields joined into one path (``[["fields.family",
+    "fields.subfamily"]]``); one field may hold a whole path with ``category_separator`` and several
+    paths separated by ``|``."""
     category_separator: str = "/"
+    """Separator of levels inside one category field (``Vêtements/T-shirts``)."""
     vat_rates: list[str] = Field(default_factory=lambda: ["20", "10", "5.5", "2.1", "0"])
+    """VAT rates (percent) an article may carry; another rate is quarantined (quality gate)."""
     taxes: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Per country: VAT rate -> the shop's tax category."""
     create_only: list[str] = Field(default_factory=lambda: ["slug", "description", "images"])
+    """Fields written when a product is created and never again, so the shop's own edits stay
+    (``slug``, ``description``, ``images``, ``custom_fields.<name>``, ``variant.<field>``)."""
     archive_missing: bool = True
+    """Archive (disable) products the ERP no longer returns; false: leave them as they are."""
     batch_size: int = 50
 
     @field_validator("currency", "country")
@@ -169,6 +195,7 @@ class StockFeed(_Model):
     """ERP warehouses whose stock is summed into one shop stock location."""
 
     warehouses: list[str]
+    """ERP warehouse codes summed into ``location``."""
     location: str | None = None
     """The shop's stock location (None: the shop's default one)."""
 
@@ -181,7 +208,9 @@ class StockSettings(_Model):
     subtract_reserved: bool = True
     """Subtract what the ERP promised to customers and did not ship yet."""
     safety_stock: int = Field(default=0, ge=0)
+    """Units kept back from every SKU's available stock (the shop never sells the last ones)."""
     safety_stock_by_sku: dict[str, int] = Field(default_factory=dict)
+    """SKU -> safety stock, over ``safety_stock``."""
     batch_size: int = Field(default=100, ge=1)
 
     def resolved_feeds(self) -> list[StockFeed]:
@@ -289,21 +318,29 @@ class DocumentStorageSettings(_Model):
     """Where invoice PDFs go (an S3 bucket or an S3-compatible service)."""
 
     bucket: str
+    """The S3 bucket."""
     prefix: str = "invoices/"
+    """Key prefix of the PDFs in the bucket."""
     public_base_url: str | None = None
     """Links are ``<public_base_url>/<key>`` (a CDN, a public-read bucket); None: pre-signed URLs."""
     url_expiry_days: int = Field(default=7, ge=1, le=7)
+    """Life of a pre-signed link in days (S3 allows 7 at most)."""
     endpoint_url: str | None = None
+    """S3 endpoint of an S3-compatible service; unset: AWS."""
     region: str | None = None
+    """The bucket's region; unset: boto3's default."""
     access_key: str | None = None
     """Secret reference (``env:NAME``, ``block:NAME``); None: boto3's credential chain."""
     secret_key: str | None = None
+    """Secret reference of the access key's secret."""
 
 
 class InvoiceSettings(WindowSettings):
     """Invoice and credit-note PDFs into the customer's space (``[connections.<name>.invoices]``)."""
 
     storage: DocumentStorageSettings | None = None
+    """Where the PDFs go when the shop has no place for files (an S3 bucket:
+    ``[connections.<name>.invoices.storage]``); unset: the shop's own documents where it has them."""
     title: str | None = None
     """Title of an invoice's link (``{number}``); default: "Invoice {number}" in the connection's language."""
     credit_note_title: str | None = None
@@ -318,6 +355,7 @@ class ConnectorSettings(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     type: str
+    """The connector: the ERP's or the shop's platform (``passerelle init`` lists them)."""
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -325,15 +363,25 @@ class ConnectorSettings(BaseModel):
 
 class ConnectionSettings(_Model):
     erp: ConnectorSettings
+    """The ERP of this connection (``[connections.<name>.erp]``): ``type`` and that connector's own
+    keys."""
     shop: ConnectorSettings
+    """The online shop of this connection (``[connections.<name>.shop]``): ``type`` and that
+    connector's own keys."""
     language: str = "en"
     """The language of what customers read (tracking notes, cancellation reasons, invoice links): fr, en."""
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+    """Catalogue publish settings."""
     stock: StockSettings = Field(default_factory=StockSettings)
+    """Stock sync settings."""
     prices: PriceSettings = Field(default_factory=PriceSettings)
+    """Price sync settings."""
     orders: OrderSettings = Field(default_factory=OrderSettings)
+    """Order import settings."""
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    """Status and tracking feedback settings."""
     invoices: InvoiceSettings = Field(default_factory=InvoiceSettings)
+    """Invoice PDF settings."""
 
     @field_validator("language")
     @classmethod
@@ -353,10 +401,16 @@ class ConnectionSettings(_Model):
 
 class PasserelleConfig(_Model):
     state: StateSettings = Field(default_factory=StateSettings)
+    """The state store: bindings, cursors, quarantine, what the shop accepted (``[state]``)."""
     snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
+    """Parquet snapshots of what each run read, refused and sent, for auditors (``[snapshots]``)."""
     connections: dict[str, ConnectionSettings]
+    """One ``[connections.<name>]`` per ERP and shop pair: each runs its own flows, state and cursors.
+    One ``[connections.<name>]`` per ERP and shop pair: each runs its own flows, state and cursors."""
     allow_literal_secrets: bool = False
+    """Accept secrets written in clear in this file (tests and sandboxes only)."""
     base_dir: Path = Path(".")
+    """Folder relative paths are read from (set by ``load_config``: the file's folder)."""
 
     @model_validator(mode="after")
     def _one_prefix_per_shop_in_an_erp(self) -> PasserelleConfig:
@@ -472,12 +526,13 @@ class ConfigError(Fatal, ValueError):
     """The configuration file is refused (a ValueError too, as pydantic's validation errors are)."""
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    """One pydantic error as ``where: what``, an unknown key with the closest known one."""
+def _describe(error: Mapping[str, Any], root: Any = None, prefix: tuple[str, ...] = ()) -> str:
+    """One pydantic error of ``root`` (the whole file by default; a connector's options at
+    ``prefix`` in the file) as ``where: what``, an unknown key with the closest known one."""
     loc = tuple(error.get("loc") or ())
-    where = ".".join(str(part) for part in loc)
+    where = ".".join(str(part) for part in (*prefix, *loc))
     if error.get("type") == "extra_forbidden" and loc:
-        known = _known_keys(loc[:-1])
+        known = _known_keys(loc[:-1], root)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         return f"{where}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     message = str(error.get("msg") or "invalid").removeprefix("Value error, ")
@@ -490,9 +545,9 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{where}: {message}{shown}"
 
 
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the settings model at ``loc`` (a path in the file) accepts."""
-    model: Any = PasserelleConfig
+def _known_keys(loc: tuple[Any, ...], root: Any = None) -> list[str]:
+    """The keys the settings model at ``loc`` (a path in ``root``, the file by default) accepts."""
+    model: Any = root or PasserelleConfig
     parts = list(loc)
     while parts and model is not None:
         field = model.model_fields.get(str(parts.pop(0)))
@@ -530,13 +585,23 @@ def preflight(config: PasserelleConfig, connection: str | None = None) -> None:
     Raises:
         Fatal: the first problem, with its Resolution.
     """
-    from connectors.registry import connector_target
+    from connectors.registry import connector_target, settings_model
 
     names = [config.connection(connection)[0]] if connection or len(config.connections) == 1 else config.connections
     for name in names:
         settings = config.connections[name]
         for side, connector in (("erp", settings.erp), ("shop", settings.shop)):
             connector_target(side, connector.type, where=f"connection {name!r}: ")
+            try:  # the connector's own keys: found here rather than when the flow builds it
+                settings_model(side, connector.type).model_validate(connector.options())
+            except ValidationError as exc:
+                model, where = settings_model(side, connector.type), ("connections", name, side)
+                problems = [_describe(error, model, where) for error in exc.errors()]
+                raise ConfigError(
+                    f"{'; '.join(problems)}.",
+                    resolution=f"fix the file (the keys of a {connector.type} {side}: docs, or `passerelle init"
+                    f" --{side} {connector.type}`).",
+                ) from None
             for path, reference in _references(connector.options()):
                 if reference.startswith(("env:", "file:")):  # block: needs the Prefect API: left to the run
                     config.secret(reference, what=f"{side}.{path}")  # raises the usual Fatal

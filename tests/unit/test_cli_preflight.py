@@ -81,3 +81,18 @@ def test_every_command_answers_a_missing_file_in_one_line_and_debug_shows_the_tr
         assert len(err.strip().splitlines()) == 1, command
     with pytest.raises(Fatal):
         main(["quarantine", "discard", "1", "-c", missing, "--debug"])
+
+
+def test_a_misspelt_key_of_a_connector_is_found_before_the_run(tmp_path: Path) -> None:
+    """The connector's own keys were checked only when the flow built it, after Prefect's start."""
+    config = tmp_path / "passerelle.toml"
+    text = CONFIG.format(shop="vendure", stock="safety_stock = 2").replace("username =", "usrname =")
+    config.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+
+    result = CliRunner().invoke(app, ["run", "stock", "-c", str(config), "--dry-run"])
+
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "connections.main.shop.usrname: unknown key (did you mean 'username'?)" in result.output
+    assert "connections.main.shop.username: missing" in result.output
+    assert "passerelle init --shop vendure" in result.output and time.monotonic() - started < 5

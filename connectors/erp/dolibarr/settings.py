@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.erp.references import prefix_or_default
 
-__all__ = ["DolibarrOrderSettings", "DolibarrSettings"]
+__all__ = ["CONNECTOR_SETTINGS", "DolibarrOrderSettings", "DolibarrSettings"]
 
 
 class DolibarrOrderSettings(BaseModel):
@@ -24,6 +24,7 @@ class DolibarrOrderSettings(BaseModel):
     shipping_product: str | None = None
     """Ref of the service product of the shipping line; None: a free-text service line."""
     adjustment_label: str = "Web rounding adjustment"
+    """Description of the line that makes up a rounding difference."""
     total_tolerance: Decimal = Decimal("0.05")
     """Largest difference between Dolibarr's total and the shop's made up by a free adjustment line."""
     deposit_states: list[str] = Field(default_factory=lambda: ["settled"])
@@ -33,6 +34,7 @@ class DolibarrOrderSettings(BaseModel):
     bank_account_id: int = 1
     """``accountid`` (bank account) the deposit payments are registered on."""
     deposit_label: str = "Web payment"
+    """Label of the deposit invoice's line, followed by the payment's transaction id."""
 
     _shop = field_validator("shop", mode="before")(prefix_or_default)
 
@@ -44,6 +46,7 @@ class DolibarrSettings(BaseModel):
     api_key: str
     """Secret reference: ``env:DOLIBARR_API_KEY`` or ``block:dolibarr-api-key``."""
     currency: str = "EUR"
+    """Currency (ISO 4217) of the company's prices."""
     brand_field: str | None = None
     """Extrafield code (``array_options`` key without ``options_``) read as ``fields.brand``."""
     features: dict[str, str] = Field(default_factory=dict)
@@ -59,3 +62,7 @@ class DolibarrSettings(BaseModel):
     rate_limit: float | None = None
     timeout: float = 60.0
     orders: DolibarrOrderSettings = Field(default_factory=DolibarrOrderSettings)
+
+
+CONNECTOR_SETTINGS = DolibarrSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

@@ -18,6 +18,7 @@ from connectors.models import ORDER_STATUSES
 from connectors.timezones import TimeZoneName
 
 __all__ = [
+    "CONNECTOR_SETTINGS",
     "DEFAULT_STATUSES",
     "ArticleColumns",
     "FilesSettings",
@@ -89,6 +90,8 @@ class ShipmentExportSettings(ExportFormat):
     timezone: TimeZoneName = "Europe/Paris"
     """Time zone of dates written without an offset."""
     references: References = "any"
+    """``any``: every row is a web order's; ``prefixed``: only ``<shop>:`` references are web orders
+    (the export lists other documents too)."""
     shop: str = Field(default="", validate_default=True)
     """The ``"<shop>:"`` prefix of the references when the connection writes no order files
     (``orders.shop`` otherwise). Default: the connection's name (``connectors.erp.references``)."""
@@ -151,9 +154,12 @@ class InvoiceExportSettings(ExportFormat):
     timezone: TimeZoneName = "Europe/Paris"
     """Time zone of dates written without an offset."""
     invoice_types: list[str] = Field(default_factory=lambda: ["FA", "Facture"])
+    """Values of the type column that are invoices (case and accents ignored)."""
     credit_note_types: list[str] = Field(default_factory=lambda: ["AV", "Avoir"])
     """Type codes (case and accents ignored). Sage's numeric ``DO_Type`` works too (``["6", "7"]``)."""
     references: References = "any"
+    """``any``: every row is a web order's; ``prefixed``: only ``<shop>:`` references are web orders.
+    ``any``: every row is a web order's; ``prefixed``: only ``<shop>:`` references are web orders."""
 
     @field_validator("name_pattern")
     @classmethod
@@ -305,6 +311,7 @@ class OrderExportSettings(ExportFormat):
     timezone: TimeZoneName = "Europe/Paris"
     """Time zone of the dates written (the order's day is the merchant's, not UTC's)."""
     date_format: str = "%d/%m/%Y"
+    """``strftime`` format of the dates written."""
     document_type: str = "BC"
     """``document_type`` of order files (what the ERP import creates: a bon de commande)."""
     deposit_document_type: str = "AC"
@@ -314,16 +321,20 @@ class OrderExportSettings(ExportFormat):
     header_on_every_row: bool = False
     """Repeat the header's fields on every row (imports that read one row per line, as EBP's can)."""
     shipping_article: str = "PORT"
+    """Article code of the shipping line."""
     shipping_articles: dict[str, str] = Field(default_factory=dict)
     """Shop shipping method code -> article code, when it is not ``shipping_article``."""
     discount_article: str = "REMISE"
+    """Article code of discount lines."""
     adjustment_article: str = "ECART"
     """Article of the row making up a difference between the shop's parts and its total."""
     placeholder_article: str | None = None
     """Article of a line whose SKU is bound to no ERP article (the SKU goes in the description);
     unset: such an order is refused until the article exists."""
     deposit_article: str = "ACOMPTE"
+    """Article code of the deposit line (the payment the final invoice deducts)."""
     deposit_label: str = "Acompte web"
+    """Description of the deposit line."""
     payment_methods: dict[str, str] = Field(default_factory=dict)
     """Shop payment method code -> the ERP's mode de règlement (``card = "CB"``)."""
     currencies: list[str] = Field(default_factory=list)
@@ -418,6 +429,7 @@ class GroupPriceFileSettings(ExportFormat):
     """The customer-group price export (``[connections.<name>.erp.prices.group_prices]``)."""
 
     path: str
+    """The group price export: a file or a glob."""
     record_tag: str = "Tarif"
     columns: GroupPriceColumns = Field(default_factory=GroupPriceColumns)
 
@@ -514,6 +526,7 @@ class FilesSettings(ExportFormat):
     """A file, or a glob (``exports/articles_*.csv``): every match is read, in name order.
     Unset for a connection that only reads stock or prices from their own exports."""
     currency: str = "EUR"
+    """Currency (ISO 4217) of the export's prices, unless a currency column says otherwise."""
     tax_included: bool = False
     """Whether the export's price column includes VAT ("Prix de vente TTC"): true sends the shop
     the price the customer must see, whatever basis the shop stores (docs/platforms.md)."""
@@ -533,3 +546,7 @@ class FilesSettings(ExportFormat):
     """The invoice PDFs and their index (``[connections.<name>.erp.invoices]``)."""
     shipments: ShipmentExportSettings | None = None
     """The shipments export, for order statuses (``[connections.<name>.erp.shipments]``)."""
+
+
+CONNECTOR_SETTINGS = FilesSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from connectors.erp.references import prefix_or_default
 from connectors.timezones import TimeZoneName
 
-__all__ = ["OdooOrderSettings", "OdooSettings"]
+__all__ = ["CONNECTOR_SETTINGS", "OdooOrderSettings", "OdooSettings"]
 
 
 class OdooOrderSettings(BaseModel):
@@ -26,6 +26,7 @@ class OdooOrderSettings(BaseModel):
     shipping_products: dict[str, str] = Field(default_factory=dict)
     """Shop shipping method name -> default_code of its product, when not ``shipping_product``."""
     discount_product: str = "WEB-DISCOUNT"
+    """``default_code`` of the service product of discount lines."""
     adjustment_product: str = "WEB-ADJUST"
     """Service product (no tax) of the line that makes up a rounding difference."""
     total_tolerance: Decimal = Decimal("0.05")
@@ -36,6 +37,8 @@ class OdooOrderSettings(BaseModel):
     journal: str = "BNK1"
     """Code of the account.journal that receives the web payments (account.payment.register)."""
     vat_rate_tolerance: Decimal = Decimal("0.05")
+    """Largest difference (percentage points) between the rate the shop charged and the product's sale
+    tax that is still the same tax."""
 
     _shop = field_validator("shop", mode="before")(prefix_or_default)
 
@@ -43,14 +46,20 @@ class OdooOrderSettings(BaseModel):
 class OdooSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str
+    """Odoo's root URL (``/jsonrpc`` is added)."""
     database: str
+    """The Odoo database name."""
     login: str
+    """The Odoo user whose API key is ``api_key`` (its groups decide what it may read and write:
+    docs/odoo.md)."""
     api_key: str
     """Secret reference: ``env:ODOO_API_KEY`` or ``block:odoo-api-key``."""
     language: str = "en_US"
+    """``lang`` of the calls' context: product names are read in it."""
     company_id: int | None = None
     """The company whose taxes, stock and prices are read (multi-company databases); None: the user's."""
     currency: str = "EUR"
+    """Currency (ISO 4217) of the company's prices."""
     group_by_template: bool = True
     """Variants of one product.template form one product (else each variant is a lone article)."""
     brand_field: str | None = None
@@ -62,6 +71,11 @@ class OdooSettings(BaseModel):
     rate_limit: float | None = None
     timeout: float = 120.0
     timezone: TimeZoneName = "Europe/Paris"
+    """Not read: Odoo answers its times in UTC (pricelist rule dates included); kept so that files setting it load."""
     promotion_pricelist: str | None = None
     """Name of the pricelist whose dated rules are the shop's promotions (usually the public one)."""
     orders: OdooOrderSettings = Field(default_factory=OdooOrderSettings)
+
+
+CONNECTOR_SETTINGS = OdooSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

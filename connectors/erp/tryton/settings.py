@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from connectors.erp.references import prefix_or_default
 from connectors.timezones import TimeZoneName
 
-__all__ = ["TrytonOrderSettings", "TrytonSettings", "rate_key"]
+__all__ = ["CONNECTOR_SETTINGS", "TrytonOrderSettings", "TrytonSettings", "rate_key"]
 
 
 def rate_key(rate: Decimal) -> str:
@@ -34,6 +34,7 @@ class TrytonOrderSettings(BaseModel):
     shipping_products: dict[str, str] = Field(default_factory=dict)
     """Shop shipping method name -> service product code, when it is not ``shipping_product``."""
     discount_product: str = "WEB-DISCOUNT"
+    """Code of the service product of discount lines (coupons, promotions of the shop)."""
     placeholder_product: str | None = None
     """Code of the product a line gets when its shop variant is bound to no Tryton article (the
     shop's SKU and name go to the line's description and the sale's comment); None: such an
@@ -56,7 +57,9 @@ class TrytonOrderSettings(BaseModel):
     payment_methods: dict[str, str] = Field(default_factory=dict)
     """Shop payment method -> Tryton payment method name, when it is not ``payment_method``."""
     vat_identifier_type: str = "eu_vat"
+    """party.identifier type the customer's VAT number is stored as."""
     siret_identifier_type: str = "fr_siret"
+    """party.identifier type the customer's SIRET is stored as."""
     destination_taxes: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Destination country (ISO code) -> VAT rate the shop charged (percent) -> name of the Tryton
     tax a line shipped there at that rate gets instead of its product's customer taxes (EU OSS: a
@@ -88,12 +91,18 @@ class TrytonOrderSettings(BaseModel):
 class TrytonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str
+    """Tryton's JSON-RPC root, e.g. ``https://erp.example.com:8000`` (the database is added)."""
     database: str
+    """The Tryton database name."""
     login: str
+    """The Tryton user passerelle logs in as (give it only the access its flows need:
+    docs/operations.md)."""
     password: str
     """Secret reference: ``env:TRYTON_PASSWORD`` or ``block:tryton-password``."""
     language: str = "en"
+    """Language code of the session: product names and descriptions are read in it."""
     currency: str = "EUR"
+    """Currency (ISO 4217) of the company's prices."""
     barcode_types: list[str] = Field(default_factory=lambda: ["ean"])
     """product.identifier types read as the EAN; "" stands for identifiers without a type."""
     group_by_template: bool = True
@@ -107,3 +116,7 @@ class TrytonSettings(BaseModel):
     """Time zone of the ERP's dates (promotion start and end dates, sale dates), as the company works in it."""
     orders: TrytonOrderSettings = Field(default_factory=TrytonOrderSettings)
     """How web orders become sales and payments deposit invoices (``orders.py``)."""
+
+
+CONNECTOR_SETTINGS = TrytonSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.timezones import TimeZoneName
 
-__all__ = ["PrestaShopSettings"]
+__all__ = ["CONNECTOR_SETTINGS", "PrestaShopSettings"]
 
 
 class PrestaShopSettings(BaseModel):
@@ -67,3 +67,7 @@ class PrestaShopSettings(BaseModel):
     Features not named here are left as the merchant set them."""
     rate_limit: float | None = None
     timeout: float = 60.0
+
+
+CONNECTOR_SETTINGS = PrestaShopSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ShopifySettings"]
+__all__ = ["CONNECTOR_SETTINGS", "ShopifySettings"]
 
 
 class ShopifySettings(BaseModel):
@@ -40,3 +40,7 @@ class ShopifySettings(BaseModel):
     the Shopify Plus B2B price list that holds its prices, by name or id (``gid://shopify/PriceList/1``).
     Empty: customer-group prices are left out. A mapped list belongs to passerelle: a fixed price or
     quantity price break the ERP no longer has is deleted from it (the shop's other lists are untouched)."""
+
+
+CONNECTOR_SETTINGS = ShopifySettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["WooCommerceSettings"]
+__all__ = ["CONNECTOR_SETTINGS", "WooCommerceSettings"]
 
 
 class WooCommerceSettings(BaseModel):
@@ -39,3 +39,7 @@ class WooCommerceSettings(BaseModel):
     """Product custom field -> WooCommerce attribute name (``{composition = "Composition"}``): shown in
     the product page's "Additional information" tab (global attribute, found by name or created, its
     term added). An empty field removes that feature. Passerelle then owns the product's attribute list."""
+
+
+CONNECTOR_SETTINGS = WooCommerceSettings
+"""The model of this connector's options (``connectors.registry.settings_model``)."""
