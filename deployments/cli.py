@@ -274,6 +274,26 @@ def init(
     typer.echo(f"then: passerelle check -c {output}   and   passerelle run catalogue -c {output} --dry-run")
 
 
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    connection: ConnectionOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (behind a TLS reverse proxy).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+) -> None:
+    """Receive the shops' order webhooks and import each order at once (docs/webhooks.md)."""
+    from tasks.settings import config_path, load_config, preflight
+
+    try:
+        cfg = load_config(config)
+        preflight(cfg, connection)
+        from deployments.webhooks import run_server
+
+        run_server(cfg, config_path=config_path(config), host=host, port=port, connection=connection)
+    except PasserelleError as exc:
+        _fail(exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line (and an exit code), never a traceback,
     unless ``--debug`` is given (anywhere on the command line)."""

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from connectors.erp.references import namespace
 from connectors.errors import Fatal
+from tasks.webhook_settings import WebhookSettings
 
 __all__ = [
     "CatalogueSettings",
@@ -382,6 +383,8 @@ class ConnectionSettings(_Model):
     """Status and tracking feedback settings."""
     invoices: InvoiceSettings = Field(default_factory=InvoiceSettings)
     """Invoice PDF settings."""
+    webhooks: WebhookSettings | None = None
+    """Order webhooks received by ``passerelle serve`` (docs/webhooks.md); unset: the schedule only."""
 
     @field_validator("language")
     @classmethod

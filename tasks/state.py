@@ -3,8 +3,9 @@
 SQLModel tables on SQLite (default) or PostgreSQL, migrated by Alembic (``tasks/migrations``) to
 the latest revision when the store opens: ``binding`` (ERP key <-> shop id, content hash),
 ``cursor``, ``quarantine``, ``sent_value`` (the last value sent, for stock and prices),
-``order_import`` (one row per shop order, ``claimed`` before the ERP write, ``imported`` after)
-and ``lease`` (one writing run at a time per flow and connection). A ``pending`` binding or a
+``order_import`` (one row per shop order, ``claimed`` before the ERP write, ``imported`` after),
+``lease`` (one writing run at a time per flow and connection) and ``webhook_event`` (the shops'
+order webhooks, recorded before they are answered: docs/webhooks.md). A ``pending`` binding or a
 ``claimed`` order left by a killed run is reconciled, never written twice.
 
 Details: docs/architecture.md (sections "State store", "Exactly once (catalogue)", "Exactly once
@@ -41,6 +42,8 @@ __all__ = [
     "QuarantineRecord",
     "SentValue",
     "StateStore",
+    "WebhookEvent",
+    "WebhookStatus",
     "utcnow",
 ]
 
@@ -204,6 +207,45 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=200)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebhookStatus:
+    RECEIVED = "received"
+    """Verified and recorded; its order's import not started yet (or to start again: the import was busy)."""
+    DISPATCHED = "dispatched"
+    """Its order's import was started (a deployment run created) or run (inline)."""
+    FAILED = "failed"
+    """Starting the import failed; tried again until ``max_attempts`` (the schedule is the backstop)."""
+
+
+class WebhookEvent(SQLModel, table=True):
+    """One verified order webhook (migration 0004): recorded before the shop gets its 200."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (
+        # A delivery id alone is not unique on WooCommerce (one per webhook and second): with the body's hash.
+        sa.UniqueConstraint("connection", "platform", "delivery_id", "body_sha256", name="uq_webhook_delivery"),
+        sa.Index("ix_webhook_event_status", "status", "connection"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(max_length=100)
+    platform: str = Field(max_length=20)
+    topic: str = Field(max_length=100)
+    delivery_id: str = Field(max_length=255)
+    shop_order_id: str = Field(max_length=255)
+    body_sha256: str = Field(max_length=64)
+    status: str = Field(default=WebhookStatus.RECEIVED, max_length=20)
+    attempts: int = 0
+    """Dispatches tried."""
+    deliveries: int = 1
+    """How many times the shop delivered it (a duplicate is counted here, never dispatched again)."""
+    run_id: str | None = Field(default=None, max_length=64)
+    """The Prefect flow run that imports its order, when known."""
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LeaseLost(PasserelleError):
@@ -628,6 +670,109 @@ class StateStore:
                 rows = s.exec(stmt.where(Binding.shop_id.in_(ids[i : i + _BATCH])))  # type: ignore[union-attr]
                 result.update({b.shop_id: b for b in rows if b.shop_id})
         return result
+
+    # -- webhook events ----------------------------------------------------------------------
+    def record_webhook_event(
+        self,
+        connection: str,
+        *,
+        platform: str,
+        topic: str,
+        delivery_id: str,
+        shop_order_id: str,
+        body_sha256: str,
+    ) -> tuple[WebhookEvent, bool]:
+        """Record one verified webhook; ``(event, True)`` when new, ``(the earlier one, False)`` for a
+        delivery already recorded (same delivery id and body), whose count of deliveries goes up."""
+        now = utcnow()
+        table = WebhookEvent.__table__  # type: ignore[attr-defined]
+        key = (
+            (table.c.connection == connection)
+            & (table.c.platform == platform)
+            & (table.c.delivery_id == delivery_id)
+            & (table.c.body_sha256 == body_sha256)
+        )
+        stmt = (
+            self._insert(table)
+            .values(
+                connection=connection,
+                platform=platform,
+                topic=topic,
+                delivery_id=delivery_id,
+                shop_order_id=shop_order_id,
+                body_sha256=body_sha256,
+                status=WebhookStatus.RECEIVED,
+                attempts=0,
+                deliveries=1,
+                received_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["connection", "platform", "delivery_id", "body_sha256"])
+            .returning(table.c.id)
+        )
+        with self.engine.begin() as conn:
+            inserted = conn.execute(stmt).first()
+            if inserted is None:
+                conn.execute(sa.update(table).where(key).values(deliveries=table.c.deliveries + 1, updated_at=now))
+        with self.session() as s:
+            event = s.exec(
+                select(WebhookEvent).where(
+                    WebhookEvent.connection == connection,
+                    WebhookEvent.platform == platform,
+                    WebhookEvent.delivery_id == delivery_id,
+                    WebhookEvent.body_sha256 == body_sha256,
+                )
+            ).one()
+        return event, inserted is not None
+
+    def webhook_events_to_dispatch(
+        self, *, max_attempts: int, failed_before: datetime, connection: str | None = None, limit: int = 1000
+    ) -> list[WebhookEvent]:
+        """Events whose order's import is still to start: ``received`` ones, and ``failed`` ones tried
+        fewer than ``max_attempts`` times and last tried before ``failed_before``; oldest first."""
+        table = WebhookEvent.__table__  # type: ignore[attr-defined]
+        with self.session() as s:
+            stmt = select(WebhookEvent).where(
+                sa.or_(
+                    table.c.status == WebhookStatus.RECEIVED,
+                    sa.and_(
+                        table.c.status == WebhookStatus.FAILED,
+                        table.c.attempts < max_attempts,
+                        table.c.updated_at < failed_before,
+                    ),
+                )
+            )
+            if connection is not None:
+                stmt = stmt.where(WebhookEvent.connection == connection)
+            stmt = stmt.order_by(WebhookEvent.id).limit(limit)  # type: ignore[arg-type]
+            return list(s.exec(stmt))
+
+    def mark_webhook_events(
+        self, ids: Iterable[int], status: str, *, run_id: str | None = None, error: str | None = None
+    ) -> None:
+        """Record the outcome of a dispatch of these events (one attempt more), or put them back to
+        ``received`` (no attempt counted) when the import was busy."""
+        keys = list(ids)
+        if not keys:
+            return
+        now = utcnow()
+        table = WebhookEvent.__table__  # type: ignore[attr-defined]
+        values: dict[str, Any] = {"status": status, "updated_at": now, "error": error}
+        if status != WebhookStatus.RECEIVED:
+            values["attempts"] = table.c.attempts + 1
+        if status == WebhookStatus.DISPATCHED:
+            values.update(run_id=run_id, dispatched_at=now)
+        with self.engine.begin() as conn:
+            for i in range(0, len(keys), _BATCH):
+                conn.execute(sa.update(table).where(table.c.id.in_(keys[i : i + _BATCH])).values(**values))
+
+    def webhook_events(self, connection: str, *, shop_order_id: str | None = None) -> list[WebhookEvent]:
+        """The recorded webhooks of a connection (of one order), oldest first."""
+        with self.session() as s:
+            stmt = select(WebhookEvent).where(WebhookEvent.connection == connection)
+            if shop_order_id is not None:
+                stmt = stmt.where(WebhookEvent.shop_order_id == shop_order_id)
+            return list(s.exec(stmt.order_by(WebhookEvent.id)))  # type: ignore[arg-type]
 
     # -- leases ------------------------------------------------------------------------------
     def acquire_lease(self, name: str, holder: str, *, ttl: timedelta) -> bool:

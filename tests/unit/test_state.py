@@ -52,9 +52,16 @@ def entry(
 
 def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateStore, conn: str) -> None:
     inspector = sa.inspect(store.engine)
-    assert {"binding", "cursor", "quarantine", "sent_value", "order_import", "lease", "alembic_version"} <= set(
-        inspector.get_table_names()
-    )
+    assert {
+        "binding",
+        "cursor",
+        "quarantine",
+        "sent_value",
+        "order_import",
+        "lease",
+        "webhook_event",
+        "alembic_version",
+    } <= set(inspector.get_table_names())
     assert store.is_initialised()
     store.upsert_bindings(conn, "product", [{"erp_key": "g:T", "shop_id": "1", "state": BindingState.SYNCED}])
 
@@ -62,7 +69,7 @@ def test_migrations_create_the_tables_and_reopening_is_idempotent(store: StateSt
         again = StateStore(store.url)
         again.dispose()
     with store.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0003"]
+        assert c.execute(sa.text("select version_num from alembic_version")).scalars().all() == ["0004"]
     assert store.bindings(conn, "product")["g:T"].shop_id == "1"  # nothing dropped or recreated
 
 
