@@ -294,6 +294,45 @@ def serve(
         _fail(exc)
 
 
+alerts_app = typer.Typer(help="Prefect automations that notify the operators (docs/alerts.md).", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("apply")
+def alerts_apply(
+    config: ConfigOption = None,
+    prefect_yaml: Annotated[
+        Path | None, typer.Option(help="The deployments whose schedules are watched (default: the project's).")
+    ] = None,
+) -> None:
+    """Create or update the passerelle: automations on the Prefect server (PREFECT_API_URL) from the alerts section."""
+    from deployments.alerts import apply_alerts
+    from tasks.settings import load_config
+
+    try:
+        applied = apply_alerts(load_config(config).alerts, prefect_yaml=prefect_yaml)
+    except Fatal as exc:
+        _fail(exc)
+    for item in applied:
+        typer.echo(f"{item.outcome:<9} {item.name}")
+
+
+@alerts_app.command("list")
+def alerts_list() -> None:
+    """The passerelle: automations on the Prefect server, with their triggers."""
+    from deployments.alerts import list_alerts
+
+    try:
+        rows = list_alerts()
+    except Fatal as exc:
+        _fail(exc)
+    if not rows:
+        typer.echo("no passerelle: automation on this Prefect server (passerelle alerts apply -c FILE)")
+        return
+    for row in rows:
+        typer.echo(f"{'on ' if row['enabled'] else 'off'} {row['name']}: {row['trigger']} -> {row['actions']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line (and an exit code), never a traceback,
     unless ``--debug`` is given (anywhere on the command line)."""

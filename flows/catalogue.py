@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import flow
 
+from tasks.alerts import check_alerts
 from tasks.catalogue import (
     FLOW,
     archive_products,
@@ -114,6 +115,7 @@ def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None
         summary.snapshots = ctx.snapshots.location(FLOW, "product")
     summary.api_calls = ctx.api_calls("shop")
     _report(summary)
+    check_alerts(ctx)
     return summary
 
 

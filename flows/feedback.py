@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import flow
 
+from tasks.alerts import check_alerts
 from tasks.context import RunContext, open_context
 from tasks.feedback import ENTITY, FLOW, gate_statuses, plan_feedback, read_statuses, record_in_shop, send_statuses
 from tasks.leases import RunLease, flow_lease
@@ -149,6 +150,7 @@ def _run(ctx: RunContext, lease: RunLease, *, since: datetime | None, order_ids:
     summary.quarantined = len({q["key"] for q in summary.quarantine})
     summary.api_calls = ctx.api_calls("shop")
     _report(summary)
+    check_alerts(ctx)
     return summary
 
 

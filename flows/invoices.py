@@ -17,6 +17,7 @@ from prefect import flow
 
 from connectors.errors import Fatal
 from connectors.models import InvoiceDocument, ensure_utc
+from tasks.alerts import check_alerts
 from tasks.common import logger
 from tasks.context import RunContext, open_context
 from tasks.invoices import ENTITY, FLOW, document_store, done_key, read_invoices, upload_one
@@ -148,6 +149,7 @@ def _run(ctx: RunContext, lease: RunLease, *, since: datetime | None, order_ids:
     summary.quarantine = open_quarantine(ctx, FLOW)
     summary.api_calls = ctx.api_calls("shop")
     _report(summary)
+    check_alerts(ctx)
     return summary
 
 

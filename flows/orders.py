@@ -16,6 +16,7 @@ from prefect import flow
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.models import Order, ensure_utc
+from tasks.alerts import check_alerts
 from tasks.common import logger
 from tasks.context import RunContext, open_context
 from tasks.leases import LeaseLost, RunLease, flow_lease
@@ -110,6 +111,7 @@ def _run(
         return summary
     _import(ctx, lease, summary, since=since, until=until, order_ids=order_ids)
     _report(summary)
+    check_alerts(ctx)
     if summary.failed:
         raise OrdersFailed(
             f"{summary.failed} orders could not be imported (see the summary artifact); the next run takes them again"

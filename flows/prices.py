@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow
 
 from connectors.models import ensure_utc
+from tasks.alerts import check_alerts
 from tasks.context import RunContext, open_context
 from tasks.leases import RunLease, flow_lease
 from tasks.prices import FLOW, check_prices, extract_prices, plan_changes, send_prices
@@ -127,6 +128,7 @@ def _run(ctx: RunContext, lease: RunLease, *, now: datetime, full: bool, keys: l
             summary.snapshots = ctx.snapshots.location(FLOW, "variant")
     summary.api_calls = ctx.api_calls("shop")
     _report(summary)
+    check_alerts(ctx)
     return summary
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow
 
+from tasks.alerts import check_alerts
 from tasks.context import RunContext, open_context
 from tasks.leases import RunLease, flow_lease
 from tasks.stock import FLOW, check_stock, extract_stock, plan_changes, send_stock
@@ -107,6 +108,7 @@ def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None
             summary.snapshots = ctx.snapshots.location(FLOW, "variant")
     summary.api_calls = ctx.api_calls("shop")
     _report(summary)
+    check_alerts(ctx)
     return summary
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from connectors.erp.references import namespace
 from connectors.errors import Fatal
+from tasks.alert_settings import AlertSettings
 from tasks.webhook_settings import WebhookSettings
 
 __all__ = [
@@ -410,6 +411,8 @@ class PasserelleConfig(_Model):
     connections: dict[str, ConnectionSettings]
     """One ``[connections.<name>]`` per ERP and shop pair: each runs its own flows, state and cursors.
     One ``[connections.<name>]`` per ERP and shop pair: each runs its own flows, state and cursors."""
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    """Notifications to the operators through Prefect automations (``[alerts]``, docs/alerts.md)."""
     allow_literal_secrets: bool = False
     """Accept secrets written in clear in this file (tests and sandboxes only)."""
     base_dir: Path = Path(".")
