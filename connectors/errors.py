@@ -40,11 +40,14 @@ class Retryable(PasserelleError):
     Args:
         message: what failed, without secrets.
         retry_after: seconds the platform asked us to wait (``Retry-After``), if any.
+        resolution: what to check if it does not get better (a server that does not answer),
+            appended to the message as ``Resolution:``, as a :class:`Fatal`'s is.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_after: float | None = None, resolution: str | None = None) -> None:
+        super().__init__(f"{message} Resolution: {resolution}" if resolution else message)
         self.retry_after = retry_after
+        self.resolution = resolution
 
 
 class Fatal(PasserelleError):

@@ -234,7 +234,8 @@ class HttpClient:
                 self.stats.calls += 1
                 self.stats.seconds += time.perf_counter() - started
                 error: Retryable = Retryable(
-                    self.redact(f"{self.platform}: {type(exc).__name__} on {method} {self._where(url)}: {exc}")
+                    self.redact(f"{self.platform}: {type(exc).__name__} on {method} {self._where(url)}: {exc}"),
+                    resolution=self._network_resolution(exc),
                 )
                 if idempotent and attempt < self.max_retries:
                     attempt += 1
@@ -272,6 +273,19 @@ class HttpClient:
                 body=self.redact(response.text[:4000]),
                 resolution=_RESOLUTIONS.get(status, "read the platform's message above; the request was refused."),
             )
+
+    def _network_resolution(self, exc: Exception) -> str:
+        """What to check when the platform did not answer (no HTTP status to go by)."""
+        where = self.redact(str(self._client.base_url))
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return (
+                f"{self.platform} at {where} took longer than the connector's timeout to answer: check its load,"
+                " or raise the connection's timeout setting."
+            )
+        return (
+            f"check that {where} is {self.platform}'s address and is reachable from this machine: the server"
+            " running, the host name and port, DNS, a firewall or a proxy on the way."
+        )
 
     def _where(self, url: str) -> str:
         return str(self._client.base_url.join(url)) if not url.startswith("http") else url

@@ -7,6 +7,7 @@ answer in a blink.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -53,6 +54,37 @@ FLOWS = {
     "feedback": ("flows.feedback", "feedback_status"),
     "invoices": ("flows.invoices", "upload_invoices"),
 }
+
+
+DEBUG = False
+"""``--debug`` was given (``main``): tracebacks are shown, in Prefect's log lines too."""
+
+
+class _NoTraceback(logging.Formatter):
+    """The console handler's formatter without the traceback Prefect adds to a failed run's log
+    line: the operator reads the one-line error (and its Resolution) at the end; the Prefect UI
+    and ``--debug`` still have the traceback."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _quiet_console() -> None:
+    """Keep Prefect's console lines to one line each unless ``--debug``."""
+    if DEBUG:
+        return
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _NoTraceback):
+            handler.setFormatter(_NoTraceback(handler.formatter))
 
 
 def _fail(exc: Exception) -> None:
@@ -113,6 +145,7 @@ def run(
 
     module, attr = FLOWS[flow_name]
     flow_fn = getattr(importlib.import_module(module), attr)
+    _quiet_console()
     options: dict[str, Any] = {"connection": connection, "config": config, "dry_run": dry_run}
     if flow_name == "orders":
         options.update(since=_aware(since), until=_aware(until), order_ids=key or None)
@@ -336,8 +369,9 @@ def alerts_list() -> None:
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line (and an exit code), never a traceback,
     unless ``--debug`` is given (anywhere on the command line)."""
+    global DEBUG
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    debug = DEBUG = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
         app(args)

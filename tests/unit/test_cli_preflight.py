@@ -96,3 +96,23 @@ def test_a_misspelt_key_of_a_connector_is_found_before_the_run(tmp_path: Path) -
     assert "connections.main.shop.usrname: unknown key (did you mean 'username'?)" in result.output
     assert "connections.main.shop.username: missing" in result.output
     assert "passerelle init --shop vendure" in result.output and time.monotonic() - started < 5
+
+
+def test_prefect_console_lines_lose_their_traceback_but_other_handlers_keep_it() -> None:
+    """A failed run printed 20-60 lines of Prefect traceback around the one-line error; the
+    console now shows one line per log record, the Prefect UI (another handler) the traceback."""
+    import logging
+    import sys
+
+    from deployments.cli import _NoTraceback
+
+    try:
+        raise RuntimeError("Vendure: ConnectError on POST http://127.0.0.1:1/admin-api/")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "prefect.task_runs", logging.ERROR, __file__, 1, "Task run failed", None, sys.exc_info()
+        )
+
+    console = _NoTraceback(logging.Formatter("%(levelname)s | %(message)s"))
+    assert console.format(record) == "ERROR | Task run failed"
+    assert "Traceback" in logging.Formatter().format(record)  # the record itself is untouched

@@ -217,6 +217,19 @@ def test_timeouts_and_network_errors_are_retryable(
     assert client.stats.calls == requests_sent
 
 
+def test_a_server_that_refuses_connections_names_its_url_and_what_to_check() -> None:
+    """A real closed port on 127.0.0.1: the operator reads where passerelle tried and what to check."""
+    from deployments.sandbox.base import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/admin-api/"
+    client = HttpClient(url, platform="Vendure", max_retries=1, backoff=0, sleep=lambda seconds: None)
+    with pytest.raises(Retryable) as info:
+        client.request("POST", "", json={"query": "{ me { id } }"})
+    text = str(info.value)
+    assert url in text and "Resolution:" in text and "reachable" in text
+    assert info.value.resolution is not None and "port" in info.value.resolution
+
+
 def test_timeout_then_success_on_get() -> None:
     server = Recorder(httpx.ReadTimeout("slow"), httpx.Response(200, json={"ok": 1}))
     client = make_client(server)
