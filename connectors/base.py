@@ -36,10 +36,12 @@ __all__ = [
     "StatusSink",
     "StatusSource",
     "StatusWrite",
+    "CatalogueReader",
     "CatalogueSink",
     "CatalogueSource",
     "Closeable",
     "PriceCapabilities",
+    "PriceReader",
     "PriceSink",
     "PriceSource",
     "PriceWrite",
@@ -47,6 +49,8 @@ __all__ = [
     "OrderSink",
     "OrderSource",
     "ProductWrite",
+    "ShopProductValues",
+    "ShopVariantValues",
     "StockSink",
     "StockSource",
     "StockWrite",
@@ -126,6 +130,48 @@ class CatalogueSink(Protocol):
 
     def archive_products(self, refs: dict[str, ShopRef]) -> BatchResult:
         """Disable (never delete) products gone from the ERP."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ShopVariantValues:
+    """What a shop variant holds now, in canonical terms (a dry run compares it with the ERP's).
+
+    ``price`` is in the shop's basis: tax-included when ``price_includes_tax``; ``options`` maps the
+    shop's option group names to option names; ``tax_category`` is the shop's tax category name."""
+
+    variant_id: str
+    sku: str | None
+    name: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    price_includes_tax: bool = False
+    enabled: bool | None = None
+    tax_category: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopProductValues:
+    """What a shop product holds now, in canonical terms. ``categories`` are the category paths
+    the product is in (``("Clothing", "T-shirts")``), sorted; None: the shop's are not read."""
+
+    product_id: str
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
+    categories: tuple[tuple[str, ...], ...] | None = None
+    variants: tuple[ShopVariantValues, ...] = ()
+
+
+@runtime_checkable
+class CatalogueReader(Protocol):
+    """Optional: a catalogue sink that can read back what its products hold (for the dry run's
+    per-field diff). Read only: never writes."""
+
+    def read_products(self, product_ids: Sequence[str]) -> dict[str, ShopProductValues]:
+        """The products with these shop ids, by id; one the shop no longer holds is left out."""
         ...
 
 
@@ -231,6 +277,16 @@ class PriceSink(Protocol):
 
     def write_prices(self, writes: Sequence[PriceWrite]) -> BatchResult:
         """Set the prices of a batch of variants; a refused variant is a RecordError."""
+        ...
+
+
+@runtime_checkable
+class PriceReader(Protocol):
+    """Optional: a price sink that can read the prices its variants hold (for the dry run's diff)."""
+
+    def read_prices(self, variant_ids: Sequence[str]) -> dict[str, ShopVariantValues]:
+        """The variants' current prices (``price``, ``currency``, ``price_includes_tax``), by
+        variant id; a variant the shop no longer holds is left out. Read only."""
         ...
 
 

@@ -18,11 +18,24 @@ def print_summary(summary: dict[str, Any]) -> None:
         _print_invoices(summary)
     else:
         _print_values(summary)
+    _print_changes(summary)
     for entry in summary.get("quarantine", [])[:15]:
         typer.echo(f"  quarantined {entry['key']}: {entry['field']}: {entry['reason']}")
     more = len(summary.get("quarantine", [])) - 15
     if more > 0:
         typer.echo(f"  ... and {more} more (passerelle quarantine list)")
+
+
+def _print_changes(summary: dict[str, Any]) -> None:
+    """A dry run's per-record, per-field diff (capped: "... N more")."""
+    if not summary.get("dry_run"):
+        return
+    from tasks.dry_run import change_lines  # here: the audit and quarantine commands load no Prefect
+
+    for note in summary.get("dry_run_notes", []):
+        typer.echo(f"  note: {note}")
+    for line in change_lines(summary.get("changes", [])):
+        typer.echo(f"  {line}")
 
 
 def _print_catalogue(summary: dict[str, Any]) -> None:

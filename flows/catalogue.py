@@ -17,12 +17,14 @@ from tasks.catalogue import (
     archive_products,
     build_products,
     check_quality,
+    diff_against_shop,
     extract_articles,
     plan_changes,
     publish_batch,
 )
 from tasks.common import logger, markdown_table, publish_markdown
 from tasks.context import RunContext, open_context
+from tasks.dry_run import changes_markdown
 from tasks.leases import RunLease, flow_lease
 
 __all__ = ["CatalogueSummary", "publish_catalogue"]
@@ -50,6 +52,10 @@ class CatalogueSummary:
     quarantine: list[dict[str, str]] = field(default_factory=list)
     notices: list[dict[str, str]] = field(default_factory=list)
     """Records written with a caveat (a tax-included price the shop cannot show to the cent)."""
+    changes: list[dict[str, str]] = field(default_factory=list)
+    """Dry run: per record and field, what the shop holds -> what the run would write
+    (``tasks.dry_run.FieldChange.as_dict``)."""
+    dry_run_notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,9 +102,14 @@ def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None
     summary.quarantined = len(gate.rejected_keys)
     summary.quarantine = [{"key": e.error.key, "field": e.error.field, "reason": e.error.reason} for e in gate.rejected]
     if ctx.dry_run:
-        summary.would_create = [w.product.key for w in plan.creates]
-        summary.would_update = [w.product.key for w in plan.updates]
+        # The plan made against the live shop (read only), field by field.
+        diff = diff_against_shop(ctx, gate.passed, plan)
+        summary.would_create = diff.creates
+        summary.would_update = diff.updates
+        summary.unchanged = len(diff.unchanged)
         summary.would_archive = sorted(plan.archive)
+        summary.changes = [c.as_dict() for c in diff.changes]
+        summary.dry_run_notes = diff.notes
     else:
         size = max(1, ctx.settings.catalogue.batch_size)
         for start in range(0, len(plan.writes), size):
@@ -160,6 +171,9 @@ def _report(summary: CatalogueSummary) -> None:
                     + ", ".join(f"`{k}`" for k in keys[:50])
                     + (f" and {len(keys) - 50} more" if len(keys) > 50 else ""),
                 ]
+        for note in summary.dry_run_notes:
+            lines += ["", f"**Note:** {note}"]
+        lines += changes_markdown(summary.changes)
     if summary.notices:
         lines += [
             "",

@@ -19,6 +19,7 @@ from connectors.models import Order, ensure_utc
 from tasks.alerts import check_alerts
 from tasks.common import logger
 from tasks.context import RunContext, open_context
+from tasks.dry_run import changes_markdown, order_changes
 from tasks.leases import LeaseLost, RunLease, flow_lease
 from tasks.orders import (
     ENTITY,
@@ -65,6 +66,8 @@ class OrderSummary:
     orders: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
+    changes: list[dict[str, str]] = field(default_factory=list)
+    """Dry run: per order, what the ERP would receive (``tasks.dry_run.order_changes``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,6 +199,9 @@ def _import(
                 else ""
             )
             summary.orders.append(_line(order, "would import", note or import_decision(order, settings).reason))
+            summary.changes += [c.as_dict() for c in order_changes(order, products)]
+        summary.api_calls_shop = ctx.api_calls("shop")
+        summary.api_calls_erp = ctx.api_calls("erp")
         return
     assert store is not None
     quarantine_orders(ctx, orders, refused)
@@ -294,6 +300,7 @@ def _report(summary: OrderSummary) -> None:
             [(o["order"], o["status"], o["erp"], o["total"], o["detail"]) for o in summary.orders],
         ),
         quarantine=summary.quarantine,
+        extra=changes_markdown(summary.changes),
     ).publish(
         anything_done=bool(summary.imported or summary.reconciled or summary.payments_recorded or summary.orders),
         dry_run=summary.dry_run,

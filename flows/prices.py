@@ -16,8 +16,9 @@ from prefect import flow
 from connectors.models import ensure_utc
 from tasks.alerts import check_alerts
 from tasks.context import RunContext, open_context
+from tasks.dry_run import changes_markdown
 from tasks.leases import RunLease, flow_lease
-from tasks.prices import FLOW, check_prices, extract_prices, plan_changes, send_prices
+from tasks.prices import FLOW, check_prices, diff_against_shop, extract_prices, plan_changes, send_prices
 from tasks.values import ValueReport, open_quarantine
 
 __all__ = ["PriceSummary", "sync_prices"]
@@ -47,6 +48,9 @@ class PriceSummary:
     would_update: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
+    changes: list[dict[str, str]] = field(default_factory=list)
+    """Dry run: per variant, the price the shop holds now -> the one to write (in the shop's basis)."""
+    dry_run_notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +120,8 @@ def _run(ctx: RunContext, lease: RunLease, *, now: datetime, full: bool, keys: l
             {"key": w.key, "price": str(w.price), "regular_price": str(w.regular_price), "currency": w.currency}
             for w in plan.writes
         ]
+        changes, summary.dry_run_notes = diff_against_shop(ctx, plan.writes)
+        summary.changes = [c.as_dict() for c in changes]
     else:
         size = ctx.settings.prices.batch_size
         for start in range(0, len(plan.writes), size):
@@ -154,11 +160,12 @@ def _report(summary: PriceSummary) -> None:
         snapshots=summary.snapshots,
         unknown=summary.unknown,
         unknown_total=summary.unknown_to_shop,
-        notices=summary.notices,
+        notices=[*summary.notices, *summary.dry_run_notes],
         table=(
             ["variant", "price", "regular price", "currency"],
             [(w["key"], w["price"], w["regular_price"], w["currency"]) for w in summary.would_update],
         ),
         quarantine=summary.quarantine,
         caveats=summary.caveats,
+        extra=changes_markdown(summary.changes),
     ).publish(anything_done=bool(summary.updated or summary.would_update or summary.failed), dry_run=summary.dry_run)

@@ -14,8 +14,9 @@ from prefect import flow
 
 from tasks.alerts import check_alerts
 from tasks.context import RunContext, open_context
+from tasks.dry_run import changes_markdown
 from tasks.leases import RunLease, flow_lease
-from tasks.stock import FLOW, check_stock, extract_stock, plan_changes, send_stock
+from tasks.stock import FLOW, check_stock, diff_against_shop, extract_stock, plan_changes, send_stock
 from tasks.values import ValueReport, open_quarantine
 
 __all__ = ["StockSummary", "sync_stock"]
@@ -41,6 +42,8 @@ class StockSummary:
     would_update: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     quarantine: list[dict[str, str]] = field(default_factory=list)
+    changes: list[dict[str, str]] = field(default_factory=list)
+    """Dry run: per variant and location, the quantity the shop sells now -> the one to write."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +99,7 @@ def _run(ctx: RunContext, lease: RunLease, *, full: bool, keys: list[str] | None
         summary.would_update = [
             {"key": w.key, "sku": plan.targets[w.key].sku, "quantity": w.quantity} for w in plan.writes
         ]
+        summary.changes = [c.as_dict() for c in diff_against_shop(ctx, plan)]
     else:
         size = ctx.settings.stock.batch_size
         for start in range(0, len(plan.writes), size):
@@ -137,4 +141,5 @@ def _report(summary: StockSummary) -> None:
         unknown_total=summary.unknown_to_shop,
         table=(["variant", "SKU", "quantity"], [(w["key"], w["sku"], w["quantity"]) for w in summary.would_update]),
         quarantine=summary.quarantine,
+        extra=changes_markdown(summary.changes),
     ).publish(anything_done=bool(summary.updated or summary.would_update or summary.failed), dry_run=summary.dry_run)

@@ -12,13 +12,14 @@ from typing import Any
 
 from prefect import task
 
-from connectors.base import CatalogueSink, CatalogueSource, ProductWrite
+from connectors.base import CatalogueReader, CatalogueSink, CatalogueSource, ProductWrite
 from connectors.errors import RecordError
 from connectors.models import Article, Product, ShopRef, content_hash, to_jsonable
 from connectors.registry import require
 from tasks.common import TASK_OPTIONS, logger
 from tasks.context import RunContext
 from tasks.diff import BindingView, CataloguePlan, Ownership, plan_catalogue
+from tasks.dry_run import FieldChange, format_value, product_changes, product_record, variant_record
 from tasks.grouping import GroupingRules, group_articles
 from tasks.mapping import MappingRules, map_groups
 from tasks.prices import ENTITY as PRICE_ENTITY
@@ -31,9 +32,11 @@ from tasks.stock import ENTITY as STOCK_ENTITY
 __all__ = [
     "BatchOutcome",
     "Built",
+    "ShopDiff",
     "archive_products",
     "build_products",
     "check_quality",
+    "diff_against_shop",
     "extract_articles",
     "plan_changes",
     "publish_batch",
@@ -391,3 +394,100 @@ def archive_products(ctx: RunContext, refs: dict[str, ShopRef]) -> list[str]:
             ctx.connection, FLOW, "product", [QuarantineEntry(e) for e in result.errors], run_id=ctx.run_id
         )
     return done
+
+
+@dataclass(slots=True)
+class ShopDiff:
+    """The dry run's plan made against the shop: what would be created, updated, left alone, field by field."""
+
+    creates: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    read: bool = True
+    """False: the shop could not be read back; the diff is the state store's plan."""
+
+
+@task(name="diff-against-shop", **TASK_OPTIONS)
+def diff_against_shop(ctx: RunContext, products: list[Product], plan: CataloguePlan) -> ShopDiff:
+    """Dry run: ask the shop what it holds for every product the run would create, update or leave
+    (bound or not: a binding whose product is gone from the shop, or an empty shop, is a creation)
+    and compare the owned fields. Reads only; a sink without a product read gets the plan of the
+    state store with a note."""
+    shop: CatalogueSink = require(ctx.shop, CatalogueSink, what="receive catalogue products")
+    ownership = catalogue_ownership(ctx.settings)
+    diff = ShopDiff()
+    archive = [FieldChange(f"product {k}", "", None, None, action="archive") for k in sorted(plan.archive)]
+    if not isinstance(shop, CatalogueReader):
+        diff.read = False
+        diff.notes.append(
+            f"shop values not read: {type(shop).__name__} has no product read (diff against the state store)"
+        )
+        diff.creates = [w.product.key for w in plan.creates]
+        diff.updates = [w.product.key for w in plan.updates]
+        diff.unchanged = list(plan.unchanged)
+        for write in plan.writes:
+            diff.changes += _planned_changes(write)
+        diff.changes += archive
+        return diff
+    store = ctx.store
+    product_bindings = store.bindings(ctx.connection, "product") if store else {}
+    variant_bindings = store.bindings(ctx.connection, "variant") if store else {}
+    bound = {p.key: product_bindings[p.key].shop_id for p in products if p.key in product_bindings}
+    found = shop.find_products(products) if products else {}
+    ids = {pid for pid in bound.values() if pid} | {ref.product_id for ref in found.values()}
+    held = shop.read_products(sorted(ids)) if ids else {}
+    for product in products:
+        shop_id = bound.get(product.key)
+        gone = ""
+        values = held.get(shop_id) if shop_id else None
+        if values is None and product.key in found:
+            values = held.get(found[product.key].product_id)
+        if values is None and shop_id:
+            gone = f"bound to shop product {shop_id}, which the shop no longer holds"
+        variant_ids: dict[str, str] = {}
+        for v in product.variants:
+            vb = variant_bindings.get(v.key)
+            if vb is not None and vb.shop_id:
+                variant_ids[v.key] = vb.shop_id
+        if product.key in found:
+            variant_ids.update(found[product.key].variant_ids)
+        changes = product_changes(product, values, ownership=ownership, variant_ids=variant_ids, gone=gone)
+        if values is None:
+            diff.creates.append(product.key)
+        elif changes:
+            diff.updates.append(product.key)
+        else:
+            diff.unchanged.append(product.key)
+        diff.changes += changes
+    diff.changes += archive
+    logger().info(
+        "dry run against %s: would create %d, would update %d, unchanged %d",
+        getattr(shop, "platform", "the shop"),
+        len(diff.creates),
+        len(diff.updates),
+        len(diff.unchanged),
+    )
+    return diff
+
+
+def _planned_changes(write: ProductWrite) -> list[FieldChange]:
+    """What a write would send, as changes whose old value is unknown (the shop was not read)."""
+    product = write.product
+    record = product_record(product)
+    if write.ref is None:
+        return [FieldChange(record, "", None, None, action="create", detail=f"{len(product.variants)} variants")]
+    changes = [
+        FieldChange(record, name, "(not read)", format_value(getattr(product, name)))
+        for name in sorted(write.product_fields)
+    ]
+    for variant in product.variants:
+        if variant.key in write.create_variants:
+            changes.append(FieldChange(variant_record(variant), "", None, None, action="create", detail=record))
+        elif variant.key in write.update_variants:
+            changes += [
+                FieldChange(variant_record(variant), name, "(not read)", format_value(getattr(variant, name)))
+                for name in sorted(write.variant_fields)
+            ]
+    return changes

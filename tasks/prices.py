@@ -16,17 +16,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from prefect import task
 
-from connectors.base import PriceCapabilities, PriceSink, PriceSource, PriceWrite
+from connectors.base import PriceCapabilities, PriceReader, PriceSink, PriceSource, PriceWrite, ShopVariantValues
 from connectors.errors import Fatal, RecordError
-from connectors.models import PriceRecord, Promotion, content_hash, ensure_utc, to_jsonable
+from connectors.models import (
+    PriceRecord,
+    Promotion,
+    content_hash,
+    currency_quantum,
+    ensure_utc,
+    shop_price,
+    to_jsonable,
+)
 from connectors.registry import require
 from tasks.common import TASK_OPTIONS, logger
 from tasks.context import RunContext
+from tasks.dry_run import FieldChange, price_text
 from tasks.quality import Check, price_decimals, run_checks
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
@@ -37,13 +46,16 @@ __all__ = [
     "PricePlan",
     "active_promotion",
     "check_prices",
+    "diff_against_shop",
     "extract_prices",
     "gate_prices",
     "next_change",
     "plan_changes",
     "plan_prices",
+    "price_changes",
     "price_write",
     "send_prices",
+    "shop_amount",
 ]
 
 FLOW = "prices"
@@ -339,3 +351,63 @@ def send_prices(ctx: RunContext, writes: list[PriceWrite]) -> tuple[int, list[Re
     done, errors = record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)
     refused = {e.key for e in errors}
     return done, errors, [n for n in result.notices if n.key not in refused]
+
+
+def shop_amount(write: PriceWrite, *, includes_tax: bool) -> Decimal:
+    """The price a write puts in a shop whose prices include tax or not (the shop's basis)."""
+    if write.converted:
+        rate = write.vat_rate or Decimal(0)
+        erp_price = (write.price * (1 + rate / 100)).quantize(currency_quantum(write.currency), rounding=ROUND_HALF_UP)
+        return shop_price(
+            erp_price, write.vat_rate, tax_included=True, shop_includes_tax=includes_tax, currency=write.currency
+        ).amount
+    return shop_price(
+        write.price, write.vat_rate, tax_included=False, shop_includes_tax=includes_tax, currency=write.currency
+    ).amount
+
+
+def price_changes(
+    writes: Sequence[PriceWrite], held: Mapping[str, ShopVariantValues] | None, *, includes_tax: bool
+) -> list[FieldChange]:
+    """One change per planned write: the price the shop holds -> the one to write, in the shop's
+    basis (``held`` None: the shop could not be read; the old value is then unknown). Pure."""
+    changes: list[FieldChange] = []
+    for w in writes:
+        record = f"price {w.key}"
+        new = price_text(shop_amount(w, includes_tax=includes_tax), w.currency, includes_tax)
+        detail = ""
+        if held is None:
+            old = "(not read)"
+        elif w.variant_id not in held:
+            old, detail = "(none)", f"variant {w.variant_id} not found in the shop"
+        else:
+            value = held[w.variant_id]
+            old = price_text(value.price, value.currency, value.price_includes_tax)
+            if old == new:
+                detail = "the shop already holds it"
+        if w.regular_price is not None and w.regular_price != w.price:
+            detail = "; ".join(filter(None, [f"promotion (regular {w.regular_price} {w.currency} tax excl.)", detail]))
+        changes.append(FieldChange(record, "price", old, new, detail=detail))
+        if w.promotion is not None:
+            promo = f"{w.promotion.price} {w.currency} tax excl. from {w.promotion.starts_at} to {w.promotion.ends_at}"
+            changes.append(FieldChange(record, "promotion", "(not read)", promo))
+        for group in w.group_prices:
+            changes.append(
+                FieldChange(record, f"group price {group.group}", "(not read)", f"{group.price} {w.currency} tax excl.")
+            )
+    return changes
+
+
+@task(name="diff-prices-against-shop", **TASK_OPTIONS)
+def diff_against_shop(ctx: RunContext, writes: list[PriceWrite]) -> tuple[list[FieldChange], list[str]]:
+    """Dry run: the prices the shop holds now for the planned writes -> the ones a run would write
+    (read only); a sink without a price read gets the planned values with a note."""
+    if not writes:
+        return [], []
+    shop: PriceSink = require(ctx.shop, PriceSink, what="receive prices")
+    includes_tax = shop.price_capabilities.prices_include_tax
+    if not isinstance(shop, PriceReader):
+        note = f"shop values not read: {type(shop).__name__} has no price read"
+        return price_changes(writes, None, includes_tax=includes_tax), [note]
+    held = shop.read_prices(sorted({w.variant_id for w in writes}))
+    return price_changes(writes, held, includes_tax=includes_tax), []

@@ -25,6 +25,7 @@ from connectors.models import StockLevel, content_hash
 from connectors.registry import require
 from tasks.common import TASK_OPTIONS, logger
 from tasks.context import RunContext
+from tasks.dry_run import FieldChange
 from tasks.quality import Check, run_checks
 from tasks.settings import StockFeed, StockSettings
 from tasks.snapshots import SnapshotRow
@@ -37,11 +38,13 @@ __all__ = [
     "StockTarget",
     "check_stock",
     "compute_targets",
+    "diff_against_shop",
     "extract_stock",
     "gate_targets",
     "plan_changes",
     "plan_stock",
     "send_stock",
+    "stock_changes",
 ]
 
 FLOW = "stock"
@@ -262,3 +265,34 @@ def send_stock(
     result = shop.write_stock(writes)
     sent = [Sent(w.key, w.variant_id, targets[w.key].value) for w in writes]
     return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)
+
+
+@task(name="diff-stock-against-shop", **TASK_OPTIONS)
+def diff_against_shop(ctx: RunContext, plan: StockPlan) -> list[FieldChange]:
+    """Dry run: the quantities the shop sells now for the planned writes -> the ones a run would
+    write (read only: ``StockSink.read_stock``)."""
+    if not plan.writes:
+        return []
+    shop: StockSink = require(ctx.shop, StockSink, what="receive stock levels")
+    locations = sorted({w.location for w in plan.writes}, key=lambda x: x or "")
+    held = shop.read_stock(sorted({w.variant_id for w in plan.writes}), locations)
+    return stock_changes(plan, held)
+
+
+def stock_changes(plan: StockPlan, held: Mapping[tuple[str, str | None], int]) -> list[FieldChange]:
+    """One change per planned write: saleable quantity in the shop -> the one to write (pure)."""
+    changes: list[FieldChange] = []
+    for w in plan.writes:
+        target = plan.targets.get(w.key)
+        sku = target.sku if target is not None and target.sku else w.key
+        record = f"stock {sku}" + (f" at {w.location}" if w.location else "")
+        old = held.get((w.variant_id, w.location))
+        detail = ""
+        if old is None:
+            detail = f"variant {w.variant_id} not found in the shop"
+        elif old == w.quantity:
+            detail = "the shop already holds it"
+        changes.append(
+            FieldChange(record, "quantity", "(none)" if old is None else str(old), str(w.quantity), detail=detail)
+        )
+    return changes

@@ -95,6 +95,8 @@ class ValueReport:
     quarantine: Sequence[dict[str, str]] = ()
     caveats: Sequence[dict[str, str]] = ()
     """Records written with something to know (key, field, reason), e.g. a price off by a cent."""
+    extra: Sequence[str] = ()
+    """More markdown lines (a dry run's per-field diff), after the table."""
 
     def publish(self, *, anything_done: bool, dry_run: bool) -> None:
         title = self.title + (" (dry run: nothing was written)" if dry_run else "")
@@ -116,6 +118,7 @@ class ValueReport:
             ]
         if self.table and self.table[1]:
             lines += ["", markdown_table(self.table[0], self.table[1][:100])]
+        lines += list(self.extra)
         if self.caveats:
             rows = [(c["key"], c["field"], c["reason"]) for c in self.caveats[:100]]
             lines += ["", f"## Written with a caveat ({len(self.caveats)})", ""]

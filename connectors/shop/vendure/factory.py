@@ -10,13 +10,14 @@ from connectors.shop.vendure.catalogue import VendureCatalogue
 from connectors.shop.vendure.client import VendureClient
 from connectors.shop.vendure.feedback import VendureFeedback
 from connectors.shop.vendure.orders import VendureOrders
+from connectors.shop.vendure.reader import VendureReader
 from connectors.shop.vendure.settings import VendureSettings
 from connectors.shop.vendure.values import VendureValues
 
 
-class VendureShop(VendureCatalogue, VendureValues, VendureOrders, VendureFeedback):
+class VendureShop(VendureCatalogue, VendureValues, VendureReader, VendureOrders, VendureFeedback):
     """Every capability of the Vendure connector: catalogue, stock and price sink, order source,
-    status and document link sink."""
+    status and document link sink; the read back of products and prices (dry run diffs)."""
 
 
 def build(options: dict[str, Any], resolver: Resolver) -> VendureShop:
