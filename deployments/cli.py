@@ -366,6 +366,18 @@ def alerts_list() -> None:
         typer.echo(f"{'on ' if row['enabled'] else 'off'} {row['name']}: {row['trigger']} -> {row['actions']}")
 
 
+@app.command()
+def check(config: ConfigOption = None, connection: ConnectionOption = None) -> None:
+    """Check the configuration, then every platform of each connection, read-only: login, version,
+    the permissions each configured flow needs, the mapped warehouses, locations, tax categories
+    and groups. One line per check; exit code 1 when one fails. Starts no Prefect server."""
+    from deployments.check import run_check
+
+    code = run_check(config, connection, echo=typer.echo)
+    if code:
+        raise typer.Exit(code=code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: every error is one line (and an exit code), never a traceback,
     unless ``--debug`` is given (anywhere on the command line)."""

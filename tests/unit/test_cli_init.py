@@ -102,3 +102,19 @@ def test_a_misspelt_flow_key_in_the_written_file_is_caught_with_its_suggestion(t
     path.write_text(text.replace("# safety_stock = 0", "safety_stok = 2"), encoding="utf-8")
     with pytest.raises(ConfigError, match="did you mean 'safety_stock'"):
         load_config(path)
+
+
+def test_check_names_the_values_init_left_to_fill_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments.check import run_check
+
+    text, filled = render("tryton", "vendure")
+    path = tmp_path / "passerelle.toml"
+    path.write_text(text, encoding="utf-8")
+    for variable in filled.secrets:
+        monkeypatch.setenv(variable, "x")
+    lines: list[str] = []
+
+    assert run_check(str(path), echo=lines.append) == 1
+
+    assert len(lines) == 1 and lines[0].startswith("FAIL config")
+    assert "connections.main.erp.url" in lines[0] and "connections.main.stock.warehouses" in lines[0]

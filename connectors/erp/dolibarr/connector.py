@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connectors.erp.dolibarr.catalogue import DolibarrCatalogue
+from connectors.erp.dolibarr.check import DolibarrCheck
 from connectors.erp.dolibarr.feedback import DolibarrFeedback
 from connectors.erp.dolibarr.invoices import DolibarrInvoices
 from connectors.erp.dolibarr.orders import DolibarrOrders
@@ -13,7 +14,7 @@ __all__ = ["DolibarrConnector"]
 
 
 class DolibarrConnector(
-    DolibarrCatalogue, DolibarrStock, DolibarrPrices, DolibarrOrders, DolibarrFeedback, DolibarrInvoices
+    DolibarrCatalogue, DolibarrStock, DolibarrPrices, DolibarrOrders, DolibarrFeedback, DolibarrInvoices, DolibarrCheck
 ):
     """``CatalogueSource``, ``StockSource``, ``PriceSource``, ``OrderSink``, ``StatusSource`` and
     ``InvoiceSource`` over one

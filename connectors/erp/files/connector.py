@@ -4,6 +4,7 @@ order files the GesCom imports; order statuses and invoice PDFs from its exports
 from __future__ import annotations
 
 from connectors.erp.files.catalogue import FilesCatalogue
+from connectors.erp.files.check import FilesCheck
 from connectors.erp.files.feedback import FilesFeedback
 from connectors.erp.files.invoices import FilesInvoices
 from connectors.erp.files.orders import FilesOrders
@@ -13,7 +14,7 @@ from connectors.erp.files.stock import FilesStock
 __all__ = ["FilesConnector"]
 
 
-class FilesConnector(FilesCatalogue, FilesStock, FilesPrices, FilesOrders, FilesFeedback, FilesInvoices):
+class FilesConnector(FilesCatalogue, FilesStock, FilesPrices, FilesOrders, FilesFeedback, FilesInvoices, FilesCheck):
     """``CatalogueSource``, ``StockSource``, ``PriceSource``, ``OrderSink``, ``StatusSource`` and
     ``InvoiceSource`` over one ``FilesSettings``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connectors.erp.odoo.catalogue import OdooCatalogue
+from connectors.erp.odoo.check import OdooCheck
 from connectors.erp.odoo.feedback import OdooFeedback
 from connectors.erp.odoo.orders import OdooOrders
 from connectors.erp.odoo.prices import OdooPrices
@@ -11,7 +12,7 @@ from connectors.erp.odoo.stock import OdooStock
 __all__ = ["OdooConnector"]
 
 
-class OdooConnector(OdooCatalogue, OdooStock, OdooPrices, OdooOrders, OdooFeedback):
+class OdooConnector(OdooCatalogue, OdooStock, OdooPrices, OdooOrders, OdooFeedback, OdooCheck):
     """``CatalogueSource``, ``StockSource``, ``PriceSource``, ``OrderSink``, ``StatusSource`` and
     ``InvoiceSource`` over one ``OdooClient``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connectors.erp.tryton.catalogue import TrytonCatalogue
+from connectors.erp.tryton.check import TrytonCheck
 from connectors.erp.tryton.feedback import TrytonFeedback
 from connectors.erp.tryton.invoices import TrytonInvoices
 from connectors.erp.tryton.orders import TrytonOrders
@@ -12,7 +13,9 @@ from connectors.erp.tryton.stock import TrytonStock
 __all__ = ["TrytonConnector"]
 
 
-class TrytonConnector(TrytonCatalogue, TrytonStock, TrytonPrices, TrytonOrders, TrytonFeedback, TrytonInvoices):
+class TrytonConnector(
+    TrytonCatalogue, TrytonStock, TrytonPrices, TrytonOrders, TrytonFeedback, TrytonInvoices, TrytonCheck
+):
     """``CatalogueSource``, ``StockSource``, ``PriceSource``, ``OrderSink``, ``StatusSource`` and
     ``InvoiceSource`` over one ``TrytonClient``.
 

@@ -8,6 +8,7 @@ from connectors.errors import Fatal
 from connectors.http import CallStats
 from connectors.registry import Resolver
 from connectors.shop.prestashop.catalogue import PrestaShopCatalogue
+from connectors.shop.prestashop.check import PrestaShopCheck
 from connectors.shop.prestashop.client import PrestaShopClient
 from connectors.shop.prestashop.common import PrestaShopOptions
 from connectors.shop.prestashop.feedback import PrestaShopFeedback
@@ -19,7 +20,7 @@ from connectors.shop.prestashop.values import PrestaShopValues
 __all__ = ["PrestaShopSettings", "PrestaShopShop", "build", "shop_from"]
 
 
-class PrestaShopShop(PrestaShopOrders, PrestaShopCatalogue, PrestaShopValues, PrestaShopFeedback):
+class PrestaShopShop(PrestaShopOrders, PrestaShopCatalogue, PrestaShopValues, PrestaShopFeedback, PrestaShopCheck):
     """Every capability of the PrestaShop connector: order source, catalogue, stock and price sink,
     status and document link sink (docs/prestashop.md)."""
 

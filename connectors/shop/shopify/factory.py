@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.shopify.catalogue import ShopifyCatalogue
+from connectors.shop.shopify.check import ShopifyCheck
 from connectors.shop.shopify.client import ShopifyClient
 from connectors.shop.shopify.feedback import ShopifyFeedback
 from connectors.shop.shopify.orders import ShopifyOrders
@@ -18,7 +19,7 @@ from connectors.shop.shopify.stock import ShopifyStock
 __all__ = ["ShopifyShop", "build"]
 
 
-class ShopifyShop(ShopifyCatalogue, ShopifyPrices, ShopifyStock, ShopifyOrders, ShopifyFeedback):
+class ShopifyShop(ShopifyCatalogue, ShopifyPrices, ShopifyStock, ShopifyOrders, ShopifyFeedback, ShopifyCheck):
     """Every capability of the Shopify connector."""
 
 

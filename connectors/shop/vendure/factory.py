@@ -7,6 +7,7 @@ from typing import Any
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.vendure.catalogue import VendureCatalogue
+from connectors.shop.vendure.check import VendureCheck
 from connectors.shop.vendure.client import VendureClient
 from connectors.shop.vendure.feedback import VendureFeedback
 from connectors.shop.vendure.orders import VendureOrders
@@ -15,7 +16,7 @@ from connectors.shop.vendure.settings import VendureSettings
 from connectors.shop.vendure.values import VendureValues
 
 
-class VendureShop(VendureCatalogue, VendureValues, VendureReader, VendureOrders, VendureFeedback):
+class VendureShop(VendureCatalogue, VendureValues, VendureReader, VendureOrders, VendureFeedback, VendureCheck):
     """Every capability of the Vendure connector: catalogue, stock and price sink, order source,
     status and document link sink; the read back of products and prices (dry run diffs)."""
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from connectors.errors import Fatal
 from connectors.registry import Resolver
 from connectors.shop.woocommerce.catalogue import WooCommerceCatalogue
+from connectors.shop.woocommerce.check import WooCommerceCheck
 from connectors.shop.woocommerce.client import WooCommerceClient
 from connectors.shop.woocommerce.feedback import WooCommerceFeedback
 from connectors.shop.woocommerce.orders import WooCommerceOrders
@@ -20,7 +21,9 @@ from connectors.shop.woocommerce.values import WooCommerceValues
 __all__ = ["WooCommerceSettings", "WooCommerceShop", "build"]
 
 
-class WooCommerceShop(WooCommerceCatalogue, WooCommerceValues, WooCommerceOrders, WooCommerceFeedback):
+class WooCommerceShop(
+    WooCommerceCatalogue, WooCommerceValues, WooCommerceOrders, WooCommerceFeedback, WooCommerceCheck
+):
     """Every capability of the WooCommerce connector: catalogue, stock and price sink, order source,
     status and document link sink."""
 
