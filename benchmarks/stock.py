@@ -3,10 +3,16 @@
 The pure rules of ``tasks.stock`` and ``tasks.prices`` (``compute_targets``, the gates, the plans
 against the values sent last time) are called directly, then ``VendureValues.write_stock`` /
 ``write_prices`` in batches of 100 through the real ``VendureShop``, against the loopback Vendure
-of ``benchmarks/loopback_vendure.py``. Reported per side: API calls, wall, shop and engine time,
-peak memory; then a run where nothing changed. No Prefect runs, state store or snapshots.
+of ``benchmarks/loopback_vendure.py``. Reported per side: API calls, wall, CPU, shop and engine
+time per run and per stage; then a run where nothing changed; the load average before and after.
+Peak memory only with ``--tracemalloc`` (it slows Python down several times: a run of its own).
+No Prefect runs, state store or snapshots.
 
 Run:  uv run python benchmarks/stock.py [--skus 100000] [--changed 0.01] [--latency 0.02]
+          [--only stock|prices] [--tracemalloc]
+
+CPU is this process's (``time.process_time``): the loopback Vendure runs in a child process,
+unless ``--url`` names one in this process (the tests), whose CPU is then counted too.
 
 Details and figures: docs/benchmarks.md (section "Stock and prices").
 """
@@ -111,61 +117,84 @@ def send(items: Sequence[W], write: Callable[[Sequence[W]], BatchResult]) -> tup
     return [w for w in items if w.key not in failed], merged
 
 
+class Stages:
+    """Wall and CPU seconds per stage of one run, and of the whole run ("total")."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, tuple[float, float]] = {}
+        self._started = (time.perf_counter(), time.process_time())
+        self._last = self._started
+
+    def mark(self, stage: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.times[stage] = (now[0] - self._last[0], now[1] - self._last[1])
+        self._last = now
+
+    def close(self) -> dict[str, tuple[float, float]]:
+        self.times["total"] = (self._last[0] - self._started[0], self._last[1] - self._started[1])
+        return self.times
+
+
+Run = tuple[Phase, dict[str, tuple[float, float]], Any, BatchResult]
+"""The shop's view of a run, (wall, CPU) seconds per stage and in total, the plan, the shop's answers."""
+
+
 def stock_run(
     meter: ShopMeter, name: str, levels: list[StockLevel], variant_ids: dict[str, str], sent: dict[str, str]
-) -> tuple[Phase, dict[str, float], Any, BatchResult]:
+) -> Run:
     shop = vendure(meter.shop.url)
-    stages: dict[str, float] = {}
     with meter.phase(name, lambda: [shop.client]) as phase:
-        t = time.perf_counter()
+        stages = Stages()
         targets, issues = compute_targets(levels, SETTINGS.resolved_feeds(), SETTINGS)
-        stages["rules"] = time.perf_counter() - t
-        t = time.perf_counter()
+        stages.mark("rules")
         passed, rejected = gate_targets(targets, issues)
-        stages["gate (GX)"] = time.perf_counter() - t
-        t = time.perf_counter()
+        stages.mark("gate (GX)")
         plan = plan_stock(passed, variant_ids, sent)
-        stages["plan"] = time.perf_counter() - t
-        t = time.perf_counter()
+        stages.mark("plan")
         done, result = send(plan.writes, shop.write_stock)
         for w in done:  # what send_stock records in sent_value
             sent[w.key] = content_hash(plan.targets[w.key].value)
-        stages["send (wall, shop included)"] = time.perf_counter() - t
+        stages.mark("send (shop included)")
     shop.close()
     assert not rejected, rejected[:3]
-    return phase, stages, plan, result
+    return phase, stages.close(), plan, result
 
 
 def price_run(
     meter: ShopMeter, name: str, records: list[PriceRecord], variant_ids: dict[str, str], sent: dict[str, str]
-) -> tuple[Phase, dict[str, float], Any, BatchResult]:
+) -> Run:
     shop = vendure(meter.shop.url)
-    stages: dict[str, float] = {}
     with meter.phase(name, lambda: [shop.client]) as phase:
-        t = time.perf_counter()
+        stages = Stages()
         passed, rejected = gate_prices(records, currency="EUR")
-        stages["gate (GX)"] = time.perf_counter() - t
-        t = time.perf_counter()
+        stages.mark("gate (GX)")
+        # The capabilities are asked first, as tasks/prices.py plan_changes does (Vendure: a request).
         plan = plan_prices(passed, variant_ids, sent, now=NOW, capabilities=shop.price_capabilities)
-        stages["plan"] = time.perf_counter() - t
-        t = time.perf_counter()
+        stages.mark("plan")
         done, result = send(plan.writes, shop.write_prices)
         for w in done:  # what send_prices records in sent_value
             sent[w.key] = content_hash(write_value(w))
-        stages["send (wall, shop included)"] = time.perf_counter() - t
+        stages.mark("send (shop included)")
     shop.close()
     assert not rejected, rejected[:3]
-    return phase, stages, plan, result
+    return phase, stages.close(), plan, result
 
 
-def report(side: str, n: int, changed: int, runs: list[tuple[Phase, dict[str, float], Any, BatchResult]]) -> None:
+def report(side: str, n: int, changed: int, runs: list[Run]) -> None:
     print(f"{side}: {n} SKUs, {changed} changed")
     for phase, stages, plan, result in runs:
+        wall, cpu = stages["total"]
         print(f"  {phase.line()}")
+        print(f"    CPU {cpu:.2f} s (wall {wall:.2f} s, shop {phase.shop:.2f} s)")
         print(
             f"    {len(plan.writes)} to write, {plan.unchanged} unchanged, {len(result.errors)} refused; "
-            + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+            + ", ".join(f"{k} {w:.2f} s wall / {c:.2f} s CPU" for k, (w, c) in stages.items() if k != "total")
         )
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} cores)"
 
 
 def check_store(shop: Loopback, expected: dict[str, tuple[str, int]]) -> list[str]:
@@ -186,14 +215,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--changed", type=float, default=0.01, help="fraction of the SKUs that changed")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds the loopback shop takes per request")
     parser.add_argument(
-        "--no-tracemalloc", action="store_true", help="time without tracemalloc (it slows Python down 2-3x)"
+        "--tracemalloc",
+        action="store_true",
+        help="peak memory per run with tracemalloc (it slows Python down several times: time without it)",
     )
+    parser.add_argument("--no-tracemalloc", action="store_true", help="the default: kept for older commands")
+    parser.add_argument("--only", choices=["stock", "prices"], help="one side only (default: both)")
     parser.add_argument("--url", help="an already running loopback Vendure (default: start one in a child process)")
     args = parser.parse_args(argv)
     n = args.skus
     import great_expectations  # noqa: F401 - import cost is paid once per worker, not per run
 
     changed = changed_indices(n, args.changed)
+    sides = [args.only] if args.only else ["stock", "prices"]
+    load_before = os.getloadavg()
+    print(f"before: {load_average()}")
     with loopback(args.url, latency=args.latency) as shop_server:
         meter = ShopMeter(shop_server)
         # The shop and the state store as the previous run left them (not measured).
@@ -215,21 +251,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         del previous, prices_before, first
         print(f"loopback Vendure on 127.0.0.1: {held} variants, {args.latency * 1000:.0f} ms per request")
 
-        if not args.no_tracemalloc:
+        if args.tracemalloc:
             tracemalloc.start()
-        levels = stock_levels(n, changed)
-        stock_runs = [stock_run(meter, "stock", levels, variant_ids, stock_sent)]
-        stock_runs.append(stock_run(meter, "stock, nothing changed", levels, variant_ids, stock_sent))
-        stock_written = {w.variant_id: ("stock", w.quantity) for w in stock_runs[0][2].writes}
-        del levels
-        report("stock", n, len(changed), stock_runs)
+        stock_runs: list[Run] = []
+        price_runs: list[Run] = []
+        stock_written: dict[str, tuple[str, int]] = {}
+        price_written: dict[str, tuple[str, int]] = {}
+        if "stock" in sides:
+            levels = stock_levels(n, changed)
+            stock_runs.append(stock_run(meter, "stock", levels, variant_ids, stock_sent))
+            stock_runs.append(stock_run(meter, "stock, nothing changed", levels, variant_ids, stock_sent))
+            stock_written = {w.variant_id: ("stock", w.quantity) for w in stock_runs[0][2].writes}
+            del levels
+            report("stock", n, len(changed), stock_runs)
 
-        records = price_records(n, changed)
-        price_runs = [price_run(meter, "prices", records, variant_ids, price_sent)]
-        price_runs.append(price_run(meter, "prices, nothing changed", records, variant_ids, price_sent))
-        price_written = {w.variant_id: ("price", minor_units(w.price, "EUR")) for w in price_runs[0][2].writes}
-        del records
-        report("prices", n, len(changed), price_runs)
+        if "prices" in sides:
+            records = price_records(n, changed)
+            price_runs.append(price_run(meter, "prices", records, variant_ids, price_sent))
+            price_runs.append(price_run(meter, "prices, nothing changed", records, variant_ids, price_sent))
+            price_written = {w.variant_id: ("price", minor_units(w.price, "EUR")) for w in price_runs[0][2].writes}
+            del records
+            report("prices", n, len(changed), price_runs)
         tracemalloc.stop()
         rss = peak_rss_mib()
         wrong = check_store(shop_server, stock_written) + check_store(shop_server, price_written)
@@ -239,6 +281,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"documents refused by the schema: {sum(p.invalid + p.bad_input for p in phases)}")
     print(f"written values not found in the shop: {len(wrong)} {wrong[:5]}")
     print(f"ru_maxrss {rss:.0f} MiB (whole process: imports, Great Expectations, inputs)")
+    print(f"after: {load_average()}")
     for sample in refused:
         print(f"REFUSED ({sample['kind']}): {sample['errors']}\n{sample['document'][:2000]}")
     return {
@@ -250,6 +293,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "expected_update_calls": math.ceil(len(changed) / BATCH),
         "wrong": wrong,
         "ru_maxrss_mib": rss,
+        "cpu": {r[0].name: r[1]["total"][1] for r in stock_runs + price_runs},
+        "load_average": (load_before, os.getloadavg()),
     }
 
 

@@ -113,6 +113,41 @@ def _validation(suite_name: str, checks: Sequence[Check]) -> Any:
         return validation
 
 
+def _expectation_columns(checks: Sequence[Check]) -> list[str] | None:
+    """The columns the suite's expectations read (None: one of them names none GX-style)."""
+    names: list[str] = []
+    for check in checks:
+        expectation = check.expectation()
+        found = [
+            c
+            for c in (
+                getattr(expectation, "column", None),
+                *(getattr(expectation, "column_list", None) or ()),
+                getattr(expectation, "column_A", None),
+                getattr(expectation, "column_B", None),
+            )
+            if isinstance(c, str)
+        ]
+        if not found:
+            return None
+        names += [c for c in found if c not in names]
+    return names
+
+
+def _columns(rows: list[dict[str, Any]], checks: Sequence[Check]) -> dict[str, list[Any]]:
+    """The validated frame, column-wise: only the columns the expectations read.
+
+    The other columns of a row (the record itself, texts for the reasons) stay in ``rows``: GX
+    never sees them, so it neither copies them nor pickles them to fingerprint the batch (an
+    object column it cannot hash makes it pickle the whole frame)."""
+    present: dict[str, None] = {}
+    for row in rows:
+        present.update(dict.fromkeys(row))
+    wanted = _expectation_columns(checks)
+    names = list(present) if wanted is None else [c for c in wanted if c in present]
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
 def run_checks(
     suite_name: str, rows: list[dict[str, Any]], checks: Sequence[Check], *, key_column: str = "key"
 ) -> dict[int, list[RecordError]]:
@@ -121,7 +156,7 @@ def run_checks(
         return {}
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(rows)
+    frame = pd.DataFrame(_columns(rows, checks))
     result = _validation(suite_name, checks).run(
         batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
     )
@@ -292,10 +327,12 @@ def gate_products(
         # A value the connector could not read is reported once, with the connector's reason.
         unreadable = {e.field for e in refused.get(key, ()) if e.check == "parse"}
         refused.setdefault(key, []).extend(e for e in errors if e.field not in unreadable)
-    payloads = {v.key: to_jsonable(v) for _, v in pairs}
+    # The payload of a refused variant only (serialising every variant cost more than the checks).
+    variants = {v.key: v for _, v in pairs if v.key in refused}
     for key, errors in refused.items():
+        payload = to_jsonable(variants[key]) if key in variants else None
         for error in errors:
-            result.rejected.append(QuarantineEntry(error=error, payload=payloads.get(key)))
+            result.rejected.append(QuarantineEntry(error=error, payload=payload))
     result.rejected_keys = set(refused)
     for product in products:
         kept = [v for v in product.variants if v.key not in refused]

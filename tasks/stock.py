@@ -30,7 +30,7 @@ from tasks.quality import Check, run_checks
 from tasks.settings import StockFeed, StockSettings
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
-from tasks.values import Sent, record_answer, snapshot
+from tasks.values import Sent, record_answer, snapshot, value_hash
 
 __all__ = [
     "FLOW",
@@ -145,7 +145,11 @@ def gate_targets(
     refused: dict[str, list[RecordError]] = {k: list(v) for k, v in issues.items() if v}
     for index, errors in failures.items():
         refused.setdefault(targets[index].key, []).extend(errors)
-    payloads = {t.key: {"sku": t.sku, "on_hand": str(t.on_hand), "reserved": str(t.reserved)} for t in targets}
+    payloads = {
+        t.key: {"sku": t.sku, "on_hand": str(t.on_hand), "reserved": str(t.reserved)}
+        for t in targets
+        if t.key in refused
+    }
     rejected = [QuarantineEntry(e, payloads.get(key)) for key, errors in refused.items() for e in errors]
     return [t for t in targets if t.key not in refused], rejected
 
@@ -169,7 +173,8 @@ def plan_stock(
     shop_now: Mapping[tuple[str, str | None], int] | None = None,
 ) -> StockPlan:
     """What to send: targets whose value differs from the last one sent (or, with ``shop_now``
-    from a full reconciliation, from what the shop holds)."""
+    from a full reconciliation, from what the shop holds). ``value_hash`` is ``content_hash`` of the
+    value (JSON already), as ``sent_value`` holds it."""
     plan = StockPlan()
     for t in targets:
         variant_id = variant_ids.get(t.key)
@@ -179,10 +184,10 @@ def plan_stock(
         quantity = int(t.quantity)
         if shop_now is not None:
             changed = shop_now.get((variant_id, t.location)) != quantity
-            if changed and sent.get(t.state_key) == content_hash(t.value):
+            if changed and sent.get(t.state_key) == value_hash(t.value):
                 plan.drift += 1  # the shop was changed behind our back
         else:
-            changed = sent.get(t.state_key) != content_hash(t.value)
+            changed = sent.get(t.state_key) != value_hash(t.value)
         if changed:
             plan.writes.append(
                 StockWrite(key=t.state_key, variant_id=variant_id, quantity=quantity, location=t.location)
@@ -261,7 +266,7 @@ def send_stock(
 ) -> tuple[int, list[RecordError]]:
     """Write one batch; record what the shop accepted, quarantine what it refused."""
     shop: StockSink = require(ctx.shop, StockSink, what="receive stock levels")
-    _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, content_hash(targets[w.key].value), w) for w in writes])
+    _snapshot(ctx, "variant", "sent", [SnapshotRow(w.key, value_hash(targets[w.key].value), w) for w in writes])
     result = shop.write_stock(writes)
     sent = [Sent(w.key, w.variant_id, targets[w.key].value) for w in writes]
     return record_answer(ctx, flow=FLOW, entity=ENTITY, sent=sent, result=result)

@@ -6,6 +6,8 @@ is kept in ``sent_value`` so the next run sends only what changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,18 @@ from tasks.context import RunContext
 from tasks.snapshots import SnapshotRow
 from tasks.state import QuarantineEntry
 
-__all__ = ["Sent", "ValueReport", "open_quarantine", "record_answer", "snapshot"]
+__all__ = ["Sent", "ValueReport", "open_quarantine", "record_answer", "snapshot", "value_hash"]
+
+
+def value_hash(value: dict[str, Any]) -> str:
+    """``content_hash`` of a value that is JSON already (str, int, bool, None, lists, dicts with str
+    keys; no Decimal, no datetime, no dataclass), without its generic walk: the same digest, the one
+    ``sent_value`` holds. The plans hash every article on every run, so this is their hot path."""
+    return hashlib.sha256(_ENCODER.encode(value).encode()).hexdigest()
+
+
+# What content_hash's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def snapshot(ctx: RunContext, flow: str, entity: str, stage: str, rows: list[SnapshotRow]) -> None:

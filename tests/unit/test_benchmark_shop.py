@@ -105,3 +105,19 @@ def test_stock_and_prices_send_only_what_changed(shop: LoopbackVendure) -> None:
     assert noop.operations == {"Login": 1, "Setup": 1}
 
     assert result["wrong"] == []
+
+
+def test_prices_only_reports_cpu_beside_wall_and_shop_time(shop: LoopbackVendure) -> None:
+    result = stock.main(["--skus", "500", "--changed", "0.02", "--latency", "0", "--only", "prices", "--url", shop.url])
+
+    assert_schema_accepted_everything(shop)
+    assert result["stock"] == [] and len(result["prices"]) == 2
+    assert set(result["cpu"]) == {"prices", "prices, nothing changed"}
+    for phase, stages, _plan, _ in result["prices"]:
+        assert set(stages) == {"gate (GX)", "plan", "send (shop included)", "total"}
+        assert all(wall >= 0 and cpu >= 0 for wall, cpu in stages.values())
+        assert phase.peak_traced == 0  # tracemalloc is off unless asked for
+    assert len(result["prices"][0][2].writes) == 10 and result["prices"][1][2].writes == []
+    before, after = result["load_average"]
+    assert len(before) == len(after) == 3
+    assert result["wrong"] == []

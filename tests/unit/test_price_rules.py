@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from connectors.base import PriceCapabilities
+from connectors.base import PriceCapabilities, PriceWrite
 from connectors.errors import Fatal
-from connectors.models import GroupPrice, PriceRecord, Promotion, content_hash
+from connectors.models import GroupPrice, PriceRecord, Promotion, content_hash, to_jsonable
 from tasks.prices import (
     active_promotion,
     check_owned_groups,
@@ -17,6 +17,7 @@ from tasks.prices import (
     next_change,
     plan_prices,
     price_write,
+    write_hash,
     write_value,
 )
 
@@ -127,3 +128,37 @@ def test_a_shop_owning_a_group_the_flow_does_not_read_stops_the_run_before_any_w
     with pytest.raises(Fatal) as refused:
         check_owned_groups(owning, ["Wholesale"])
     assert "Retail" in str(refused.value) and "[prices] groups" in refused.value.resolution
+
+
+def _generic_value(write: PriceWrite) -> dict[str, object]:
+    """What write_value returned before it was built field by field: the to_jsonable walk."""
+    data = to_jsonable(write)
+    del data["key"], data["variant_id"]
+    return data
+
+
+@pytest.mark.parametrize(
+    "rec, capabilities",
+    [
+        (record(), VENDURE),
+        (record(price="19.9"), VENDURE),  # 19.9 and 19.90 are sent (and hashed) as the ERP wrote them
+        (record(promotions=[promo("15.00")]), VENDURE),
+        (record(promotions=[promo("15", start=None)]), SCHEDULING),
+        (record(group_prices=[GroupPrice("Wholesale", D("12.5"), D(10))]), SCHEDULING),
+        (record(tax_included=True, promotions=[promo("12")]), SCHEDULING),
+        (PriceRecord(key="9", sku=None, price=D("3"), currency="USD"), VENDURE),
+    ],
+)
+def test_write_value_and_its_hash_are_what_sent_value_holds(rec: PriceRecord, capabilities: PriceCapabilities) -> None:
+    """The values and hashes of earlier runs stay valid: nothing changed means nothing is re-sent."""
+    write = price_write(rec, "v1", START, capabilities)
+    assert write_value(write) == _generic_value(write)
+    assert list(write_value(write)) == list(_generic_value(write))
+    assert write_hash(write) == content_hash(write_value(write)) == content_hash(_generic_value(write))
+
+
+def test_refused_records_keep_their_payload_and_passed_ones_cost_none() -> None:
+    records = [record("1"), record("2", price="-1", promotions=[promo("1")]), record("3", price="9.999")]
+    passed, rejected = gate_prices(records, currency="EUR")
+    assert [r.key for r in passed] == ["1"]
+    assert {e.error.key: e.payload for e in rejected} == {"2": to_jsonable(records[1]), "3": to_jsonable(records[2])}

@@ -14,7 +14,16 @@ from connectors.errors import RecordError
 from connectors.models import Article, Product, Variant, to_jsonable
 from tasks.grouping import GroupingRules, group_articles
 from tasks.mapping import MappingRules, map_groups
-from tasks.quality import CatalogueChecks, GateResult, ean13_check_digit, gate_products, price_decimals
+from tasks.quality import (
+    CatalogueChecks,
+    Check,
+    GateResult,
+    _columns,
+    ean13_check_digit,
+    gate_products,
+    price_decimals,
+    run_checks,
+)
 
 GOOD_EAN = "4006381333931"
 CHECKS = CatalogueChecks()  # FR: 20 / 10 / 5.5 / 2.1 / 0 %, EUR, 2 decimals
@@ -267,3 +276,34 @@ def test_each_settings_get_their_own_rules() -> None:
     swiss = CatalogueChecks(currency="CHF", vat_rates=frozenset({"8.1", "2.6", "0"}), country="CH")
     result = gate_products([lone("CH", currency="CHF", vat_rate=D("8.1"), tax_category="normal")], swiss)
     assert result.rejected == []
+
+
+def test_gx_sees_only_the_columns_its_expectations_read_and_reasons_still_see_the_row() -> None:
+    import great_expectations.expectations as gxe
+
+    checks = [
+        Check(
+            "qty_non_negative",
+            "quantity",
+            lambda: gxe.ExpectColumnValuesToBeBetween(column="qty", min_value=0),
+            lambda r: f"{r['record']['label']} has {r['qty']}",
+        ),
+        Check(
+            "pair_unique",
+            "pair",
+            lambda: gxe.ExpectCompoundColumnsToBeUnique(column_list=["a", "b"]),
+            lambda r: f"{r['a']}/{r['b']} twice",
+        ),
+    ]
+    # "record" holds dicts (GX cannot hash them) and is only for the reasons.
+    rows = [
+        {"key": str(i), "qty": q, "a": a, "b": "x", "record": {"label": f"L{i}"}}
+        for i, (q, a) in enumerate([(1, "p"), (-2, "q"), (3, "p"), (4, "r")])
+    ]
+    assert list(_columns(rows, checks)) == ["qty", "a", "b"]
+    failures = run_checks("columns-test", rows, checks)
+    assert {i: [(e.check, e.reason) for e in errors] for i, errors in failures.items()} == {
+        0: [("pair_unique", "p/x twice")],
+        1: [("qty_non_negative", "L1 has -2")],
+        2: [("pair_unique", "p/x twice")],
+    }

@@ -10,6 +10,7 @@ from connectors.errors import Fatal, RecordError
 from connectors.models import StockLevel, content_hash
 from tasks.settings import StockFeed, StockSettings
 from tasks.stock import StockTarget, compute_targets, gate_targets, plan_stock
+from tasks.values import value_hash
 
 WEB = [StockFeed(warehouses=["WH"])]
 
@@ -94,3 +95,17 @@ def test_full_compares_with_the_shop_and_counts_drift() -> None:
     plan = plan_stock(targets, {"1": "v1", "2": "v2"}, sent, shop_now={("v1", None): 5, ("v2", None): 9})
     assert [(w.key, w.quantity) for w in plan.writes] == [("2", 3)]
     assert plan.drift == 1 and plan.unchanged == 1
+
+
+@pytest.mark.parametrize("value", [{"quantity": 5, "location": None}, {"quantity": 0, "location": "Entrepôt Lyon"}])
+def test_value_hash_is_the_content_hash_sent_value_holds(value: dict[str, object]) -> None:
+    assert value_hash(value) == content_hash(value)
+
+
+def test_only_refused_articles_carry_a_payload() -> None:
+    targets, issues = compute_targets(
+        [level("1", "WH", "2.5"), level("2", "WH", "4")], WEB, StockSettings(warehouses=["WH"])
+    )
+    passed, rejected = gate_targets(targets, issues)
+    assert [t.key for t in passed] == ["2"]
+    assert [(e.error.key, e.payload) for e in rejected] == [("1", {"sku": "SKU-1", "on_hand": "2.5", "reserved": "0"})]
