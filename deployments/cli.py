@@ -210,6 +210,19 @@ def audit_history(
                 f"{row['recorded_at']:%Y-%m-%d %H:%M:%S}Z  {row['flow']:<10} {row['stage']:<9} run {row['run_id'][:12]}"
                 f"  hash {str(row['hash'] or '-')[:10]}  {payload[:160]}"
             )
+    # A record read again unchanged is not written again: say until when it was read as it is.
+    for key_seen in dict.fromkeys(r["key"] for r in rows):
+        for seen in store.unchanged_since(entity, key_seen, flow=flow):
+            if seen["seen_at"] > seen["written_at"]:
+                line = {"key": key_seen, **seen, "written_at": seen["written_at"].isoformat()}
+                line["seen_at"] = seen["seen_at"].isoformat()
+                typer.echo(
+                    json.dumps({"unchanged_since": line})
+                    if as_json
+                    else f"{seen['seen_at']:%Y-%m-%d %H:%M:%S}Z  {seen['flow']:<10} {'unchanged':<9} run "
+                    f"{seen['seen_run'][:12]}  hash {str(seen['hash'])[:10]}  unchanged since "
+                    f"{seen['written_at']:%Y-%m-%d %H:%M:%S}Z (read again with the same content)"
+                )
 
 
 def _orders_by_reference(cfg: Any, reference: str) -> list[str]:
@@ -376,6 +389,44 @@ def check(config: ConfigOption = None, connection: ConnectionOption = None) -> N
     code = run_check(config, connection, echo=typer.echo)
     if code:
         raise typer.Exit(code=code)
+
+
+@audit_app.command("compact")
+def audit_compact(
+    config: ConfigOption = None,
+    before: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Compact the days before this one (default: today, UTC)."),
+    ] = None,
+    retention: Annotated[
+        bool, typer.Option(help="Also delete what is older than [snapshots] retention_months.")
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what retention would delete; change nothing.")
+    ] = False,
+) -> None:
+    """Upkeep of the snapshots (run it nightly): each past day into one file sorted by key and
+    indexed, then the retention of each flow."""
+    from tasks.context import snapshot_store
+    from tasks.settings import load_config
+
+    try:
+        cfg = load_config(config)
+        store = snapshot_store(cfg)
+    except Fatal as exc:
+        _fail(exc)
+    if not dry_run:
+        done = store.compact(before=before.date() if before else None)
+        typer.echo(f"compacted {done['days']} days ({done['files']} files, {done['rows']} rows) under {store.uri}")
+    if not retention:
+        return
+    months = cfg.snapshots.retention_months
+    if not months:
+        typer.echo("no retention configured ([snapshots] retention_months): everything is kept")
+        return
+    for flow, entity, first_kept, days in store.apply_retention(months, dry_run=dry_run):
+        verb = "would delete" if dry_run else "deleted"
+        typer.echo(f"{flow}/{entity}: {verb} {days} days before {first_kept}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -102,6 +102,7 @@ def snapshot_store(config: PasserelleConfig) -> SnapshotStore:
         filesystem=filesystem,
         mask_fields=s.mask_fields,
         mask_key=lambda: mask_key(config),
+        full_snapshot=s.full_snapshot,
     )
 
 

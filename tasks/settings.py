@@ -148,6 +148,13 @@ class SnapshotSettings(_Model):
     (random, mode 0600), relative to this file's folder, never inside ``root``. Back it up with the state."""
     s3: S3Settings | None = None
     """Credentials and endpoint for an ``s3://`` root (``[snapshots.s3]``)."""
+    full_snapshot: Literal["always", "daily", "weekly", "monthly", "yearly", "never"] = "monthly"
+    """A record read again with the content it had when last written is not written again, except
+    at its first read of each such period, so that every month (by default) holds every record
+    read in it; ``always``: write every record read (the volume grows with what is read)."""
+    retention_months: dict[str, int] = Field(default_factory=dict)
+    """Months of snapshots kept per ``flow`` or ``flow/entity`` (``"import-orders" = 120``,
+    ``stock = 13``); a flow named in neither is kept forever. Enforced by ``passerelle audit compact``."""
 
 
 class CatalogueSettings(_Model):

@@ -3,7 +3,15 @@
 One hive-partitioned dataset ``flow=<flow>/entity=<entity>/date=<YYYY-MM-DD>/<run>-<stage>-<n>.parquet``
 under a local folder or ``s3://bucket/prefix``. Every row: run id, flow, entity, stage
 (``read``, ``rejected``, ``sent``, ``answered``, ...), record key, content hash, JSON payload
-and the UTC time it was recorded. Files are only ever added, never rewritten.
+and the UTC time it was recorded.
+
+What changed is written, not what was read: a ``read`` row whose content hash is the one last
+written for its (flow, entity, key) is not written again (``_index/last``, :class:`LastIndex`),
+except for the first read of each period of ``full_snapshot`` (monthly by default), so that every
+month holds every record read in it. Other stages are always written. :meth:`SnapshotStore.compact`
+rewrites each past day as one file sorted by key, indexed by key and SKU
+(``tasks/snapshot_index.py``); :meth:`SnapshotStore.apply_retention` deletes what is older than
+each flow's retention. Layout, measurements and a DuckDB query: docs/snapshots.md.
 
 Personal data is masked: the values of :data:`PERSONAL_FIELDS` (every personal field of the
 canonical ``Customer`` and ``Address``), and of any other field named in ``mask_fields``, at any
@@ -19,10 +27,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,8 +42,29 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from connectors.models import to_jsonable
+from tasks.snapshot_index import (
+    DayFiles,
+    LastIndex,
+    compact_day,
+    entity_days,
+    from_micros,
+    index_dates,
+    index_keys_for_sku,
+    micros,
+    partitions,
+    prune_index,
+)
 
-__all__ = ["MIN_KEY_BYTES", "PERSONAL_FIELDS", "SnapshotRow", "SnapshotStore", "mask_payload", "s3_filesystem"]
+__all__ = [
+    "FULL_SNAPSHOTS",
+    "MIN_KEY_BYTES",
+    "PERSONAL_FIELDS",
+    "READ",
+    "SnapshotRow",
+    "SnapshotStore",
+    "mask_payload",
+    "s3_filesystem",
+]
 
 PERSONAL_FIELDS = frozenset(
     {
@@ -68,6 +99,29 @@ SCHEMA = pa.schema(
         ("date", pa.string()),
     ]
 )
+LISTING_SECONDS = 10.0
+"""How long a reader trusts a listing of the dataset it made (see :meth:`SnapshotStore._cached`)."""
+FILES_AT_ONCE = 32
+"""Files a look-up reads at once (pyarrow's default, 4, leaves S3 round trips waiting)."""
+READ = "read"
+"""The stage whose unchanged rows are not written again."""
+FULL_SNAPSHOTS = ("always", "daily", "weekly", "monthly", "yearly", "never")
+"""How often every record read is written even when unchanged (``always``: no change detection)."""
+
+
+def _period(at: datetime, full_snapshot: str) -> str:
+    if full_snapshot == "daily":
+        return at.strftime("%Y-%m-%d")
+    if full_snapshot == "weekly":
+        year, week, _ = at.isocalendar()
+        return f"{year}-W{week:02d}"
+    if full_snapshot == "monthly":
+        return at.strftime("%Y-%m")
+    if full_snapshot == "yearly":
+        return at.strftime("%Y")
+    return ""
+
+
 PARTITIONING = ds.partitioning(
     pa.schema([("flow", pa.string()), ("entity", pa.string()), ("date", pa.string())]), flavor="hive"
 )
@@ -163,6 +217,8 @@ class SnapshotStore:
         mask_key: the installation's secret key of the masking HMAC, or a function giving it,
             called on the first value to mask (:func:`tasks.context.snapshot_store` makes
             one on first use); None: a payload with a value to mask is refused.
+        full_snapshot: one of :data:`FULL_SNAPSHOTS`: a record read unchanged is written again
+            at its first read of each such period (``always``: every read is written).
     """
 
     def __init__(
@@ -172,6 +228,7 @@ class SnapshotStore:
         filesystem: pafs.FileSystem | None = None,
         mask_fields: Iterable[str] = (),
         mask_key: str | bytes | Callable[[], str | bytes] | None = None,
+        full_snapshot: str = "monthly",
     ) -> None:
         self.uri = root
         if root.startswith("s3://"):
@@ -182,6 +239,42 @@ class SnapshotStore:
             self.path = root.rstrip("/") or "."
         self.mask_fields = PERSONAL_FIELDS | frozenset(mask_fields)
         self._masker = _Masker(self.mask_fields, lambda: _key_bytes(mask_key))
+        if full_snapshot not in FULL_SNAPSHOTS:
+            raise ValueError(f"full_snapshot must be one of {', '.join(FULL_SNAPSHOTS)}, not {full_snapshot!r}")
+        self.full_snapshot = full_snapshot
+        self.last = LastIndex(self.fs, self.path)
+        self._listings: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def _cached(self, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+        """Listings, kept :data:`LISTING_SECONDS` (one ``audit history`` asks for them several
+        times: by key, by SKU, then by the keys found); dropped by any write of this store."""
+        now = time.monotonic()
+        hit = self._listings.get(key)
+        if hit is not None and now - hit[0] < LISTING_SECONDS:
+            return hit[1]
+        value = make()
+        self._listings[key] = (now, value)
+        return value
+
+    def _partitions(self, flow: str | None, entity: str | None) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = self._cached(
+            ("partitions", flow or "", entity or ""),
+            lambda: partitions(self.fs, self.path, flow=flow, entity=entity),
+        )
+        return found
+
+    def _days(self, flow: str, entity: str) -> dict[str, DayFiles]:
+        days: dict[str, DayFiles] = self._cached(
+            ("days", flow, entity), lambda: entity_days(self.fs, self.path, flow, entity)
+        )
+        return days
+
+    def _each(self, pairs: list[tuple[str, str]], work: Callable[[str, str], list[Any]]) -> list[Any]:
+        """``work`` on every (flow, entity), concurrently (on S3 each is a few requests), in order."""
+        if len(pairs) <= 1:
+            return [x for f, e in pairs for x in work(f, e)]
+        with ThreadPoolExecutor(max_workers=min(8, len(pairs))) as pool:
+            return [x for part in pool.map(lambda p: work(*p), pairs) for x in part]
 
     def write(
         self,
@@ -193,10 +286,56 @@ class SnapshotStore:
         rows: Sequence[SnapshotRow],
         at: datetime | None = None,
     ) -> int:
-        """Append one file of ``rows`` for (run, flow, entity, stage); returns the rows written."""
+        """Append one file of ``rows`` for (run, flow, entity, stage); returns the rows written.
+
+        ``read`` rows with a hash already written for their key in this ``full_snapshot`` period
+        are left out (and noted as seen in the last-hash index); every other row is written.
+        """
         if not rows:
             return 0
         at = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        if stage == READ and self.full_snapshot != "always" and any(r.hash is not None for r in rows):
+            rows = self._changed(run_id=run_id, flow=flow, entity=entity, rows=rows, at=at)
+        else:
+            self._append(run_id=run_id, flow=flow, entity=entity, stage=stage, rows=rows, at=at)
+        return len(rows)
+
+    def _changed(
+        self, *, run_id: str, flow: str, entity: str, rows: Sequence[SnapshotRow], at: datetime
+    ) -> list[SnapshotRow]:
+        """Write the rows that changed, then record every hashed row as seen; returns those written."""
+        last = self.last.load(flow, entity)
+        period = _period(at, self.full_snapshot)
+        now = micros(at)
+        periods: dict[int, str] = {}  # the written times of one index are a few run times
+        written: list[SnapshotRow] = []
+        seen: list[str] = []
+        for r in rows:
+            if r.hash is None:
+                written.append(r)
+                continue
+            before = last.get(r.key)
+            if before is not None and before[0] == r.hash:
+                then = periods.get(before[1])
+                if then is None:
+                    then = periods[before[1]] = _period(from_micros(before[1]), self.full_snapshot)
+                if then == period:
+                    last[r.key] = (before[0], before[1], now, run_id)
+                    seen.append(r.key)
+                    continue
+            written.append(r)
+            last[r.key] = (r.hash, now, now, run_id)
+            seen.append(r.key)
+        if written:
+            self._append(run_id=run_id, flow=flow, entity=entity, stage=READ, rows=written, at=at)
+        # After the rows: a crash in between writes a row again next time, never skips a change.
+        self.last.save(flow, entity, last, changed=seen)
+        return written
+
+    def _append(
+        self, *, run_id: str, flow: str, entity: str, stage: str, rows: Sequence[SnapshotRow], at: datetime
+    ) -> None:
+        self._listings.clear()
         n = len(rows)
         payloads = [
             json.dumps(
@@ -230,7 +369,6 @@ class SnapshotStore:
             basename_template=f"{at.strftime('%H%M%S')}-{run_id}-{stage}-{uuid.uuid4().hex[:8]}-{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore",
         )
-        return n
 
     def location(self, flow: str, entity: str, at: datetime | None = None) -> str:
         day = (at or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
@@ -245,27 +383,88 @@ class SnapshotStore:
             return None
         return ds.dataset(self.path, format="parquet", partitioning=PARTITIONING, filesystem=self.fs, schema=SCHEMA)
 
+    def _files(self, flow: str, entity: str, key: str) -> list[str]:
+        """The files that may hold rows of ``key``: every file of a day not compacted yet, and the
+        compacted days the key index names."""
+        files: list[str] = []
+        compacted: dict[str, str] = {}
+        for day in self._days(flow, entity).values():
+            if day.compacted:
+                compacted[day.date] = day.files[0]
+            else:
+                files.extend(day.files)
+        if compacted:
+            files.extend(
+                compacted[d] for d in sorted(index_dates(self.fs, self.path, flow, entity, key)) if d in compacted
+            )
+        return files
+
+    def _read(self, files: list[str], expr: pc.Expression | None, columns: list[str] | None = None) -> pa.Table:
+        dataset = ds.dataset(
+            files,
+            format="parquet",
+            filesystem=self.fs,
+            schema=SCHEMA,
+            partitioning=PARTITIONING,
+            partition_base_dir=self.path,
+        )
+        # Many small reads (a footer and a row group per day): on S3, more of them at once.
+        return dataset.to_table(filter=expr, columns=columns, fragment_readahead=FILES_AT_ONCE)
+
     def history(
         self, entity: str, key: str, *, flow: str | None = None, run_id: str | None = None
     ) -> list[dict[str, Any]]:
-        """Every snapshot row of one record, oldest first: what was read, refused, sent, answered."""
-        return self.query(entity=entity, key=key, flow=flow, run_id=run_id)
+        """Every snapshot row of one record, oldest first: what was read, refused, sent, answered.
+
+        Reads only the files that may hold the key (:meth:`_files`): a year of compacted days
+        costs a listing, the key index and the row groups holding the key.
+        """
+        files: list[str] = self._each(self._partitions(flow, entity), lambda f, e: self._files(f, e, key))
+        if not files:
+            return []
+        expr = pc.field("key") == key
+        if run_id is not None:
+            expr = expr & (pc.field("run_id") == run_id)
+        return _rows(self._read(files, expr))
+
+    def unchanged_since(self, entity: str, key: str, *, flow: str | None = None) -> list[dict[str, Any]]:
+        """Per flow that reads the record: the hash last written, when, and the last time (and run)
+        it was read again unchanged; for "unchanged since" under a history."""
+        found: list[dict[str, Any]] = []
+        for f, e in self._partitions(flow, entity):
+            entry = self.last.load(f, e).get(key)
+            if entry is not None:
+                found.append(
+                    {
+                        "flow": f,
+                        "hash": entry[0],
+                        "written_at": from_micros(entry[1]),
+                        "seen_at": from_micros(entry[2]),
+                        "seen_run": entry[3],
+                    }
+                )
+        return found
 
     def keys_for_sku(self, sku: str, *, entity: str | None = None) -> list[str]:
-        """Record keys whose payload carries this SKU (auditors know SKUs, not ERP ids)."""
-        dataset = self._dataset()
-        if dataset is None:
-            return []
+        """Record keys whose payload carries this SKU (auditors know SKUs, not ERP ids): the SKU
+        index of compacted days, and the payloads of the days not compacted yet."""
         needle = json.dumps({"sku": sku}, ensure_ascii=False)[1:-1]  # '"sku": "X"' as written by json.dumps
-        expr = pc.match_substring(pc.field("payload"), needle)
-        if entity is not None:
-            expr = expr & (pc.field("entity") == entity)
-        table = dataset.to_table(columns=["key", "payload"], filter=expr)
-        keys: list[str] = []
-        for key, payload in zip(table.column("key").to_pylist(), table.column("payload").to_pylist(), strict=True):
-            if json.loads(payload).get("sku") == sku and key not in keys:
-                keys.append(key)
-        return keys
+
+        def found(f: str, e: str) -> list[str]:
+            keys = index_keys_for_sku(self.fs, self.path, f, e, sku)
+            recent = [p for d in self._days(f, e).values() if not d.compacted for p in d.files]
+            if recent:
+                table = self._read(recent, pc.match_substring(pc.field("payload"), needle), columns=["key", "payload"])
+                keys += [
+                    key
+                    for key, payload in zip(
+                        table.column("key").to_pylist(), table.column("payload").to_pylist(), strict=True
+                    )
+                    if json.loads(payload).get("sku") == sku
+                ]
+            return keys
+
+        return list(dict.fromkeys(self._each(self._partitions(None, entity), found)))
 
     def query(
         self,
@@ -276,6 +475,7 @@ class SnapshotStore:
         run_id: str | None = None,
         stage: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Rows matching every given field (a scan of the whole dataset: prefer :meth:`history`)."""
         dataset = self._dataset()
         if dataset is None:
             return []
@@ -284,8 +484,65 @@ class SnapshotStore:
             if value is not None:
                 cond = pc.field(name) == value
                 expr = cond if expr is None else expr & cond
-        table = dataset.to_table(filter=expr)
-        rows = table.sort_by([("recorded_at", "ascending")]).to_pylist()
-        for row in rows:
-            row["payload"] = json.loads(row["payload"]) if row["payload"] else None
-        return rows
+        return _rows(dataset.to_table(filter=expr))
+
+    # -- upkeep -------------------------------------------------------------------------------
+
+    def compact(self, *, before: date | None = None, flow: str | None = None) -> dict[str, int]:
+        """Compact every day before ``before`` (default: today, UTC) that is not compacted yet:
+        one file per (flow, entity, day) sorted by key, indexed. Returns days, files, rows."""
+        self._listings.clear()
+        before_day = (before or datetime.now(timezone.utc).date()).isoformat()
+        done = {"days": 0, "files": 0, "rows": 0}
+        for f, e in partitions(self.fs, self.path, flow=flow, entity=None):
+            for day in entity_days(self.fs, self.path, f, e).values():
+                if day.date >= before_day or day.compacted:
+                    continue
+                done["rows"] += compact_day(self.fs, self.path, f, e, day)
+                done["days"] += 1
+                done["files"] += len(day.files)
+        return done
+
+    def apply_retention(
+        self, retention_months: Mapping[str, int], *, now: datetime | None = None, dry_run: bool = False
+    ) -> list[tuple[str, str, str, int]]:
+        """Delete the days older than the retention of their ``flow/entity`` (or ``flow``) in
+        ``retention_months``; a flow named in neither is kept forever. Returns (flow, entity,
+        first day kept, days deleted) for every (flow, entity) with a retention."""
+        self._listings.clear()
+        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        report: list[tuple[str, str, str, int]] = []
+        for f, e in partitions(self.fs, self.path, flow=None, entity=None):
+            months = retention_months.get(f"{f}/{e}", retention_months.get(f))
+            if months is None:
+                continue
+            cutoff = _months_before(now, months)
+            first_kept = cutoff.date().isoformat()
+            old = [d for d in entity_days(self.fs, self.path, f, e).values() if d.date < first_kept]
+            if not dry_run:
+                for day in old:
+                    self.fs.delete_dir(f"{self.path}/flow={f}/entity={e}/date={day.date}")
+                prune_index(self.fs, self.path, f, e, first_kept)
+                self.last.forget_before(f, e, cutoff)
+            report.append((f, e, first_kept, len(old)))
+        return report
+
+
+def _months_before(now: datetime, months: int) -> datetime:
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    return datetime(year, month + 1, 1, tzinfo=timezone.utc)
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows oldest first, payloads parsed; a row held twice (a day whose compaction was
+    interrupted before its small files were deleted) once."""
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for row in table.sort_by([("recorded_at", "ascending")]).to_pylist():
+        identity = tuple(row[n] for n in ("flow", "entity", "run_id", "stage", "key", "hash", "recorded_at", "payload"))
+        if identity in seen:
+            continue
+        seen.add(identity)
+        row["payload"] = json.loads(row["payload"]) if row["payload"] else None
+        rows.append(row)
+    return rows
