@@ -14,27 +14,11 @@ from typing import Any
 from connectors.checks import FLOWS, Check, Checkable, CheckNeeds, failed, from_error, passed
 from connectors.errors import PasserelleError
 from connectors.registry import build
+from tasks.settings import ConfigResolver
 
-__all__ = ["CheckResolver", "connection_needs", "run_check"]
+__all__ = ["connection_needs", "run_check"]
 
 Echo = Callable[[str], None]
-
-
-class CheckResolver:
-    """Secrets and paths of one connector (what ``tasks.context.ConfigResolver`` does, without
-    importing the run context's state store and snapshot libraries)."""
-
-    def __init__(self, config: Any, options: dict[str, Any], where: str) -> None:
-        self._config = config
-        self._options = options
-        self._where = where
-
-    def secret(self, option: str) -> str | None:
-        value = self._config.secret(self._options.get(option), what=f"{self._where}.{option}")
-        return value.get_secret_value() if value is not None else None
-
-    def path(self, value: str) -> str:
-        return str(self._config.path(value))
 
 
 def connection_needs(settings: Any) -> tuple[CheckNeeds, CheckNeeds, list[Check]]:
@@ -131,7 +115,7 @@ def _placeholders(value: Any, where: str = "") -> list[str]:
 def _check_one(cfg: Any, name: str, side: str, connector: Any, needs: CheckNeeds) -> list[Check]:
     """The checks of one connector: built as the flows build it, asked to check itself, closed."""
     options = connector.options()
-    resolver = CheckResolver(cfg, options, f"connections.{name}.{side}")
+    resolver = ConfigResolver(cfg, options, f"connections.{name}.{side}")
     try:
         built = build(side, connector.type, options, resolver, connection=name)
     except PasserelleError as exc:

@@ -17,27 +17,11 @@ from typing import Any
 from connectors.base import Closeable
 from connectors.errors import Fatal
 from connectors.registry import build
-from tasks.settings import ConnectionSettings, PasserelleConfig, load_config
+from tasks.settings import ConfigResolver, ConnectionSettings, PasserelleConfig, load_config
 from tasks.snapshots import MIN_KEY_BYTES, SnapshotStore, s3_filesystem
 from tasks.state import StateStore
 
 __all__ = ["ConfigResolver", "RunContext", "mask_key", "open_context", "snapshot_store"]
-
-
-class ConfigResolver:
-    """Resolves one connector's secret references and relative paths."""
-
-    def __init__(self, config: PasserelleConfig, options: dict[str, Any], where: str) -> None:
-        self._config = config
-        self._options = options
-        self._where = where
-
-    def secret(self, option: str) -> str | None:
-        value = self._config.secret(self._options.get(option), what=f"{self._where}.{option}")
-        return value.get_secret_value() if value is not None else None
-
-    def path(self, value: str) -> str:
-        return self._config.path(value)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from tasks.webhook_settings import WebhookSettings
 
 __all__ = [
     "CatalogueSettings",
+    "ConfigResolver",
     "ConnectionSettings",
     "DocumentStorageSettings",
     "FeedbackSettings",
@@ -495,6 +496,24 @@ class PasserelleConfig(_Model):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
             url = "sqlite:///" + self.path(url.removeprefix("sqlite:///"))
         return url
+
+
+class ConfigResolver:
+    """Resolves one connector's secret references and relative paths (the ``Resolver`` its factory
+    gets): for the flows' run context and for ``passerelle check``, which must not import the run
+    context's stores."""
+
+    def __init__(self, config: PasserelleConfig, options: dict[str, Any], where: str) -> None:
+        self._config = config
+        self._options = options
+        self._where = where
+
+    def secret(self, option: str) -> str | None:
+        value = self._config.secret(self._options.get(option), what=f"{self._where}.{option}")
+        return value.get_secret_value() if value is not None else None
+
+    def path(self, value: str) -> str:
+        return self._config.path(value)
 
 
 def invoice_title(connection: ConnectionSettings, kind: str, number: str) -> str:
