@@ -6,8 +6,6 @@ Resolution."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +19,7 @@ import httpx
 import pytest
 
 from deployments.sandbox.base import free_port
+from tests.fixtures.servers import prefect_server
 
 pytestmark = pytest.mark.integration
 
@@ -56,44 +55,8 @@ password = "env:ALERTS_TEST_SHOP_PASSWORD"
 
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-        "ALERTS_TEST_SHOP_PASSWORD": "not-used",
-    }
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield env["PREFECT_API_URL"], env
-    finally:
-        os.killpg(server.pid, signal.SIGINT)  # a Prefect server stops cleanly on SIGINT
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+    with prefect_server(tmp_path_factory.mktemp("prefect-server"), ALERTS_TEST_SHOP_PASSWORD="not-used") as api:
+        yield api
 
 
 class Recorder:

@@ -41,6 +41,7 @@ from deployments.sandbox.base import free_port
 from deployments.sandbox.fakes.woocommerce_fake import KEY, SECRET, FakeWooCommerce
 from tasks.state import OrderState, StateStore
 from tests.contract.test_woocommerce_orders import taxed_order
+from tests.fixtures.servers import prefect_server
 
 pytestmark = pytest.mark.integration
 
@@ -71,40 +72,9 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT, wait: floa
 
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A Prefect server on a loopback port, its home in tmp (as tests/integration/test_prefect_deploy.py)."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-    }
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Prefect server did not start: {(home / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield env["PREFECT_API_URL"], env
-    finally:
-        _stop(server)  # a Prefect server stops cleanly on SIGINT
-        log.close()
+    """A Prefect server on a loopback port, its home in tmp (tests/fixtures/servers.py)."""
+    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as api:
+        yield api
 
 
 class Workers:
