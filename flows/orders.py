@@ -2,8 +2,9 @@
 
 read the window (from the cursor, minus an overlap) + the orders followed by id -> import rules
 (paid / authorised / always / never per payment method) -> quality gate -> catalogue bindings ->
-per order: claim, reconcile, ERP write, complete, deposit for settled payments -> cursor ->
-summary artifact. See ``docs/orders.md``.
+per batch of ``orders.batch_size`` (one Prefect task): claim, reconcile, ERP write (the ERP's
+batch method when it has one), complete, deposits for settled payments -> cursor -> summary
+artifact. See ``docs/orders.md``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import flow
+from prefect.utilities.annotations import quote
 
 from connectors.errors import Fatal, PasserelleError
 from connectors.models import Order, ensure_utc
@@ -27,8 +29,9 @@ from tasks.orders import (
     Outcome,
     Window,
     gate_orders,
+    import_batch,
     import_decision,
-    import_one,
+    import_orders_batch,
     line_articles,
     plan_window,
     quarantine_orders,
@@ -211,15 +214,18 @@ def _import(
     size = settings.batch_size
     for start in range(0, len(todo), size):
         lease.keep()  # renewed per batch; a run that lost it stops here
-        for order in todo[start : start + size]:
-            try:
-                outcome = import_one(ctx, lease, order, line_articles(order, variant_keys))
-            except (Fatal, LeaseLost):
-                raise  # configuration: every order would fail the same way; or another run goes on
-            except Exception as exc:  # noqa: BLE001 - one order's failure never stops the others
-                outcome = Outcome(order.shop_id, order.reference, "failed", notes=[f"{type(exc).__name__}: {exc}"])
+        batch = todo[start : start + size]
+        try:
+            # quote(): Prefect passes the values through without walking them (see import_batch).
+            outcomes = import_batch(quote(ctx), quote(lease), quote(batch), quote(variant_keys))  # type: ignore[call-overload]
+        except (Fatal, LeaseLost):
+            raise  # configuration: every order would fail the same way; or another run goes on
+        except Exception as exc:  # noqa: BLE001 - the batch failed after its retries: each order alone
+            logger().warning("batch of %d orders failed (%s): importing them one by one", len(batch), exc)
+            outcomes = [_alone(ctx, lease, order, variant_keys) for order in batch]
+        for order, outcome in zip(batch, outcomes, strict=True):
+            if outcome.result == "failed":
                 failed_at = min(failed_at or order.updated_at, order.updated_at)
-                logger().error("order %s not imported: %s", order.reference, exc)
             _count(summary, order, outcome)
     if cursor_to is not None:
         # Committed up to the window's end, or up to the first order that failed (half-open: it
@@ -234,6 +240,18 @@ def _import(
     summary.api_calls_erp = ctx.api_calls("erp")
     if summary.imported or summary.reconciled or summary.payments_recorded:
         summary.snapshots = ctx.snapshots.location(FLOW, ENTITY)
+
+
+def _alone(ctx: RunContext, lease: RunLease, order: Order, variant_keys: dict[str, str]) -> Outcome:
+    """One order of a batch that failed, on its own: what fails now is this order's alone."""
+    try:
+        (outcome,) = import_orders_batch(ctx, lease, [order], variant_keys)
+    except (Fatal, LeaseLost):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one order's failure never stops the others
+        logger().error("order %s not imported: %s", order.reference, exc)
+        return Outcome(order.shop_id, order.reference, "failed", notes=[f"{type(exc).__name__}: {exc}"])
+    return outcome
 
 
 def _line(order: Order, status: str, detail: str, erp: str = "") -> dict[str, Any]:

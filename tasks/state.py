@@ -15,7 +15,7 @@ Details: docs/architecture.md (sections "State store", "Exactly once (catalogue)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -596,21 +596,45 @@ class StateStore:
 
     def save_order_import(self, connection: str, shop_order_id: str, **values: Any) -> None:
         """Insert or update the import row of one order; columns not given keep their value."""
-        if isinstance(values.get("payments"), dict):
-            values["payments"] = json.dumps(values["payments"], sort_keys=True)
+        self.save_order_imports(connection, [{"shop_order_id": shop_order_id, **values}])
+
+    def save_order_imports(self, connection: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or update the import rows of several orders (each a ``shop_order_id`` and the
+        columns to set; those not given keep their value) in one transaction."""
+        if not rows:
+            return
         now = utcnow()
         table = OrderImport.__table__  # type: ignore[attr-defined]
-        row = {"connection": connection, "shop_order_id": shop_order_id, "updated_at": now, **values}
-        # A new row needs a state; an existing one keeps every column not given.
-        stmt = self._insert(table).values(created_at=now, **{"state": OrderState.WAITING, **row})
-        update = {c: getattr(stmt.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
-        stmt = stmt.on_conflict_do_update(index_elements=["connection", "shop_order_id"], set_=update)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for given in rows:
+            values = dict(given)
+            if isinstance(values.get("payments"), dict):
+                values["payments"] = json.dumps(values["payments"], sort_keys=True)
+            # A new row needs a state; an existing one keeps every column not given.
+            params = {"connection": connection, "updated_at": now, **values}
+            groups.setdefault(tuple(sorted(params)), []).append(params)
         with self.engine.begin() as conn:
-            conn.execute(stmt)
+            for columns, group in groups.items():
+                stmt = self._insert(table)
+                update = {c: getattr(stmt.excluded, c) for c in columns if c not in {"connection", "shop_order_id"}}
+                stmt = stmt.on_conflict_do_update(index_elements=["connection", "shop_order_id"], set_=update)
+                defaults = {"created_at": now, "state": OrderState.WAITING}
+                # One statement, many parameter sets: the defaults only fill what a row lacks.
+                conn.execute(stmt, [{**defaults, **params} for params in group])
 
     def claim_order(self, connection: str, shop_order_id: str, *, run_id: str, lease: str, **values: Any) -> bool:
         """Mark the order ``claimed`` by ``run_id`` before the ERP is written; False when it is
-        imported already (nothing to write).
+        imported already (nothing to write). One order of :meth:`claim_orders`."""
+        return bool(
+            self.claim_orders(connection, [{"shop_order_id": shop_order_id, **values}], run_id=run_id, lease=lease)
+        )
+
+    def claim_orders(
+        self, connection: str, orders: Sequence[Mapping[str, Any]], *, run_id: str, lease: str
+    ) -> set[str]:
+        """Mark these orders (each a ``shop_order_id`` and its columns) ``claimed`` by ``run_id``
+        before the ERP is written, in one transaction; returns the ids claimed (an order imported
+        already is not: nothing to write).
 
         A claim is its run's alone: only the current holder of ``lease`` (unexpired) claims, checked
         in the claim's own transaction, which locks the lease row so that no run takes the lease
@@ -621,30 +645,15 @@ class StateStore:
         Raises:
             LeaseLost: ``run_id`` does not hold ``lease`` (any more): nothing was claimed.
         """
+        if not orders:
+            return set()
         now = utcnow()
         table = OrderImport.__table__  # type: ignore[attr-defined]
         leases = Lease.__table__  # type: ignore[attr-defined]
-        row = {
-            "connection": connection,
-            "shop_order_id": shop_order_id,
-            "state": OrderState.CLAIMED,
-            "follow": True,
-            "run_id": run_id,
-            "claimed_at": now,
-            "updated_at": now,
-            **values,
-        }
-        stmt = self._insert(table).values(created_at=now, attempts=1, **row)
-        update = {c: getattr(stmt.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
-        update["attempts"] = table.c.attempts + 1
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["connection", "shop_order_id"],
-            set_=update,
-            where=table.c.state != OrderState.IMPORTED,
-        )
+        claimed: set[str] = set()
         with self.engine.begin() as conn:
             # A no-op update of our own lease row: it takes the row's write lock (PostgreSQL) or the
-            # database's (SQLite) until the claim commits, so a takeover waits and then sees the claim.
+            # database's (SQLite) until the claims commit, so a takeover waits and then sees them.
             held = conn.execute(
                 sa.update(leases)
                 .where(leases.c.name == lease, leases.c.holder == run_id, leases.c.expires_at > now)
@@ -653,12 +662,37 @@ class StateStore:
             ).first()
             if held is None:
                 holder = conn.execute(sa.select(leases.c.holder).where(leases.c.name == lease)).scalar()
+                names = ", ".join(str(o["shop_order_id"]) for o in orders[:5]) + (" ..." if len(orders) > 5 else "")
                 raise LeaseLost(
                     f"run {run_id} does not hold the lease {lease} (held by {holder or 'nobody'}): "
-                    f"order {shop_order_id} not claimed, nothing written"
+                    f"{'order' if len(orders) == 1 else 'orders'} {names} not claimed, nothing written"
                 )
-            # RETURNING, not rowcount: drivers count a skipped ON CONFLICT update differently.
-            return conn.execute(stmt.returning(table.c.id)).first() is not None
+            columns: tuple[str, ...] | None = None
+            stmt: Any = None
+            for values in orders:
+                row = {
+                    "connection": connection,
+                    "state": OrderState.CLAIMED,
+                    "follow": True,
+                    "run_id": run_id,
+                    "claimed_at": now,
+                    "updated_at": now,
+                    **values,
+                }
+                if columns != tuple(row):  # one statement for the orders with the same columns
+                    columns = tuple(row)
+                    insert = self._insert(table)
+                    update = {c: getattr(insert.excluded, c) for c in row if c not in {"connection", "shop_order_id"}}
+                    update["attempts"] = table.c.attempts + 1
+                    stmt = insert.on_conflict_do_update(
+                        index_elements=["connection", "shop_order_id"],
+                        set_=update,
+                        where=table.c.state != OrderState.IMPORTED,
+                    ).returning(table.c.id)
+                # RETURNING, not rowcount: drivers count a skipped ON CONFLICT update differently.
+                if conn.execute(stmt, {"created_at": now, "attempts": 1, **row}).first() is not None:
+                    claimed.add(str(values["shop_order_id"]))
+        return claimed
 
     def bindings_by_shop_id(self, connection: str, entity: str, shop_ids: Iterable[str]) -> dict[str, Binding]:
         """Bindings of one entity by shop id (the reverse lookup of web order lines)."""

@@ -6,6 +6,7 @@ deducted by the final invoice, and exactly once after a kill between the ERP wri
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -137,18 +138,18 @@ def test_run_killed_between_the_erp_write_and_the_state_write_imports_once(
     class Killed(BaseException):
         """The worker dies (not an error any code would catch)."""
 
-    real_save = StateStore.save_order_import
+    real_save = StateStore.save_order_imports
 
-    def die_when_completing(self: StateStore, connection: str, shop_order_id: str, **values: Any) -> None:
-        if values.get("state") == OrderState.IMPORTED:
+    def die_when_completing(self: StateStore, connection: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if any(row.get("state") == OrderState.IMPORTED for row in rows):
             raise Killed("worker killed after Odoo confirmed the order")
-        real_save(self, connection, shop_order_id, **values)
+        real_save(self, connection, rows)
 
-    monkeypatch.setattr(StateStore, "save_order_import", die_when_completing)
+    monkeypatch.setattr(StateStore, "save_order_imports", die_when_completing)
     with pytest.raises(Killed):
         import_orders(config=config)
     assert list(web_orders(odoo)) == [order["id"]]
-    monkeypatch.setattr(StateStore, "save_order_import", real_save)
+    monkeypatch.setattr(StateStore, "save_order_imports", real_save)
 
     rerun = import_orders(config=config)
     assert (rerun["imported"], rerun["reconciled"], rerun["failed"], rerun["payments_recorded"]) == (0, 1, 0, 1), rerun

@@ -9,7 +9,7 @@ customer identifiers are its own); each test has a fresh Vendure and a fresh sta
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -183,18 +183,18 @@ def test_run_killed_between_the_erp_write_and_the_state_write_imports_once(
     class Killed(BaseException):
         """The worker dies (not an error any code would catch)."""
 
-    real_save = StateStore.save_order_import
+    real_save = StateStore.save_order_imports
 
-    def die_when_completing(self: StateStore, connection: str, shop_order_id: str, **values: Any) -> None:
-        if values.get("state") == OrderState.IMPORTED:
+    def die_when_completing(self: StateStore, connection: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if any(row.get("state") == OrderState.IMPORTED for row in rows):
             raise Killed("worker killed after Tryton wrote the sale")
-        real_save(self, connection, shop_order_id, **values)
+        real_save(self, connection, rows)
 
-    monkeypatch.setattr(StateStore, "save_order_import", die_when_completing)
+    monkeypatch.setattr(StateStore, "save_order_imports", die_when_completing)
     with pytest.raises(Killed):
         import_orders(config=config)
     assert list(sales(erp, "flow3")) == [order["id"]]  # the sale is in Tryton, the state store says "claimed"
-    monkeypatch.setattr(StateStore, "save_order_import", real_save)
+    monkeypatch.setattr(StateStore, "save_order_imports", real_save)
 
     rerun = import_orders(config=config)
     assert (rerun["imported"], rerun["reconciled"], rerun["failed"]) == (0, 1, 0)

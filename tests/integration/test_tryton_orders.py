@@ -642,3 +642,65 @@ def test_a_payment_tryton_refuses_is_the_orders_error_not_the_runs(
     assert "Tryton refused the deposit's payment" in refused.value.error.reason
     # The deposit is still there to pay once the date is right.
     assert erp.record_payment(ref, order.payments[0]) == str(sale(client, ref)["advance_payment_invoices"][0])
+
+
+def test_a_batch_takes_fewer_calls_and_refuses_only_the_orders_at_fault(
+    sandbox: tuple[TrytonSandbox, dict[str, int]], client: TrytonClient, products: dict[str, int]
+) -> None:
+    """``import_orders``: the same answers as ``import_order`` one by one, in fewer calls."""
+
+    def batch_of_orders() -> list[Order]:
+        repeat = Customer("Repeat@Example.com", shop_id=f"r{next(_ids)}", first_name="Jeanne", last_name="Martin")
+        again = replace(repeat, email="repeat@example.com")
+        return [
+            web_order([("O-MUG", 2), ("O-BOOK", 1)]),
+            web_order([("O-TSH-RED-M", 1)], customer=repeat),
+            web_order([("O-MUG", 1)], customer=again),  # the same buyer in the same batch
+            web_order([("O-MUG", 1)], total_offset=Decimal("0.02")),  # adjusted to the shop's total
+            web_order([("O-MUG", 1)], total_offset=Decimal("5.00")),  # refused: totals too far apart
+            web_order([("O-MUG", 1)], shipping=replace(LYON, city="Lyon\t1er")),  # refused: address
+            web_order([("O-MUG", 1), ("O-BOOK", 1)]),  # refused: its book is unbound
+        ]
+
+    def items(orders: list[Order]) -> list[tuple[Order, dict[str, str]]]:
+        bound = [bindings(o, products) for o in orders]
+        del bound[-1][orders[-1].lines[1].line_id]
+        return list(zip(orders, bound, strict=True))
+
+    one_by_one = connector(sandbox, shop="single")
+    batched = connector(sandbox, shop="batch")
+    try:
+        single: list[ErpOrderRef | str] = []
+        calls = one_by_one.client.stats.calls
+        for order, bound in items(batch_of_orders()):
+            try:
+                single.append(one_by_one.import_order(order, bound))
+            except OrderRefused as refused:
+                single.append(refused.error.field)
+        single_calls = one_by_one.client.stats.calls - calls
+
+        orders = batch_of_orders()
+        done = batched.import_order(orders[0], bindings(orders[0], products))  # imported by an earlier run
+        calls = batched.client.stats.calls
+        answers = batched.import_orders(items(orders))
+        batch_calls = batched.client.stats.calls - calls
+    finally:
+        one_by_one.close()
+        batched.close()
+
+    assert answers[0] == done  # found, not made twice
+    fields = [a.field for a in answers if not isinstance(a, ErpOrderRef)]
+    assert fields == ["total_tax_included", "shipping", "lines[1].sku"]
+    assert [a if isinstance(a, str) else "sale" for a in single] == ["sale"] * 4 + fields
+    made = [a for a in answers if isinstance(a, ErpOrderRef)]
+    for order, ref in zip(orders, made, strict=False):
+        row = sale(client, ref)
+        assert row["state"] == "processing" and row["total_amount"] == order.total_tax_included
+        assert row["reference"] == f"batch:{order.shop_id}"
+    assert made[1].customer_id == made[2].customer_id  # one party for the repeat buyer
+    key = f"batch:{orders[1].customer.shop_id}"
+    assert client.model("party.identifier").search_count([("code", "=", key)]) == 1
+    for refused in orders[4:]:  # nothing left behind for the refused orders
+        assert client.model("sale.sale").search_count([("reference", "=", f"batch:{refused.shop_id}")]) == 0
+    # One search, read, create, quote and confirm for the batch instead of each order's own.
+    assert batch_calls < single_calls * 0.6, (batch_calls, single_calls)

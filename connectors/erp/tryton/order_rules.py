@@ -91,6 +91,18 @@ class _Setup:
 
 
 @dataclass(slots=True)
+class _BatchCache:
+    """What :meth:`TrytonOrders._prefetch` read for a batch: products by id, and the parties of
+    the batch's customer keys and e-mails (``searched``); a key or e-mail whose party an order
+    of the batch may have changed is ``dirty`` (searched again)."""
+
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)
+    parties: list[dict[str, Any]] = field(default_factory=list)
+    searched: set[str] = field(default_factory=set)
+    dirty: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
 class _Party:
     id: int
     invoice_address: int

@@ -6,7 +6,7 @@ server in :mod:`.order_rules`. Keys, lines, totals, deposits and the calls per o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 from connectors.base import ErpOrderRef
 from connectors.erp.tryton.client import TrytonClient, TrytonError
 from connectors.erp.tryton.order_rules import (
+    _PARTY_FIELDS,
     _PRODUCT_FIELDS,
     _SHIPPING,
     IMPORTED_STATES,
     PRICE_QUANTUM,
     OrderRefused,
+    _BatchCache,
+    _like,
     _line,
     _line_description,
     _Party,
@@ -55,6 +58,17 @@ __all__ = [
 _SEARCH_CHUNK = 500
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """An order of a batch ready for its sale: its place in the batch, the sale's values."""
+
+    index: int
+    order: Order
+    values: dict[str, Any]
+    taxes: Mapping[str, tuple[int, ...]]
+    party: _Party
+
+
 # -- the sink ---------------------------------------------------------------------------------
 
 
@@ -64,6 +78,7 @@ class TrytonOrders(TrytonPayments, TrytonParties):
     client: TrytonClient
     settings: TrytonSettings
     _orders_setup: _Setup | None
+    _batch_cache: _BatchCache | None = None
 
     # -- OrderSink -------------------------------------------------------------------------------
     def find_orders(self, shop_refs: Sequence[str]) -> dict[str, ErpOrderRef]:
@@ -117,18 +132,218 @@ class TrytonOrders(TrytonPayments, TrytonParties):
             (sale_id,) = sales.create([values])
         except TrytonError as exc:
             raise _refusal(order, "sale", "the sale", exc) from exc
+        return self._complete(order, int(sale_id), values, taxes, setup, party)
+
+    def import_orders(self, items: Sequence[tuple[Order, Mapping[str, str]]]) -> list[ErpOrderRef | RecordError]:
+        """:meth:`import_order` for a batch: one search of the sales there already, one read of
+        the products, one search of the customers, one ``create`` of the sales, one ``quote``,
+        one ``read`` and one ``confirm`` for the whole batch (``docs/orders.md``, "Tryton": the
+        calls per order). When Tryton refuses one of the batched calls, the orders of that step
+        go on one by one, so that only the order at fault is refused.
+
+        Returns one answer per item, in order: the sale, or why Tryton refused the order.
+        """
+        sales = self.client.model("sale.sale")
+        answers: list[ErpOrderRef | RecordError | None] = [None] * len(items)
+        index = {self._tag(order.shop_id): i for i, (order, _) in enumerate(items)}
+        tags = list(index)
+        existing: list[dict[str, Any]] = []
+        for start in range(0, len(tags), _SEARCH_CHUNK):
+            existing += sales.search_read(
+                [("reference", "in", tags[start : start + _SEARCH_CHUNK])],
+                ["id", "number", "reference", "total_amount", "party", "state"],
+            )
+        existing.sort(key=lambda r: r["id"])
+        for row in existing:  # by id: the first imported sale of a reference wins, as import_order
+            i = index[row["reference"]]
+            if answers[i] is None and row["state"] in IMPORTED_STATES:
+                answers[i] = _ref(row)
+        self._discard([int(r["id"]) for r in existing if answers[index[r["reference"]]] is None])
+        setup = self._setup()
+        todo = [i for i in range(len(items)) if answers[i] is None]
+        prepared: list[_Prepared] = []
+        self._batch_cache = _BatchCache()
+        try:
+            self._prefetch([items[i] for i in todo], setup)
+            for i in todo:
+                order, products = items[i]
+                try:
+                    prepared.append(self._prepare(i, order, products, setup))
+                except OrderRefused as refused:
+                    answers[i] = refused.error
+        finally:
+            self._batch_cache = None
+        for i, answer in self._sales(prepared, setup).items():
+            answers[i] = answer
+        assert all(a is not None for a in answers)
+        return [a for a in answers if a is not None]
+
+    def _prepare(self, i: int, order: Order, products: Mapping[str, str], setup: _Setup) -> _Prepared:
+        """Everything of :meth:`import_order` before the sale is created (its customer included)."""
+        currency = setup.currencies.get(order.currency.upper())
+        if currency is None:
+            raise OrderRefused(RecordError(order.shop_id, "currency", f"Tryton has no currency {order.currency}"))
+        notes: list[str] = []
+        goods = self._products(order, products, setup, notes)
+        self._countries(order, setup)
+        taxes = self._line_taxes(order, goods, setup)
+        try:
+            party = self._party(order, setup, notes)
+        except TrytonError as exc:
+            raise _refusal(order, "customer", "the customer", exc) from exc
+        values = self._sale_values(order, setup, currency, party, goods, taxes, notes)
+        return _Prepared(i, order, values, taxes, party)
+
+    def _prefetch(self, items: Sequence[tuple[Order, Mapping[str, str]]], setup: _Setup) -> None:
+        """One read of the batch's products, one search of its new countries and one of its
+        customers, kept in the batch cache for :meth:`_products`, :meth:`_countries`, :meth:`_party`."""
+        cache = self._batch_cache
+        assert cache is not None
+        ids = sorted({int(p[line.line_id]) for o, p in items for line in o.lines if line.line_id in p})
+        for start in range(0, len(ids), _SEARCH_CHUNK):
+            rows = self.client.model("product.product").search_read(
+                [("id", "in", ids[start : start + _SEARCH_CHUNK])], _PRODUCT_FIELDS, context={"active_test": False}
+            )
+            cache.products.update({int(r["id"]): r for r in rows})
+        codes = sorted(
+            {
+                a.country.upper()
+                for o, _ in items
+                for a in (o.billing, o.shipping)
+                if a is not None and a.country and a.country.upper() not in setup.countries
+            }
+        )
+        if codes:
+            rows = self.client.model("country.country").search_read([("code", "in", codes)], ["id", "code"])
+            setup.countries.update({r["code"]: int(r["id"]) for r in rows})
+        keys = sorted({self._customer_key(o) for o, _ in items} - {None})  # type: ignore[type-var]
+        emails = sorted({o.customer.email.strip() for o, _ in items if o.customer.email.strip()})
+        clauses: list[Any] = []
+        if keys:
+            clauses.append(("identifiers", "where", [("type", "=", None), ("code", "in", keys)]))
+        clauses += [
+            ("contact_mechanisms", "where", [("type", "=", "email"), ("value", "ilike", _like(email))])
+            for email in emails
+        ]
+        if clauses:
+            cache.parties = self.client.model("party.party").search_read(["OR", *clauses], _PARTY_FIELDS)
+            cache.searched = {*(k for k in keys if k), *(e.lower() for e in emails)}
+
+    def _sales(self, prepared: Sequence[_Prepared], setup: _Setup) -> dict[int, ErpOrderRef | RecordError]:
+        """Create, quote, adjust and confirm the prepared sales, batched; one by one from the
+        step Tryton refused."""
+        sales = self.client.model("sale.sale")
+        answers: dict[int, ErpOrderRef | RecordError] = {}
+        if not prepared:
+            return answers
+        try:
+            created = [int(i) for i in sales.create([p.values for p in prepared])]
+        except TrytonError:
+            return {p.index: self._alone(p, setup) for p in prepared}
+        ids = {p.index: sale_id for p, sale_id in zip(prepared, created, strict=True)}
+        try:
+            sales.quote(created)
+            rows = {r["id"]: r for r in sales.read(created, ["id", "number", "reference", "total_amount", "party"])}
+        except TrytonError:
+            return {p.index: self._alone(p, setup, ids[p.index]) for p in prepared}
+        ready: list[_Prepared] = []
+        adjust: list[tuple[_Prepared, Decimal]] = []
+        refused: list[int] = []
+        for p in prepared:
+            try:
+                difference = self._difference(p, rows[ids[p.index]]["total_amount"], setup)
+            except OrderRefused as exc:
+                answers[p.index] = exc.error
+                refused.append(ids[p.index])
+                continue
+            if difference:
+                adjust.append((p, difference))
+            else:
+                ready.append(p)
+        self._discard(refused)
+        for p, difference in adjust:  # rare (a rounding the shop did otherwise): one by one
+            answers[p.index] = self._adjusted(p, ids[p.index], difference, setup)
+        confirm = [ids[p.index] for p in ready]
+        try:
+            if confirm:
+                sales.confirm(confirm)
+        except TrytonError:
+            for p in ready:
+                answers[p.index] = self._alone(p, setup, ids[p.index])
+            return answers
+        for p in ready:
+            answers[p.index] = self._answer(p, rows[ids[p.index]])
+        return answers
+
+    def _alone(self, p: _Prepared, setup: _Setup, sale_id: int | None = None) -> ErpOrderRef | RecordError:
+        """One prepared order on its own (a batched step failed): its sale, or why not."""
+        try:
+            if sale_id is None:
+                try:
+                    (sale_id,) = self.client.model("sale.sale").create([p.values])
+                except TrytonError as exc:
+                    raise _refusal(p.order, "sale", "the sale", exc) from exc
+            return self._complete(p.order, int(sale_id), p.values, p.taxes, setup, p.party)
+        except OrderRefused as refused:
+            return refused.error
+
+    def _adjusted(self, p: _Prepared, sale_id: int, difference: Decimal, setup: _Setup) -> ErpOrderRef | RecordError:
+        sales = self.client.model("sale.sale")
+        try:
+            sales.draft([sale_id])
+            sales.write([sale_id], {"lines": [["create", [self._adjustment_line(setup, difference, p.values)]]]})
+            row = self._quote(sale_id)
+            sales.confirm([sale_id])
+        except TrytonError as exc:
+            self._discard([sale_id])
+            refusal = _refusal(p.order, "sale", "the sale", exc)
+            if isinstance(refusal, OrderRefused):
+                return refusal.error
+            raise refusal from exc
+        return self._answer(p, row)
+
+    def _answer(self, p: _Prepared, row: Mapping[str, Any]) -> ErpOrderRef:
+        return ErpOrderRef(
+            erp_id=str(row["id"]),
+            reference=row["number"] or self._tag(p.order.shop_id),
+            total_tax_included=row["total_amount"],
+            customer_id=str(p.party.id),
+        )
+
+    def _difference(self, p: _Prepared, total: Decimal, setup: _Setup) -> Decimal:
+        """The adjustment the sale needs to reach the shop's total (0: none).
+
+        Raises:
+            OrderRefused: the totals are further apart than ``total_tolerance`` (with the VAT
+                rates that differ, when some do).
+        """
+        order = p.order
+        try:
+            return total_adjustment(
+                order.shop_id, total, order.total_tax_included, self.settings.orders.total_tolerance
+            )
+        except OrderRefused as refused:
+            hints = _vat_mismatches(order, p.taxes, setup)
+            if hints:
+                reason = f"{refused.error.reason}; VAT differs: {'; '.join(hints)}"
+                raise OrderRefused(replace(refused.error, reason=reason)) from None
+            raise
+
+    def _complete(
+        self,
+        order: Order,
+        sale_id: int,
+        values: Mapping[str, Any],
+        taxes: Mapping[str, tuple[int, ...]],
+        setup: _Setup,
+        party: _Party,
+    ) -> ErpOrderRef:
+        """Quote the created sale, adjust it to the shop's total, confirm it; discarded when refused."""
+        sales = self.client.model("sale.sale")
+        p = _Prepared(0, order, dict(values), taxes, party)
         try:
             row = self._quote(sale_id)
-            try:
-                difference = total_adjustment(
-                    order.shop_id, row["total_amount"], order.total_tax_included, self.settings.orders.total_tolerance
-                )
-            except OrderRefused as refused:
-                hints = _vat_mismatches(order, taxes, setup)
-                if hints:
-                    reason = f"{refused.error.reason}; VAT differs: {'; '.join(hints)}"
-                    raise OrderRefused(replace(refused.error, reason=reason)) from None
-                raise
+            difference = self._difference(p, row["total_amount"], setup)
             if difference:
                 sales.draft([sale_id])
                 sales.write([sale_id], {"lines": [["create", [self._adjustment_line(setup, difference, values)]]]})
@@ -139,12 +354,7 @@ class TrytonOrders(TrytonPayments, TrytonParties):
             if isinstance(exc, OrderRefused):
                 raise
             raise _refusal(order, "sale", "the sale", exc) from exc
-        return ErpOrderRef(
-            erp_id=str(sale_id),
-            reference=row["number"] or tag,
-            total_tax_included=row["total_amount"],
-            customer_id=str(party.id),
-        )
+        return self._answer(p, row)
 
     # -- sale ----------------------------------------------------------------------------------
     def _tag(self, shop_id: str) -> str:
@@ -338,12 +548,16 @@ class TrytonOrders(TrytonPayments, TrytonParties):
             notes.append(note[0].upper() + note[1:] + ".")
             order.issues.append(RecordError(order.shop_id, f"lines[{index}].sku", note, check="placeholder"))
         ids = sorted({int(products[line.line_id]) for line in order.lines if line.line_id in products})
-        rows = {
-            r["id"]: r
-            for r in self.client.model("product.product").search_read(
-                [("id", "in", ids)], _PRODUCT_FIELDS, context={"active_test": False}
-            )
-        }
+        cache = self._batch_cache
+        if cache is not None and all(i in cache.products for i in ids):
+            rows = {i: cache.products[i] for i in ids}  # read for the whole batch (``_prefetch``)
+        else:
+            rows = {
+                r["id"]: r
+                for r in self.client.model("product.product").search_read(
+                    [("id", "in", ids)], _PRODUCT_FIELDS, context={"active_test": False}
+                )
+            }
         for index, line in enumerate(order.lines):
             if line.line_id not in products:
                 continue

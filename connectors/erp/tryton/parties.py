@@ -10,6 +10,7 @@ from connectors.erp.tryton.order_rules import (
     _PARTY_FIELDS,
     OrderRefused,
     _address_values,
+    _BatchCache,
     _like,
     _norm,
     _Party,
@@ -38,15 +39,9 @@ class TrytonParties:
     def _party(self, order: Order, setup: _Setup, notes: list[str]) -> _Party:
         """The order's party, matched by shop customer id then e-mail, else created."""
         customer = order.customer
-        parties = self.client.model("party.party")
-        key = f"{self.settings.orders.shop}:{customer.shop_id}" if customer.shop_id else None
+        key = self._customer_key(order)
         email = customer.email.strip()
-        clauses: list[Any] = []
-        if key:
-            clauses.append(("identifiers", "where", [("type", "=", None), ("code", "=", key)]))
-        if email:
-            clauses.append(("contact_mechanisms", "where", [("type", "=", "email"), ("value", "ilike", _like(email))]))
-        rows = parties.search_read(["OR", *clauses], _PARTY_FIELDS) if clauses else []
+        rows = self._parties_of(key, email)
         rows.sort(key=lambda r: (not any(i.get("code") == key for i in r["identifiers."]), r["id"]))
         name = _party_name(order)
         if rows:
@@ -81,6 +76,43 @@ class TrytonParties:
                 order, party_id, opts.siret_identifier_type, customer.siret, invoice_id, "customer.siret", notes
             )
         return _Party(party_id, invoice_id, shipment_id, contact)
+
+    def _customer_key(self, order: Order) -> str | None:
+        """The party identifier (no type) that binds the shop's customer, if it has an id."""
+        shop_id = order.customer.shop_id
+        return f"{self.settings.orders.shop}:{shop_id}" if shop_id else None
+
+    def _parties_of(self, key: str | None, email: str) -> list[dict[str, Any]]:
+        """The parties with this customer key or e-mail (case-insensitive, as Tryton's ``ilike``):
+        from the batch's search when it has them (``_BatchCache``), else searched (1 call). Either
+        way the key and e-mail are then marked dirty: this order may create or change the party."""
+        cache: _BatchCache | None = getattr(self, "_batch_cache", None)
+        wanted = {w for w in (key, email.lower() if email else None) if w}
+        if cache is not None and wanted <= cache.searched and not wanted & cache.dirty:
+            rows = [
+                r
+                for r in cache.parties
+                if any(i.get("type") is None and i.get("code") == key for i in r["identifiers."])
+                or (
+                    email
+                    and any(
+                        c["type"] == "email" and str(c["value"]).lower() == email.lower()
+                        for c in r["contact_mechanisms."]
+                    )
+                )
+            ]
+        else:
+            clauses: list[Any] = []
+            if key:
+                clauses.append(("identifiers", "where", [("type", "=", None), ("code", "=", key)]))
+            if email:
+                clauses.append(
+                    ("contact_mechanisms", "where", [("type", "=", "email"), ("value", "ilike", _like(email))])
+                )
+            rows = self.client.model("party.party").search_read(["OR", *clauses], _PARTY_FIELDS) if clauses else []
+        if cache is not None:
+            cache.dirty |= wanted
+        return rows
 
     def _create_party(self, order: Order, name: str, notes: list[str]) -> tuple[int, int | None]:
         """Create the party (1 call); when Tryton refuses its e-mail or phone, without them."""
