@@ -321,7 +321,15 @@ class ErpOrderRef:
 
 @runtime_checkable
 class OrderSink(Protocol):
-    """An ERP that receives web orders."""
+    """An ERP that receives web orders.
+
+    Two optional methods let an ERP do a batch's work in fewer calls (the flow uses them when
+    present; ``connectors/erp/tryton`` has both): ``import_orders(items: Sequence[tuple[Order,
+    Mapping[str, str]]]) -> list[ErpOrderRef | RecordError]`` (one answer per order, as
+    :meth:`import_order` would give, a refusal as its ``RecordError``), and
+    ``prepare_payments(items: Sequence[tuple[ErpOrderRef, Payment]]) -> int`` (what each
+    :meth:`record_payment` would do first, for all: Tryton posts the deposit invoices in one call).
+    """
 
     platform: str
 

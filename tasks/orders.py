@@ -185,6 +185,11 @@ class _Batch(Protocol):
     def import_orders(self, items: Sequence[tuple[Order, Mapping[str, str]]]) -> list[ErpOrderRef | RecordError]: ...
 
 
+@runtime_checkable
+class _PaymentBatch(Protocol):
+    def prepare_payments(self, items: Sequence[tuple[ErpOrderRef, Payment]]) -> int: ...
+
+
 PAYMENT_RETRY_DELAYS = (1.0, 4.0, 10.0)
 """Seconds before each new try of a payment the ERP is not ready for (``Retryable``) in the same
 run; after the last one it is left to the next run (the order stays followed)."""
@@ -429,6 +434,14 @@ def record_payments(
     snapshots: list[SnapshotRow] = []
     pending = [(o, p) for o in orders for p in o.payments if p.state == "settled"]
     pending = [(o, p) for o, p in pending if payment_key(p) not in recorded[o.shop_id]]
+    if pending and isinstance(sink, _PaymentBatch):
+        lease.keep()
+        try:
+            sink.prepare_payments([(erp[o.shop_id], p) for o, p in pending])
+        except (Fatal, LeaseLost):
+            raise
+        except Exception as exc:  # noqa: BLE001 - each payment is then recorded (or refused) on its own
+            logger().warning("payments of %d orders recorded one by one: %s", len(pending), exc)
     try:
         for delay in (0.0, *PAYMENT_RETRY_DELAYS):
             if not pending:

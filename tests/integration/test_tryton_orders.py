@@ -684,6 +684,14 @@ def test_a_batch_takes_fewer_calls_and_refuses_only_the_orders_at_fault(
         calls = batched.client.stats.calls
         answers = batched.import_orders(items(orders))
         batch_calls = batched.client.stats.calls - calls
+        # Their deposits posted in one call, then each paid by record_payment, once.
+        paid = [(a, o.payments[0]) for o, a in zip(orders, answers, strict=True) if isinstance(a, ErpOrderRef)]
+        assert batched.prepare_payments(paid[1:]) == 3  # the three sales the batch made
+        deposits = [batched.record_payment(ref, payment) for ref, payment in paid]
+        assert batched.prepare_payments(paid) == 0
+        assert [batched.record_payment(ref, payment) for ref, payment in paid] == deposits
+        states = client.model("account.invoice").read([int(d) for d in deposits], ["state"])
+        assert [row["state"] for row in states] == ["paid"] * 4
     finally:
         one_by_one.close()
         batched.close()
