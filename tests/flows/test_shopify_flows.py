@@ -5,6 +5,7 @@ invoice links (moto's S3 on loopback)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -257,18 +258,18 @@ def test_a_run_killed_between_the_erp_write_and_the_state_write_imports_the_orde
     class Killed(BaseException):
         """The worker dies (not an error any code would catch)."""
 
-    real_save = StateStore.save_order_import
+    real_save = StateStore.save_order_imports
 
-    def die_when_completing(self: StateStore, connection: str, shop_order_id: str, **values: Any) -> None:
-        if values.get("state") == OrderState.IMPORTED:
+    def die_when_completing(self: StateStore, connection: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if any(row.get("state") == OrderState.IMPORTED for row in rows):
             raise Killed("worker killed after the order file was written")
-        real_save(self, connection, shop_order_id, **values)
+        real_save(self, connection, rows)
 
-    monkeypatch.setattr(StateStore, "save_order_import", die_when_completing)
+    monkeypatch.setattr(StateStore, "save_order_imports", die_when_completing)
     with pytest.raises(Killed):
         import_orders(config=config)
     assert [p.name for p in (tmp_path / "outbox").iterdir()] == [f"shopify-{number}.csv"]
-    monkeypatch.setattr(StateStore, "save_order_import", real_save)
+    monkeypatch.setattr(StateStore, "save_order_imports", real_save)
 
     rerun = import_orders(config=config)
     assert (rerun["imported"], rerun["reconciled"], rerun["failed"]) == (0, 1, 0)
