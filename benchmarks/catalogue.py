@@ -5,9 +5,13 @@ against 30 000 bindings, hashing): wall time and peak Python memory. Shop side: 
 batches through the real ``VendureCatalogue``, as ``tasks.catalogue.publish_batch`` calls it,
 against the loopback Vendure of ``benchmarks/loopback_vendure.py``; a re-run with nothing to
 send; an update run where 1 % of the families changed. Reported: API calls, wall, shop and
-engine time, peak memory. The state store and the Parquet snapshots are not part of it.
+engine time, CPU (``time.process_time`` of this process: the loopback shop runs in a child
+process unless ``--url`` names one in this process), the load average before and after. Peak
+memory only with ``--tracemalloc`` (it slows Python down 2-3x: a run of its own). The state
+store and the Parquet snapshots are not part of it.
 
 Run:  uv run python benchmarks/catalogue.py [--articles 30000] [--latency 0.02] [--batch-size 50]
+          [--tracemalloc]
 
 Details and figures: docs/benchmarks.md (sections "Catalogue engine", "Catalogue").
 """
@@ -139,6 +143,11 @@ def publish(shop: CatalogueSink, writes: list[ProductWrite], own: Ownership, siz
                     )
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} cores)"
+
+
 def vendure(url: str) -> VendureCatalogue:
     return VendureCatalogue(VendureClient(url, username=USERNAME, password=PASSWORD))
 
@@ -149,51 +158,60 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--latency", type=float, default=0.02, help="seconds the loopback shop takes per request")
     parser.add_argument("--batch-size", type=int, default=50, help="products per publish batch")
     parser.add_argument(
-        "--no-tracemalloc", action="store_true", help="time without tracemalloc (it slows Python down 2-3x)"
+        "--tracemalloc",
+        action="store_true",
+        help="peak memory with tracemalloc (it slows Python down 2-3x: time without it)",
     )
+    parser.add_argument("--no-tracemalloc", action="store_true", help="the default: kept for older commands")
     parser.add_argument("--url", help="an already running loopback Vendure (default: start one in a child process)")
     args = parser.parse_args(argv)
     n = args.articles
     import great_expectations  # noqa: F401 - import cost (~6-10 s) is paid once per worker, not per run
 
+    print(f"before: {load_average()}")
     data = articles(n)
-    if not args.no_tracemalloc:
+    if args.tracemalloc and not args.no_tracemalloc:
         tracemalloc.start()
     timings: dict[str, float] = {}
-    t = time.perf_counter()
+    cpu: dict[str, float] = {}
+    t, c = time.perf_counter(), time.process_time()
     groups = group_articles(data, GroupingRules(attributes=("size",)))
     products = map_groups(groups, MappingRules(categories=(("fields.categories",),), taxes={"20": "Standard Tax"}))
-    timings["group + map"] = time.perf_counter() - t
-    t = time.perf_counter()
+    timings["group + map"], cpu["group + map"] = time.perf_counter() - t, time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     gate = gate_products(products, CatalogueChecks())
-    timings["quality gate (GX)"] = time.perf_counter() - t
+    timings["quality gate (GX)"], cpu["quality gate (GX)"] = time.perf_counter() - t, time.process_time() - c
     own = Ownership()
     read_articles = {a.key for a in data}
     read_products = {g.key for g in groups}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     first = plan_catalogue(
         gate.passed, {}, {}, ownership=own, read_article_keys=read_articles, read_product_keys=read_products
     )
-    timings["diff, empty store"] = time.perf_counter() - t
+    timings["diff, empty store"], cpu["diff, empty store"] = time.perf_counter() - t, time.process_time() - c
     pb = {p.key: BindingView(p.key, p.key, own.product_hash(p), "synced") for p in gate.passed}
     vb = {
         v.key: BindingView(v.key, v.key, own.variant_hash(v), "synced", parent_key=p.key)
         for p in gate.passed
         for v in p.variants
     }
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     second = plan_catalogue(
         gate.passed, pb, vb, ownership=own, read_article_keys=read_articles, read_product_keys=read_products
     )
     timings["diff, all bound (re-run)"] = time.perf_counter() - t
+    cpu["diff, all bound (re-run)"] = time.process_time() - c
     engine_peak = tracemalloc.get_traced_memory()[1]
     del pb, vb, second
     variants = sum(len(p.variants) for p in gate.passed)
     print(f"{n} articles -> {len(products)} products ({variants} variants); {len(gate.rejected)} refused")
     print(f"first run: {len(first.writes)} products to write")
     for name, seconds in timings.items():
-        print(f"  {name:<28} {seconds:6.2f} s")
-    print(f"  engine total                 {sum(timings.values()):6.2f} s, peak traced memory {mib(engine_peak)}")
+        print(f"  {name:<28} {seconds:6.2f} s wall, {cpu[name]:6.2f} s CPU")
+    print(
+        f"  engine total                 {sum(timings.values()):6.2f} s wall, {sum(cpu.values()):6.2f} s CPU, "
+        f"peak traced memory {mib(engine_peak)}"
+    )
 
     with loopback(args.url, latency=args.latency) as shop_server:
         meter = ShopMeter(shop_server)
@@ -251,10 +269,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     refused = sum(p.invalid + p.bad_input for p in phases)
     print(f"  documents refused by the schema: {refused}")
     stages = timings["group + map"] + timings["quality gate (GX)"] + timings["diff, empty store"]
+    stages_cpu = cpu["group + map"] + cpu["quality gate (GX)"] + cpu["diff, empty store"]
     print(
         f"first run in all (group + map, gate, diff, publish): engine {stages + first_run.engine:.2f} s, "
-        f"shop {first_run.shop:.2f} s, wall {stages + first_run.wall:.2f} s"
+        f"shop {first_run.shop:.2f} s, wall {stages + first_run.wall:.2f} s, CPU {stages_cpu + first_run.cpu:.2f} s"
     )
+    print(f"after: {load_average()}")
     print(
         f"peak memory: traced {mib(engine_peak)} (engine stages), {mib(first_run.peak_traced)} (publish), "
         f"{mib(update_run.peak_traced)} (update run); ru_maxrss {rss:.0f} MiB (whole process)"
@@ -267,6 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "passed": len(gate.passed),
         "variants": variants,
         "timings": timings,
+        "cpu": cpu,
         "engine_peak": engine_peak,
         "publish": first_run,
         "rerun": rerun,

@@ -942,6 +942,9 @@ class Phase:
     bad_input: int = 0
     errors: int = 0
     peak_traced: int = 0
+    cpu: float = 0.0
+    """CPU seconds of this process (``time.process_time``) in the phase: the engine's, when the
+    loopback shop runs in its child process."""
 
     @property
     def engine(self) -> float:
@@ -952,7 +955,8 @@ class Phase:
         ops = ", ".join(f"{k} {v}" for k, v in sorted(self.operations.items()))
         return (
             f"{self.name}: {self.calls} API calls ({ops or 'none'}){per}; wall {self.wall:.2f} s, "
-            f"shop {self.shop:.2f} s, engine {self.engine:.2f} s; peak traced {mib(self.peak_traced)}"
+            f"shop {self.shop:.2f} s, engine {self.engine:.2f} s, CPU {self.cpu:.2f} s; "
+            f"peak traced {mib(self.peak_traced)}"
         )
 
 
@@ -972,9 +976,10 @@ class ShopMeter:
         result = Phase(name)
         if tracemalloc.is_tracing():
             tracemalloc.reset_peak()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         yield result
         result.wall = time.perf_counter() - started
+        result.cpu = time.process_time() - cpu
         if tracemalloc.is_tracing():
             result.peak_traced = tracemalloc.get_traced_memory()[1]
         after = self.shop.stats()
