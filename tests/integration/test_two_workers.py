@@ -112,11 +112,16 @@ class Workers:
         return self.logs[name].read_text(encoding="utf-8", errors="replace")
 
     def taken_by(self) -> dict[str, str]:
-        """flow run id -> the worker that submitted it."""
+        """flow run id -> the worker that submitted it. Both workers may log "submitting" for the
+        same run; the one that lost the race then logs "Aborted submission" (Prefect's
+        ``BaseWorker._propose_pending_state``), so its attempt does not count."""
         taken: dict[str, str] = {}
         for name in self.processes:
-            for run_id in re.findall(r"submitting flow run '([0-9a-f-]{36})'", self.log(name)):
-                taken[run_id] = name
+            log = self.log(name)
+            aborted = set(re.findall(r"Aborted submission of flow run '([0-9a-f-]{36})'", log))
+            for run_id in re.findall(r"submitting flow run '([0-9a-f-]{36})'", log):
+                if run_id not in aborted:
+                    taken[run_id] = name
         return taken
 
     def stop(self) -> None:
