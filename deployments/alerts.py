@@ -310,9 +310,14 @@ def _comparable(automation: Any) -> dict[str, Any]:
 
 
 def _without_ids(value: Any) -> Any:
+    """``value`` without ids, its lists of strings sorted: those are sets in Prefect's schema
+    (``expect``, ``after``, ``for_each``, the values of ``match``), whose JSON order is the order the
+    process that wrote them iterated them (it varies with the hash seed), not a difference."""
     if isinstance(value, dict):
         return {k: _without_ids(v) for k, v in value.items() if k != "id"}
     if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return sorted(value)
         return [_without_ids(v) for v in value]
     return value
 

@@ -238,3 +238,40 @@ def test_apply_refuses_a_temporary_prefect_server() -> None:
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         with pytest.raises(Fatal, match="PREFECT_API_URL is not set.*Resolution: export PREFECT_API_URL"):
             apply_alerts(AlertSettings(notify="slack-webhook/ops"))
+
+
+COMPARE_IN_ANOTHER_PROCESS = """
+from pathlib import Path
+from deployments.alerts import _comparable, desired_automations, scheduled_deployments
+from tasks.alert_settings import AlertSettings
+
+deployments = scheduled_deployments(Path("prefect.yaml"))
+made = desired_automations(AlertSettings(notify="sendgrid-email/ops"), "00000000-0000-0000-0000-000000000001", deployments)[0]
+expect = sorted(made.trigger.expect)
+assert list(set(expect)) != list(set(reversed(expect))), "this hash seed makes no collision: pick another"
+as_read = made.model_dump(mode="json")
+as_read["trigger"]["expect"] = list(reversed(list(made.model_dump(mode="json")["trigger"]["expect"])))
+print(_comparable(made) == _comparable(type(made).model_validate(as_read)))
+"""
+
+
+@pytest.mark.parametrize("seed", ["9", "44"])
+def test_the_same_automation_compares_equal_whatever_the_order_of_its_sets(seed: str) -> None:
+    """The trigger's ``expect`` is a set: read back from the server, its JSON list is in the order
+    the process that created it iterated it, and a set of two strings whose hashes collide iterates
+    in insertion order. ``alerts apply`` run again must say "unchanged", not rewrite the automation
+    (CI saw "updated" on the second apply). Seeds 9 and 44 make those two event names collide in a way that failed before the fix."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", COMPARE_IN_ANOTHER_PROCESS],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
