@@ -9,14 +9,15 @@ order), invoices hourly (one per order). Every stage is written as the flows wri
 read (``read``), what was sent (``sent``), the shop's answer (``answered``).
 
 Then: files and bytes written, ``audit compact`` (one file per flow, entity and day, indexed), and
-the year: the compacted month copied eleven times with its dates moved a month on each time (the
-key index too), so a year is measured, not extrapolated. ``audit history`` is timed as an auditor
+the year: the compacted days copied into every day of 2026 with their dates moved (the key index
+rebuilt), so a year is measured, not extrapolated; then ``audit compact`` as it runs in 2027,
+which merges each month's days into one file (``--days-only``: not, the layout of days alone). ``audit history`` is timed as an auditor
 runs it: a new ``passerelle`` process (cold: interpreter, imports, the configuration, then the
 store; on a folder the OS page cache is not dropped), and in one process the first call of
 ``history`` (cold) and the next (warm). On S3 the year is uploaded to moto's server on 127.0.0.1.
 
 Run:  uv run python benchmarks/audit.py [--days 30] [--skus 30000] [--products 10000] [--orders 500]
-      [--year] [--s3] [--full-snapshot monthly|always] [--workdir DIR]
+      [--year [--days-only]] [--s3] [--full-snapshot monthly|always] [--workdir DIR]
 
 Details and figures: docs/benchmarks.md (section "Audit trail").
 """
@@ -269,6 +270,16 @@ def make_year(root: Path, days: int) -> int:
     return added
 
 
+def merge_months(root: Path, figures: dict[str, Any]) -> None:
+    """``audit compact`` on the year seen from 2027: every month of 2026 is over, so its days are
+    merged into one file per (flow, entity, month); storage and time in ``figures``."""
+    store = SnapshotStore(str(root), mask_key=MASK_KEY)
+    seconds, done = timed(lambda: store.compact(before=date(2027, 1, 1)))
+    files, size, ifiles, isize = tree_size(pafs.LocalFileSystem(), str(root))
+    figures["year_months"] = {"seconds": round(seconds, 1), "months": done["months"], "files": files,
+                              "bytes": size, "index_files": ifiles, "index_bytes": isize}  # fmt: skip
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
@@ -357,6 +368,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="write: generate, compact (and copy into a year) only; time: time the look-ups of a --workdir written before",
     )  # fmt: skip
     parser.add_argument("--no-process", action="store_true", help="time the look-ups in this process only")
+    parser.add_argument("--days-only", action="store_true",
+                        help="with --year: leave the year in days (no month merge), the layout before months were merged")  # fmt: skip
     args = parser.parse_args(argv)
     global PROCESS
     PROCESS = not args.no_process
@@ -372,6 +385,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures["year_days_added"] = make_year(root, args.days)
             files, size, ifiles, isize = tree_size(pafs.LocalFileSystem(), str(root))
             figures["year"] = {"files": files, "bytes": size, "index_files": ifiles, "index_bytes": isize}
+            if not args.days_only:
+                merge_months(root, figures)
         return _time(figures, root, workdir, args)
     if root.exists():
         shutil.rmtree(root)
@@ -403,6 +418,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         figures["year_days_added"] = make_year(root, args.days)
         files, size, ifiles, isize = tree_size(fs, str(root))
         figures["year"] = {"files": files, "bytes": size, "index_files": ifiles, "index_bytes": isize}
+        if not args.days_only:
+            merge_months(root, figures)
     figures["keys"] = {"variant_sku": variant_sku, "order": order_id}
     saved.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     if args.phase == "write":

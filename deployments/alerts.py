@@ -45,6 +45,7 @@ FLOW_NAMES = [
     "import-orders",
     "feedback-status",
     "upload-invoices",
+    "compact-snapshots",
 ]
 """The names of passerelle's flows (their ``@flow(name=...)``): the failed-run alert is theirs only."""
 

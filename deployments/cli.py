@@ -409,24 +409,28 @@ def audit_compact(
     indexed, then the retention of each flow."""
     from tasks.context import snapshot_store
     from tasks.settings import load_config
+    from tasks.snapshots import upkeep
 
     try:
         cfg = load_config(config)
         store = snapshot_store(cfg)
     except Fatal as exc:
         _fail(exc)
-    if not dry_run:
-        done = store.compact(before=before.date() if before else None)
-        typer.echo(f"compacted {done['days']} days ({done['files']} files, {done['rows']} rows) under {store.uri}")
-    if not retention:
-        return
     months = cfg.snapshots.retention_months
-    if not months:
+    done = upkeep(store, months, before=before.date() if before else None, retention=retention, dry_run=dry_run)
+    if done["compacted"] is not None:
+        c = done["compacted"]
+        typer.echo(
+            f"compacted {c['days']} days ({c['files']} files, {c['rows']} rows), merged {c['months']} months"
+            f" under {store.uri}"
+        )
+    if retention and not months:
         typer.echo("no retention configured ([snapshots] retention_months): everything is kept")
-        return
-    for flow, entity, first_kept, days in store.apply_retention(months, dry_run=dry_run):
+    for r in done["retention"]:
         verb = "would delete" if dry_run else "deleted"
-        typer.echo(f"{flow}/{entity}: {verb} {days} days before {first_kept}")
+        typer.echo(
+            f"{r['flow']}/{r['entity']}: {verb} {r['days']} days and {r['months']} months before {r['first_kept']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

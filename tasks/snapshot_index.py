@@ -14,6 +14,9 @@ on S3 and travels with the snapshots:
 Compaction (:func:`compact_day`) turns one day's small files into one ``compacted.parquet``
 sorted by key and recorded time, in row groups of :data:`ROW_GROUP_ROWS`; a day whose folder holds
 that file alone is "compacted" and is found through the key index; any other day is scanned whole.
+Once a month is over, :func:`compact_month` merges its compacted days into one file,
+``date=YYYY-MM/compacted.parquet`` (the partition value is then the month): a year is twelve
+files, and a record spread over the whole year costs twelve footers and row groups, not 365.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ __all__ = [
     "Entry",
     "LastIndex",
     "compact_day",
+    "compact_month",
+    "ends_before",
     "entity_days",
     "from_micros",
     "index_dates",
@@ -218,6 +223,33 @@ def compact_day(fs: pafs.FileSystem, root: str, flow: str, entity: str, day: Day
     return table.num_rows
 
 
+def compact_month(fs: pafs.FileSystem, root: str, flow: str, entity: str, month: str, parts: list[DayFiles]) -> int:
+    """Merge the compacted days of ``month`` (``YYYY-MM``; with the month's own file when a day came
+    in after it was made) into ``date=YYYY-MM/compacted.parquet``, sorted by key then time, index the
+    month by it, then delete the days. Returns the rows kept.
+
+    Safe to interrupt anywhere: until the index is written the days are what it names and what is
+    read; after, the month file holds every row of the days still there (read, they would only be
+    rows held twice, which the history and the next compaction keep once).
+    """
+    tables = [pq.read_table(path, filesystem=fs, schema=FILE_SCHEMA) for part in parts for path in part.files]
+    table = pa.concat_tables([t.select(FILE_SCHEMA.names) for t in tables])
+    table = _drop_duplicates(table).sort_by([("key", "ascending"), ("recorded_at", "ascending")])
+    _write_atomic(fs, table, f"{root}/flow={flow}/entity={entity}/date={month}/{COMPACTED}")
+    keys, pairs = _day_index(table, month)
+    _write_month(fs, root, flow, entity, month, keys, pairs)
+    for part in parts:
+        if part.date != month:
+            fs.delete_dir(f"{root}/flow={flow}/entity={entity}/date={part.date}")
+    return table.num_rows
+
+
+def ends_before(partition: str, first_kept: str) -> bool:
+    """Whether every row of a ``date=`` partition (a day ``YYYY-MM-DD`` or a compacted month
+    ``YYYY-MM``) is older than the day ``first_kept``: a month is only when it ends before it."""
+    return partition < first_kept[: len(partition)]
+
+
 def _drop_duplicates(table: pa.Table) -> pa.Table:
     seen: set[tuple[Any, ...]] = set()
     keep: list[int] = []
@@ -306,7 +338,8 @@ def prune_index(fs: pafs.FileSystem, root: str, flow: str, entity: str, before: 
                 fs.delete_dir(path.rsplit("/", 1)[0])
             elif kind == "keys" and month == before[:7]:
                 table = pq.read_table(path, filesystem=fs, schema=schema)
-                _write_atomic(fs, table.filter(pc.field("date") >= before), path)
+                kept = [not ends_before(d, before) for d in table.column("date").to_pylist()]
+                _write_atomic(fs, table.filter(pa.array(kept, pa.bool_())), path)
 
 
 Entry = tuple[str, int, int, str]

@@ -43,9 +43,12 @@ import pyarrow.fs as pafs
 
 from connectors.models import to_jsonable
 from tasks.snapshot_index import (
+    COMPACTED,
     DayFiles,
     LastIndex,
     compact_day,
+    compact_month,
+    ends_before,
     entity_days,
     from_micros,
     index_dates,
@@ -57,6 +60,7 @@ from tasks.snapshot_index import (
 
 __all__ = [
     "FULL_SNAPSHOTS",
+    "upkeep",
     "MIN_KEY_BYTES",
     "PERSONAL_FIELDS",
     "READ",
@@ -489,43 +493,78 @@ class SnapshotStore:
     # -- upkeep -------------------------------------------------------------------------------
 
     def compact(self, *, before: date | None = None, flow: str | None = None) -> dict[str, int]:
-        """Compact every day before ``before`` (default: today, UTC) that is not compacted yet:
-        one file per (flow, entity, day) sorted by key, indexed. Returns days, files, rows."""
+        """Compact every day before ``before`` (default: today, UTC) that is not compacted yet (one
+        file per (flow, entity, day) sorted by key, indexed), then merge the days of every month
+        over before ``before``'s month into one file per (flow, entity, month). Returns the days
+        compacted, the small files they held, their rows, and the months merged."""
         self._listings.clear()
         before_day = (before or datetime.now(timezone.utc).date()).isoformat()
-        done = {"days": 0, "files": 0, "rows": 0}
+        done = {"days": 0, "files": 0, "rows": 0, "months": 0}
         for f, e in partitions(self.fs, self.path, flow=flow, entity=None):
-            for day in entity_days(self.fs, self.path, f, e).values():
-                if day.date >= before_day or day.compacted:
-                    continue
-                done["rows"] += compact_day(self.fs, self.path, f, e, day)
-                done["days"] += 1
-                done["files"] += len(day.files)
+            days = entity_days(self.fs, self.path, f, e)
+            for day in days.values():
+                if len(day.date) == 10 and day.date < before_day and not day.compacted:
+                    done["rows"] += compact_day(self.fs, self.path, f, e, day)
+                    done["days"] += 1
+                    done["files"] += len(day.files)
+                    day.files = [f"{self.path}/flow={f}/entity={e}/date={day.date}/{COMPACTED}"]
+            months: dict[str, list[DayFiles]] = {}
+            for day in days.values():
+                if day.date[:7] < before_day[:7] and day.compacted:
+                    months.setdefault(day.date[:7], []).append(day)
+            for month, parts in months.items():
+                if any(part.date != month for part in parts):
+                    compact_month(self.fs, self.path, f, e, month, parts)
+                    done["months"] += 1
         return done
 
     def apply_retention(
         self, retention_months: Mapping[str, int], *, now: datetime | None = None, dry_run: bool = False
-    ) -> list[tuple[str, str, str, int]]:
-        """Delete the days older than the retention of their ``flow/entity`` (or ``flow``) in
-        ``retention_months``; a flow named in neither is kept forever. Returns (flow, entity,
-        first day kept, days deleted) for every (flow, entity) with a retention."""
+    ) -> list[tuple[str, str, str, int, int]]:
+        """Delete the days (and compacted months) older than the retention of their ``flow/entity``
+        (or ``flow``) in ``retention_months``; a flow named in neither is kept forever. Returns
+        (flow, entity, first day kept, days deleted, months deleted) for every (flow, entity) with
+        a retention."""
         self._listings.clear()
         now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-        report: list[tuple[str, str, str, int]] = []
+        report: list[tuple[str, str, str, int, int]] = []
         for f, e in partitions(self.fs, self.path, flow=None, entity=None):
             months = retention_months.get(f"{f}/{e}", retention_months.get(f))
             if months is None:
                 continue
             cutoff = _months_before(now, months)
             first_kept = cutoff.date().isoformat()
-            old = [d for d in entity_days(self.fs, self.path, f, e).values() if d.date < first_kept]
+            old = [d for d in entity_days(self.fs, self.path, f, e).values() if ends_before(d.date, first_kept)]
             if not dry_run:
                 for day in old:
                     self.fs.delete_dir(f"{self.path}/flow={f}/entity={e}/date={day.date}")
                 prune_index(self.fs, self.path, f, e, first_kept)
                 self.last.forget_before(f, e, cutoff)
-            report.append((f, e, first_kept, len(old)))
+            months = sum(len(d.date) == 7 for d in old)
+            report.append((f, e, first_kept, len(old) - months, months))
         return report
+
+
+def upkeep(
+    store: SnapshotStore,
+    retention_months: Mapping[str, int],
+    *,
+    before: date | None = None,
+    retention: bool = True,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """The nightly upkeep of ``passerelle audit compact`` and of the ``compact-snapshots`` flow:
+    :meth:`SnapshotStore.compact` (not on a dry run), then :meth:`SnapshotStore.apply_retention`
+    when ``retention`` and a retention is configured. Returns what was done, for a report."""
+    done: dict[str, Any] = {"compacted": None, "retention": [], "retention_configured": bool(retention_months)}
+    if not dry_run:
+        done["compacted"] = store.compact(before=before)
+    if retention and retention_months:
+        done["retention"] = [
+            {"flow": f, "entity": e, "first_kept": first, "days": days, "months": months}
+            for f, e, first, days, months in store.apply_retention(retention_months, dry_run=dry_run)
+        ]
+    return done
 
 
 def _months_before(now: datetime, months: int) -> datetime:
@@ -543,6 +582,7 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
         if identity in seen:
             continue
         seen.add(identity)
+        row["date"] = row["recorded_at"].strftime("%Y-%m-%d")  # a merged month's partition is the month
         row["payload"] = json.loads(row["payload"]) if row["payload"] else None
         rows.append(row)
     return rows

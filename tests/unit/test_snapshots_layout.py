@@ -101,10 +101,10 @@ def test_compaction_keeps_every_row_and_history_reads_through_the_index(tmp_path
     assert len(data_files(root)) == 18
 
     done = store.compact(before=date(2026, 3, 3))  # the last day is "today": left as it is
-    assert done == {"days": 4, "files": 12, "rows": 4 + 3 + 6}  # level: A once, B every run
+    assert done == {"days": 4, "files": 12, "rows": 4 + 3 + 6, "months": 0}  # level: A once, B every run
     files = data_files(root)
     assert sum(f.endswith("/" + COMPACTED) for f in files) == 4 and len(files) == 4 + 6
-    assert store.compact(before=date(2026, 3, 3)) == {"days": 0, "files": 0, "rows": 0}  # nothing twice
+    assert store.compact(before=date(2026, 3, 3)) == {"days": 0, "files": 0, "rows": 0, "months": 0}  # nothing twice
     table = pq.read_table(root / "flow=stock/entity=level/date=2026-03-01" / COMPACTED)
     assert table.column("key").to_pylist() == sorted(table.column("key").to_pylist())
 
@@ -141,6 +141,67 @@ def test_an_interrupted_compaction_holds_no_row_twice(tmp_path: Path) -> None:
     assert len(data_files(root)) == 2
 
 
+def test_a_closed_month_becomes_one_file_read_through_the_index(tmp_path: Path) -> None:
+    """Once a month is over its days are merged into ``date=YYYY-MM/compacted.parquet``: the same
+    rows, history and SKU look-ups, a year in twelve files; a day written late into the month is
+    merged at the next compaction; a merge killed before it deleted the days holds no row twice."""
+    import shutil
+
+    root = tmp_path / "snap"
+    store = SnapshotStore(str(root))
+    month_of_runs(store)  # 1-3 March
+    read(store, [level("B@WH1", 500)], datetime(2026, 4, 2, 9, tzinfo=timezone.utc), "april")
+    before = {k: store.history("level", k) for k in ("A@WH1", "B@WH1")}
+    variant = store.history("variant", "B")
+
+    done = store.compact(before=date(2026, 4, 3))
+    assert done["days"] == 7 and done["months"] == 2  # level and variant of March; April is open
+    files = data_files(root)
+    assert "flow=stock/entity=level/date=2026-03/" + COMPACTED in files
+    assert not [f for f in files if "date=2026-03-" in f]
+    assert "flow=stock/entity=level/date=2026-04-02/" + COMPACTED in files
+    table = pq.read_table(root / "flow=stock/entity=level/date=2026-03" / COMPACTED)
+    assert table.column("key").to_pylist() == sorted(table.column("key").to_pylist())
+    assert {k: store.history("level", k) for k in ("A@WH1", "B@WH1")} == before
+    assert store.history("variant", "B") == variant
+    assert store.keys_for_sku("B", entity="level") == ["B@WH1"]
+    index = pq.read_table(root / "_index/keys/flow=stock/entity=level/month=2026-03/keys.parquet")
+    assert set(index.column("date").to_pylist()) == {"2026-03"}
+    assert store.compact(before=date(2026, 4, 3))["months"] == 0  # nothing twice
+
+    # A row written late into March: read at once, merged into the month next time.
+    read(store, [level("B@WH1", 77)], T0 + timedelta(days=5), "late")
+    assert "late" in [r["run_id"] for r in store.history("level", "B@WH1")]
+    assert store.compact(before=date(2026, 4, 3)) == {"days": 1, "files": 1, "rows": 1, "months": 1}
+    assert [r["run_id"] for r in store.history("level", "B@WH1")].count("late") == 1
+    assert not [f for f in data_files(root) if "date=2026-03-" in f]
+
+    # Killed after the month file and its index, before the days were deleted: rows held once.
+    month = root / "flow=stock/entity=level/date=2026-03"
+    shutil.copytree(month, tmp_path / "month")
+    read(store, [level("B@WH1", 78)], T0 + timedelta(days=6), "later")
+    store.compact(before=date(2026, 4, 3))
+    day = root / "flow=stock/entity=level/date=2026-03-07"
+    day.mkdir()
+    shutil.copy(root / "flow=stock/entity=level/date=2026-03" / COMPACTED, tmp_path / "merged.parquet")
+    shutil.copy(tmp_path / "month" / COMPACTED, day / COMPACTED)  # a day the merge did not delete
+    runs = [r["run_id"] for r in store.history("level", "B@WH1")]
+    assert runs.count("late") == 1 and runs.count("later") == 1
+    store.compact(before=date(2026, 4, 3))
+    assert [r["run_id"] for r in store.history("level", "B@WH1")] == runs
+    assert pq.read_table(month / COMPACTED).num_rows == pq.read_table(tmp_path / "merged.parquet").num_rows
+
+    # Retention keeps a month that ends after the first day kept, deletes one that ends before.
+    assert store.apply_retention({"stock/level": 1}, now=datetime(2026, 4, 20, tzinfo=timezone.utc)) == [
+        ("stock", "level", "2026-03-01", 0, 0)
+    ]
+    assert store.history("level", "A@WH1") == before["A@WH1"]
+    assert store.apply_retention({"stock/level": 1}, now=datetime(2026, 5, 1, tzinfo=timezone.utc)) == [
+        ("stock", "level", "2026-04-01", 0, 1)
+    ]
+    assert store.history("level", "A@WH1") == [] and [r["run_id"] for r in store.history("level", "B@WH1")] == ["april"]
+
+
 def test_retention_deletes_old_days_and_the_index_entries(tmp_path: Path) -> None:
     root = tmp_path / "snap"
     store = SnapshotStore(str(root))
@@ -151,10 +212,10 @@ def test_retention_deletes_old_days_and_the_index_entries(tmp_path: Path) -> Non
     store.compact(before=date(2026, 3, 1))
     now = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
-    assert store.apply_retention({"stock": 13}, now=now, dry_run=True) == [("stock", "level", "2025-02-01", 1)]
+    assert store.apply_retention({"stock": 13}, now=now, dry_run=True) == [("stock", "level", "2025-02-01", 0, 1)]
     assert store.history("level", "A@WH1")  # a dry run deletes nothing
     report = store.apply_retention({"stock": 13, "import-orders/order": 120}, now=now)
-    assert sorted(report) == [("import-orders", "order", "2016-03-01", 0), ("stock", "level", "2025-02-01", 1)]
+    assert sorted(report) == [("import-orders", "order", "2016-03-01", 0, 0), ("stock", "level", "2025-02-01", 0, 1)]
     assert store.history("level", "A@WH1") == [] and store.keys_for_sku("A") == []
     assert [r["run_id"] for r in store.history("level", "B@WH1")] == ["recent"]
     assert store.history("order", "O1")  # ten years for orders
@@ -190,8 +251,8 @@ def test_audit_compact_and_unchanged_since_in_the_history(tmp_path: Path) -> Non
 
     result = runner.invoke(app, ["audit", "compact", "-c", str(config)])
     assert result.exit_code == 0, result.output
-    assert "compacted 2 days (2 files, 2 rows)" in result.output
-    assert "stock/level: deleted 1 days before" in result.output
+    assert "compacted 2 days (2 files, 2 rows), merged 2 months" in result.output  # May 2024, March 2026
+    assert "stock/level: deleted 0 days and 1 months before" in result.output
 
     result = runner.invoke(app, ["audit", "history", "level", "A@WH1", "-c", str(config)])
     assert result.exit_code == 0, result.output
