@@ -19,7 +19,7 @@ from typing import Any
 from prefect import flow, task
 
 from tasks.common import logger, markdown_table, publish_markdown
-from tasks.context import snapshot_store
+from tasks.snapshot_config import snapshot_store
 from tasks.settings import load_config
 from tasks.snapshots import upkeep
 
