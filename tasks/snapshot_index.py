@@ -234,7 +234,9 @@ def compact_month(fs: pafs.FileSystem, root: str, flow: str, entity: str, month:
     """
     tables = [pq.read_table(path, filesystem=fs, schema=FILE_SCHEMA) for part in parts for path in part.files]
     table = pa.concat_tables([t.select(FILE_SCHEMA.names) for t in tables])
-    table = _drop_duplicates(table).sort_by([("key", "ascending"), ("recorded_at", "ascending")])
+    if any(part.date == month for part in parts):  # distinct days hold distinct rows; the month may hold theirs
+        table = _drop_duplicates(table)
+    table = table.sort_by([("key", "ascending"), ("recorded_at", "ascending")])
     _write_atomic(fs, table, f"{root}/flow={flow}/entity={entity}/date={month}/{COMPACTED}")
     keys, pairs = _day_index(table, month)
     _write_month(fs, root, flow, entity, month, keys, pairs)
