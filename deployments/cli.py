@@ -179,8 +179,8 @@ def audit_history(
     as_json: Annotated[bool, typer.Option("--json", help="Full rows as JSON lines.")] = False,
 ) -> None:
     """Every snapshot row of one record: when it was read, refused, sent, answered, by which run."""
-    from tasks.snapshot_config import snapshot_store
     from tasks.settings import load_config
+    from tasks.snapshot_config import snapshot_store
 
     try:
         cfg = load_config(config)
@@ -407,8 +407,8 @@ def audit_compact(
 ) -> None:
     """Upkeep of the snapshots (run it nightly): each past day into one file sorted by key and
     indexed, then the retention of each flow."""
-    from tasks.snapshot_config import snapshot_store
     from tasks.settings import load_config
+    from tasks.snapshot_config import snapshot_store
     from tasks.snapshots import upkeep
 
     try:

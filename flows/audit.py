@@ -19,8 +19,8 @@ from typing import Any
 from prefect import flow, task
 
 from tasks.common import logger, markdown_table, publish_markdown
-from tasks.snapshot_config import snapshot_store
 from tasks.settings import load_config
+from tasks.snapshot_config import snapshot_store
 from tasks.snapshots import upkeep
 
 __all__ = ["compact_snapshots"]
